@@ -1,0 +1,44 @@
+// Bundles the product with esbuild: the extension, the standalone debug adapter and the CLI into
+// dist/; with --tests the test files into out/test/, with --bench the benchmarks into out/bench/.
+// One bundle per entry point keeps start-up fast and the VSIX free of node_modules.
+import { build } from 'esbuild';
+import { readdirSync, statSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const args = new Set(process.argv.slice(2));
+const root = new URL('..', import.meta.url).pathname;
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  logLevel: 'warning',
+  absWorkingDir: root,
+};
+
+function walk(dir, suffix) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...walk(p, suffix));
+    else if (name.endsWith(suffix)) out.push(relative(root, p));
+  }
+  return out;
+}
+
+await Promise.all([
+  build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
+  build({ ...common, entryPoints: ['src/adapter.ts'], outfile: 'dist/adapter.js' }),
+  build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
+]);
+
+if (args.has('--tests')) {
+  rmSync(join(root, 'out/test'), { recursive: true, force: true });
+  await build({ ...common, entryPoints: walk(join(root, 'test'), '.test.ts'), outbase: 'test', outdir: 'out/test' });
+}
+if (args.has('--bench')) {
+  rmSync(join(root, 'out/bench'), { recursive: true, force: true });
+  await build({ ...common, entryPoints: walk(join(root, 'bench'), '.bench.ts'), outbase: 'bench', outdir: 'out/bench' });
+}

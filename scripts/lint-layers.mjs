@@ -1,0 +1,80 @@
+// Enforces the layering of ARCHITECTURE.md / DESIGN §3: each layer imports only the layers above it,
+// only the extension layer imports 'vscode', and the model, lang and sim layers import no package
+// and no Node built-in (they run unchanged in the extension host, a worker or a browser).
+// Exits 1 listing every offending import as file:line: message.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, dirname, resolve } from 'node:path';
+
+const root = resolve(new URL('..', import.meta.url).pathname);
+const src = join(root, 'src');
+
+// Layers in order; a layer may import itself and every layer before it.
+const ORDER = ['model', 'lang', 'sim', 'kernel', 'debug', 'cli', 'extension'];
+// Packages (and Node built-ins) each layer may import.
+const PACKAGES = {
+  model: [],
+  lang: [],
+  sim: [],
+  kernel: [],
+  debug: ['@vscode/debugadapter', '@vscode/debugprotocol', 'node:*'],
+  cli: ['node:*'],
+  extension: ['vscode', '@vscode/debugadapter', '@vscode/debugprotocol', 'node:*'],
+};
+
+function layerOf(file) {
+  const rel = relative(src, file).split('/');
+  if (rel.length === 1) {
+    if (rel[0] === 'extension.ts') return 'extension';
+    if (rel[0] === 'adapter.ts') return 'debug';
+    return null;
+  }
+  return ORDER.includes(rel[0]) ? rel[0] : null;
+}
+
+function walk(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...walk(p));
+    else if (name.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+const IMPORT = /(?:^|\s)(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[^.\w])import\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|[^.\w])require\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/g;
+const problems = [];
+
+for (const file of walk(src)) {
+  const layer = layerOf(file);
+  const text = readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    for (const m of line.matchAll(IMPORT)) {
+      const spec = m[1] ?? m[2] ?? m[3] ?? m[4];
+      const where = `${relative(root, file)}:${i + 1}`;
+      if (layer === null) { problems.push(`${where}: file is in no layer (src/<layer>/...)`); return; }
+      if (spec.startsWith('.')) {
+        const target = layerOf(resolve(dirname(file), spec));
+        if (target === null) continue;
+        if (ORDER.indexOf(target) > ORDER.indexOf(layer)) {
+          problems.push(`${where}: layer '${layer}' imports '${spec}' from layer '${target}', which stands below it`);
+        }
+      } else {
+        const allowed = PACKAGES[layer];
+        const builtin = spec.startsWith('node:');
+        const ok = allowed.includes(spec) || (builtin && allowed.includes('node:*')) ||
+          allowed.some((a) => !a.endsWith('*') && spec.startsWith(a + '/'));
+        if (!ok) problems.push(`${where}: layer '${layer}' may not import '${spec}'` +
+          (spec === 'vscode' ? " (only the extension layer imports 'vscode')" : '') +
+          (!builtin && !spec.startsWith('@') && !spec.includes('/') && ['fs', 'path', 'os', 'child_process', 'worker_threads'].includes(spec) ? ` (write 'node:${spec}')` : ''));
+      }
+    }
+  });
+}
+
+if (problems.length) {
+  for (const p of problems) console.error(p);
+  console.error(`${problems.length} layering problem(s)`);
+  process.exit(1);
+}
+console.log('layers: ok');

@@ -1,0 +1,38 @@
+// xsave-sim: the command-line face of the simulator, for terminals and CI. Each command is a
+// function from arguments to text; this file only dispatches and maps errors to exit statuses
+// (0 success, 2 bad usage or bad input).
+import { LAYOUT_USAGE, layoutCommand } from './layout-command';
+import { UsageError } from './args';
+
+const USAGE = `usage: xsave-sim <command> [options]
+
+commands:
+  layout    CPUID leaf 0DH and the standard and compacted XSAVE layouts of a CPU model
+
+${LAYOUT_USAGE}`;
+
+function main(argv: string[]): number {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return command === undefined ? 2 : 0;
+  }
+  try {
+    switch (command) {
+      case 'layout':
+        if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(LAYOUT_USAGE + '\n'); return 0; }
+        process.stdout.write(layoutCommand(rest));
+        return 0;
+      default:
+        throw new UsageError(`unknown command '${command}' (commands: layout)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`xsave-sim: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,130 @@
+// The restore instructions: XRSTOR (standard or compacted form, chosen by XCOMP_BV[63]) and
+// XRSTORS (compacted only, supervisor components too), transcribing the SDM Vol2 pseudocode
+// (spec §4) with XFD (spec §5.5): loading a component with XCR0[i] = IA32_XFD[i] = 1 raises #NM
+// and loads IA32_XFD_ERR; initializing one is allowed. Every fault is raised before any register,
+// XINUSE, XMODIFIED or XRSTOR_INFO changes.
+import { type Mask, type U64, U64_MAX, XCOMP_BV_COMPACTED, allZero, bitsOf, hasBit, readU32, readU64, writeU32 } from './bits';
+import { CPUID_D1_EAX_XSAVEC, hasFeature } from './cpu-model';
+import { type CpuState, inNonRoot, modelOf, xfdEffective } from './cpu-state';
+import { initializeComponent, resetMxcsr } from './component-state';
+import { loadComponent } from './component-copy';
+import { type Outcome, OK, gp, nmXfd } from './fault';
+import { MXCSR } from './legacy-region';
+import { XSAVE_HEADER_OFFSET, compactedOffset } from './layout';
+import { type Memory, locate } from './memory';
+import { checkU64 } from './msr';
+import { tilecfgProblem } from './tilecfg';
+import { UNCERTAIN } from './uncertain';
+import { raise } from './vmx';
+import { type RestoreInstruction, unmapped, xsaveFamilyChecks } from './xsave';
+import { XFEATURE_XTILE_CFG, XFEATURE_XTILE_DATA, decodeMask, formatMask } from './xfeatures';
+
+const hx = (v: bigint) => '0x' + v.toString(16);
+
+export function xrstorInsn(cpu: CpuState, mem: Memory, insn: RestoreInstruction, addr: U64, edxeax: Mask): Outcome {
+  checkU64('addr', addr);
+  checkU64('edxeax', edxeax);
+  const early = xsaveFamilyChecks(cpu, insn, addr, edxeax);
+  if (early) return early;
+  const model = modelOf(cpu);
+
+  // The header first: it decides the form and what is read next.
+  const hdr = locate(mem, addr + BigInt(XSAVE_HEADER_OFFSET), 64);
+  if (!hdr) return raise(cpu, unmapped(insn, addr, XSAVE_HEADER_OFFSET + 64, false));
+  const h = hdr.region.bytes;
+  const xstateBv = readU64(h, hdr.offset);
+  const xcompBv = readU64(h, hdr.offset + 8);
+  const enabled = insn === 'XRSTORS' ? cpu.xcr0 | cpu.xss : cpu.xcr0;
+  const rfbm = enabled & edxeax;
+  const compacted = (xcompBv & XCOMP_BV_COMPACTED) !== 0n;
+
+  let toBeRestored: Mask;
+  let toBeInitialized: Mask;
+  let format = 0n;
+  if (insn === 'XRSTORS' && !compacted) {
+    return raise(cpu, gp(insn, `of a standard-format image (XCOMP_BV ${hx(xcompBv)} has bit 63 clear)`));
+  }
+  if (compacted) {
+    if (!hasFeature(model, CPUID_D1_EAX_XSAVEC)) {
+      return raise(cpu, gp(insn, 'of a compacted image on a CPU without XSAVEC (CPUID.(EAX=0DH,ECX=1).EAX[1]=0)'));
+    }
+    format = xcompBv & ~XCOMP_BV_COMPACTED;
+    const notEnabled = format & ~enabled;
+    if (notEnabled) {
+      return raise(cpu, gp(insn, `of an image whose XCOMP_BV sets ${formatMask(notEnabled)}, not enabled in ${insn === 'XRSTORS' ? 'XCR0 | IA32_XSS' : 'XCR0'}`));
+    }
+    const outside = xstateBv & ~(UNCERTAIN.compactedXstateBv63Passes ? xcompBv : format);
+    if (outside) return raise(cpu, gp(insn, `of an image whose XSTATE_BV sets ${formatMask(outside)}, absent from XCOMP_BV`));
+    if (!allZero(h, hdr.offset + 16, hdr.offset + 64)) return raise(cpu, gp(insn, 'of an image whose header bytes 16..63 are not zero'));
+    toBeRestored = format & rfbm & xstateBv;
+    // FORCE_INIT: requested components the image does not hold are initialized (SDM Vol1 13.8.2).
+    toBeInitialized = (rfbm & ~xstateBv) | (rfbm & ~format);
+  } else {
+    const notEnabled = xstateBv & ~cpu.xcr0;
+    if (notEnabled) return raise(cpu, gp(insn, `of an image whose XSTATE_BV sets ${formatMask(notEnabled)}, not enabled in XCR0`));
+    // "bytes 23:8 of the XSAVE header are not all zero": XCOMP_BV and the next 8 bytes.
+    if (xcompBv !== 0n || !allZero(h, hdr.offset + 16, hdr.offset + 24)) {
+      return raise(cpu, gp(insn, 'of a standard-format image whose header bytes 8..23 (XCOMP_BV and the next quadword) are not zero'));
+    }
+    toBeRestored = rfbm & xstateBv;
+    toBeInitialized = rfbm & ~xstateBv;
+  }
+  const slot = (i: number) => (compacted ? compactedOffset(model, format, i) : model.components.get(i)!.offset);
+
+  // The standard form loads MXCSR whenever RFBM[1] or RFBM[2], whatever XSTATE_BV says (the XRSTOR
+  // footnote); the compacted form only with the rest of SSE state.
+  const loadsMxcsr = compacted ? hasBit(toBeRestored, 1) : hasBit(rfbm, 1) || hasBit(rfbm, 2);
+  let end = XSAVE_HEADER_OFFSET + 64;
+  if (loadsMxcsr) end = Math.max(end, MXCSR + 4);
+  for (const i of bitsOf(toBeRestored)) {
+    if (i === 0) end = Math.max(end, 160);
+    else if (i === 1) end = Math.max(end, 416);
+    else end = Math.max(end, slot(i) + model.components.get(i)!.size);
+  }
+  const at = locate(mem, addr, end);
+  if (!at) return raise(cpu, unmapped(insn, addr, end, false));
+  const area = at.region.bytes;
+  const base = at.offset;
+
+  let mxcsr = 0;
+  if (loadsMxcsr) {
+    mxcsr = readU32(area, base + MXCSR);
+    const reserved = mxcsr & ~model.mxcsrMask;
+    if (reserved) return raise(cpu, gp(insn, `loads MXCSR ${hx(BigInt(mxcsr))}, setting reserved bits ${hx(BigInt(reserved >>> 0))}`));
+  }
+
+  const xfdLoads = toBeRestored & xfdEffective(cpu);
+  if (UNCERTAIN.xrstorXfdLoadFaults && xfdLoads) {
+    cpu.xfdErr = xfdLoads;
+    return raise(cpu, nmXfd(insn, cpu.xfd, xfdLoads, decodeMask(xfdLoads).join(' ')));
+  }
+
+  // No fault from here on.
+  let tilecfgInvalid = false;
+  if (hasBit(toBeRestored, XFEATURE_XTILE_CFG) && model.amx) {
+    tilecfgInvalid = tilecfgProblem(area, base + slot(XFEATURE_XTILE_CFG), model.amx) !== null;
+  }
+  for (const i of bitsOf(toBeRestored)) {
+    loadComponent(cpu, i, area, base, i < 2 ? 0 : slot(i));
+    cpu.xinuse |= 1n << BigInt(i);
+  }
+  for (const i of bitsOf(toBeInitialized)) {
+    initializeComponent(cpu, i);
+    cpu.xinuse &= ~(1n << BigInt(i));
+  }
+  if (loadsMxcsr) writeU32(cpu.legacy, MXCSR, mxcsr);
+  else if (compacted && hasBit(toBeInitialized, 1)) resetMxcsr(cpu); // "initializes MXCSR to 1F80H"
+  if (tilecfgInvalid && UNCERTAIN.xrstorInvalidTilecfgInitializes) {
+    for (const i of [XFEATURE_XTILE_CFG, XFEATURE_XTILE_DATA]) {
+      initializeComponent(cpu, i);
+      cpu.xinuse &= ~(1n << BigInt(i));
+    }
+  }
+  cpu.xmodified = ~rfbm & U64_MAX;
+  cpu.xrstorInfo = { cpl: cpu.cpl, vmxnr: inNonRoot(cpu), laxa: addr, compmask: compacted ? xcompBv : 0n };
+  return OK;
+}
+
+export const xrstor = (cpu: CpuState, mem: Memory, addr: U64, edxeax: Mask) => xrstorInsn(cpu, mem, 'XRSTOR', addr, edxeax);
+export const xrstors = (cpu: CpuState, mem: Memory, addr: U64, edxeax: Mask) => xrstorInsn(cpu, mem, 'XRSTORS', addr, edxeax);
+
