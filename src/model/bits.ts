@@ -23,10 +23,14 @@ export function hasBit(m: Mask, i: number): boolean {
   return ((m >> BigInt(i)) & 1n) === 1n;
 }
 
-/** The set bit numbers of a mask, ascending. */
+/** The set bit numbers of a 64-bit mask, ascending. */
 export function bitsOf(m: Mask): number[] {
   const out: number[] = [];
-  for (let i = 0; m !== 0n; i++, m >>= 1n) if (m & 1n) out.push(i);
+  // Two 32-bit halves as numbers: a BigInt shift per bit costs more than the rest of an XSAVE.
+  let lo = Number(m & 0xffffffffn);
+  let hi = Number((m >> 32n) & 0xffffffffn);
+  while (lo !== 0) { const b = 31 - Math.clz32(lo & -lo); out.push(b); lo &= lo - 1; }
+  while (hi !== 0) { const b = 31 - Math.clz32(hi & -hi); out.push(32 + b); hi &= hi - 1; }
   return out;
 }
 
@@ -44,13 +48,12 @@ export function roundUp(n: number, align: number): number {
 
 /** Little-endian accessors on byte buffers: the XSAVE area and the register images are little-endian. */
 export function readU64(b: Uint8Array, off: number): U64 {
-  let v = 0n;
-  for (let i = 7; i >= 0; i--) v = (v << 8n) | BigInt(b[off + i]!);
-  return v;
+  return (BigInt(readU32(b, off + 4)) << 32n) | BigInt(readU32(b, off));
 }
 
 export function writeU64(b: Uint8Array, off: number, v: U64): void {
-  for (let i = 0; i < 8; i++, v >>= 8n) b[off + i] = Number(v & 0xffn);
+  writeU32(b, off, Number(v & 0xffffffffn));
+  writeU32(b, off + 4, Number((v >> 32n) & 0xffffffffn));
 }
 
 export function readU32(b: Uint8Array, off: number): number {

@@ -38,8 +38,7 @@ export function loadComponent(cpu: CpuState, i: XFeature, area: Uint8Array, base
     l.set(area.subarray(base + 8, base + 24), 8); // FIP, FDP (64-bit forms)
     for (let r = 0; r < 8; r++) {
       const at = ST0 + 16 * r;
-      l.set(area.subarray(base + at, base + at + 10), at);
-      l.fill(0, at + 10, at + 16);
+      for (let b = 0; b < 16; b++) l[at + b] = b < 10 ? area[base + at + b]! : 0;
     }
   } else if (i === 1) {
     cpu.legacy.set(area.subarray(base + XMM_RANGE[0], base + XMM_RANGE[1]), XMM_RANGE[0]);

@@ -66,11 +66,12 @@ export function standardSize(model: CpuModel, mask: Mask): number {
   return end;
 }
 
-interface Compacted {
+export interface Compacted {
   readonly offsets: Int32Array; // by component number, -1 when absent
   readonly size: number;
 }
-const compactedCache = new Map<string, Compacted>();
+/** Per model, per XCOMP_BV: layouts are pure functions of constant data, so caching them is safe. */
+const compactedCache = new Map<string, Map<Mask, Compacted>>();
 
 /**
  * The compacted layout for XCOMP_BV[62:0] = `format` (SDM Vol1 13.4.3): components 2..62 whose bit
@@ -78,9 +79,10 @@ const compactedCache = new Map<string, Compacted>();
  * when CPUID.(0DH,i).ECX[1]=1. The SDM's Vol2 pseudocode leaves the alignment step out; real SPR
  * hardware does align (TILECFG at 2496, not 2440, in dmesg [S9]); Bochs does not, and is wrong.
  */
-function compacted(model: CpuModel, format: Mask): Compacted {
-  const key = model.name + ':' + format.toString(16);
-  let c = compactedCache.get(key);
+export function compacted(model: CpuModel, format: Mask): Compacted {
+  let perModel = compactedCache.get(model.name);
+  if (!perModel) compactedCache.set(model.name, (perModel = new Map()));
+  let c = perModel.get(format);
   if (c) return c;
   const offsets = new Int32Array(64).fill(-1);
   let off = XSAVE_EXTENDED_OFFSET;
@@ -93,7 +95,9 @@ function compacted(model: CpuModel, format: Mask): Compacted {
     off += info.size;
   }
   c = { offsets, size: off };
-  compactedCache.set(key, c);
+  // Bounded: a scenario cannot grow the cache without limit by trying many masks.
+  if (perModel.size >= 4096) perModel.clear();
+  perModel.set(format, c);
   return c;
 }
 

@@ -10,13 +10,13 @@ import { initializeComponent, resetMxcsr } from './component-state';
 import { loadComponent } from './component-copy';
 import { type Outcome, OK, gp, nmXfd } from './fault';
 import { MXCSR } from './legacy-region';
-import { XSAVE_HEADER_OFFSET, compactedOffset } from './layout';
+import { XSAVE_HEADER_OFFSET } from './layout';
 import { type Memory, locate } from './memory';
 import { checkU64 } from './msr';
 import { tilecfgProblem } from './tilecfg';
 import { UNCERTAIN } from './uncertain';
 import { raise } from './vmx';
-import { type RestoreInstruction, unmapped, xsaveFamilyChecks } from './xsave';
+import { type RestoreInstruction, slotTable, unmapped, xsaveFamilyChecks } from './xsave';
 import { XFEATURE_XTILE_CFG, XFEATURE_XTILE_DATA, decodeMask, formatMask } from './xfeatures';
 
 const hx = (v: bigint) => '0x' + v.toString(16);
@@ -69,7 +69,8 @@ export function xrstorInsn(cpu: CpuState, mem: Memory, insn: RestoreInstruction,
     toBeRestored = rfbm & xstateBv;
     toBeInitialized = rfbm & ~xstateBv;
   }
-  const slot = (i: number) => (compacted ? compactedOffset(model, format, i) : model.components.get(i)!.offset);
+  const slots = slotTable(model, compacted, format);
+  const slot = (i: number) => slots[i]!;
 
   // The standard form loads MXCSR whenever RFBM[1] or RFBM[2], whatever XSTATE_BV says (the XRSTOR
   // footnote); the compacted form only with the rest of SSE state.
@@ -104,14 +105,11 @@ export function xrstorInsn(cpu: CpuState, mem: Memory, insn: RestoreInstruction,
   if (hasBit(toBeRestored, XFEATURE_XTILE_CFG) && model.amx) {
     tilecfgInvalid = tilecfgProblem(area, base + slot(XFEATURE_XTILE_CFG), model.amx) !== null;
   }
-  for (const i of bitsOf(toBeRestored)) {
-    loadComponent(cpu, i, area, base, i < 2 ? 0 : slot(i));
-    cpu.xinuse |= 1n << BigInt(i);
-  }
-  for (const i of bitsOf(toBeInitialized)) {
-    initializeComponent(cpu, i);
-    cpu.xinuse &= ~(1n << BigInt(i));
-  }
+  // XINUSE[i] := 1 for every loaded component, even one whose image is its init value; 0 for every
+  // initialized one (the pseudocode; UNCERTAIN.xinuseByValueOnWrite covers ordinary writes).
+  for (const i of bitsOf(toBeRestored)) loadComponent(cpu, i, area, base, i < 2 ? 0 : slot(i));
+  for (const i of bitsOf(toBeInitialized)) initializeComponent(cpu, i);
+  cpu.xinuse = (cpu.xinuse | toBeRestored) & ~toBeInitialized;
   if (loadsMxcsr) writeU32(cpu.legacy, MXCSR, mxcsr);
   else if (compacted && hasBit(toBeInitialized, 1)) resetMxcsr(cpu); // "initializes MXCSR to 1F80H"
   if (tilecfgInvalid && UNCERTAIN.xrstorInvalidTilecfgInitializes) {

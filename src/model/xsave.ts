@@ -10,7 +10,7 @@ import { type CpuState, inNonRoot, modelOf, xfdEffective } from './cpu-state';
 import { storeComponent, storeInitComponent, storeMxcsr } from './component-copy';
 import { type Fault, type Outcome, OK, gp, nmTs, pf, ud } from './fault';
 import { MXCSR, MXCSR_DEFAULT } from './legacy-region';
-import { XCOMP_BV_OFFSET, XSTATE_BV_OFFSET, compactedOffset } from './layout';
+import { XCOMP_BV_OFFSET, XSTATE_BV_OFFSET, compacted } from './layout';
 import { type Memory, locate } from './memory';
 import { checkU64 } from './msr';
 import { CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, EXIT_REASON, SECONDARY_EXEC_ENABLE_XSAVES } from './vmcs';
@@ -75,9 +75,23 @@ function mxcsrIsDefault(cpu: CpuState): boolean {
   return readU32(cpu.legacy, MXCSR) === MXCSR_DEFAULT;
 }
 
-/** Byte offset of component i (>= 2) in the area: standard CPUID offset or compacted position. */
-function slotOf(model: CpuModel, compacted: boolean, rfbm: Mask, i: number): number {
-  return compacted ? compactedOffset(model, rfbm, i) : model.components.get(i)!.offset;
+/**
+ * Byte offsets of the components (>= 2) in an area, by component number: the standard CPUID.(0DH,i).EBX
+ * offsets, or the compacted positions for XCOMP_BV[62:0] = `format`.
+ */
+export function slotTable(model: CpuModel, compactedForm: boolean, format: Mask): ArrayLike<number> {
+  return compactedForm ? compacted(model, format).offsets : standardOffsets(model);
+}
+
+const standardCache = new Map<string, Int32Array>();
+function standardOffsets(model: CpuModel): Int32Array {
+  let t = standardCache.get(model.name);
+  if (!t) {
+    t = new Int32Array(64).fill(-1);
+    for (const c of model.components.values()) t[c.index] = c.offset;
+    standardCache.set(model.name, t);
+  }
+  return t;
 }
 
 /**
@@ -90,7 +104,7 @@ export function xsaveInsn(cpu: CpuState, mem: Memory, insn: SaveInstruction, add
   const early = xsaveFamilyChecks(cpu, insn, addr, edxeax);
   if (early) return early;
   const model = modelOf(cpu);
-  const compacted = insn === 'XSAVEC' || insn === 'XSAVES';
+  const compactedForm = insn === 'XSAVEC' || insn === 'XSAVES';
   const rfbm = (insn === 'XSAVES' ? cpu.xcr0 | cpu.xss : cpu.xcr0) & edxeax;
   const xfdOff = xfdEffective(cpu);
   // "operates as if XINUSE[i] = 0" for XFD-disabled components (spec §5.5).
@@ -123,13 +137,14 @@ export function xsaveInsn(cpu: CpuState, mem: Memory, insn: SaveInstruction, add
       break;
   }
 
+  const slots = slotTable(model, compactedForm, rfbm);
   // Every byte this execution touches, checked before anything is written.
-  let end = compacted ? XCOMP_BV_OFFSET + 8 : XSTATE_BV_OFFSET + 8;
+  let end = compactedForm ? XCOMP_BV_OFFSET + 8 : XSTATE_BV_OFFSET + 8;
   if (storeMxcsrField) end = Math.max(end, MXCSR + 8);
   for (const i of bitsOf(toBeSaved)) {
     if (i === 0) end = Math.max(end, 160);
     else if (i === 1) end = Math.max(end, 416);
-    else end = Math.max(end, slotOf(model, compacted, rfbm, i) + model.components.get(i)!.size);
+    else end = Math.max(end, slots[i]! + model.components.get(i)!.size);
   }
   const at = locate(mem, addr, end);
   if (!at) return raise(cpu, unmapped(insn, addr, end, true));
@@ -138,7 +153,7 @@ export function xsaveInsn(cpu: CpuState, mem: Memory, insn: SaveInstruction, add
 
   if (storeMxcsrField) storeMxcsr(cpu, area, base);
   for (const i of bitsOf(toBeSaved)) {
-    const off = i < 2 ? 0 : slotOf(model, compacted, rfbm, i);
+    const off = i < 2 ? 0 : slots[i]!;
     if (insn === 'XSAVE' && hasBit(xfdOff, i)) storeInitComponent(model.components.get(i)!.size, area, base, off);
     else storeComponent(cpu, i, area, base, off);
   }
