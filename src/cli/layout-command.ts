@@ -44,7 +44,10 @@ export function layoutReport(model: CpuModel, xcr0: bigint, xss: bigint): string
   const d0 = cpuidLeafD(model, xcr0, xss, 0);
   row(0, d0, `XCR0 may hold ${formatMask(model.xcr0Supported)}; XSAVE size for XCR0 ${d0.ebx}, for all ${d0.ecx}`);
   const d1 = cpuidLeafD(model, xcr0, xss, 1);
-  row(1, d1, `${d1EaxNames(d1.eax)}; XSAVES size for XCR0|XSS ${d1.ebx}; IA32_XSS may hold ${formatMask(model.xssSupported)}`);
+  const xsaves = (d1.eax & CPUID_D1_EAX_XSAVES) !== 0;
+  row(1, d1, `${d1EaxNames(d1.eax)}; ` + (xsaves
+    ? `XSAVES size for XCR0|XSS ${d1.ebx}; IA32_XSS may hold ${formatMask(model.xssSupported)}`
+    : 'no XSAVES, no IA32_XSS'));
   for (const i of bitsOf(model.xcr0Supported | model.xssSupported)) {
     if (i < 2) continue;
     const r = cpuidLeafD(model, xcr0, xss, i);
@@ -67,6 +70,10 @@ export function layoutReport(model: CpuModel, xcr0: bigint, xss: bigint): string
 
   const format = xcr0 | xss;
   out.push('');
+  if (!(model.d1Eax & CPUID_D1_EAX_XSAVEC)) {
+    out.push(`Compacted format: not supported on ${model.name} (CPUID.(EAX=0DH,ECX=1).EAX[1] = 0: no XSAVEC, no XSAVES)`);
+    return out.join('\n') + '\n';
+  }
   out.push(`Compacted format (XSAVEC, XSAVES, XRSTORS) for XCR0|XSS ${formatMask(format)}: ${compactedSize(model, format)} bytes, XCOMP_BV ${formatMask(format | XCOMP_BV_COMPACTED)}`);
   out.push(`  ${pad('component', 12)}${lpad('offset', 7)}${lpad('size', 7)}  align`);
   out.push(`  ${pad('legacy', 12)}${lpad(0, 7)}${lpad(512, 7)}  x87 and SSE as in the standard format`);
