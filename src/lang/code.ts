@@ -95,6 +95,8 @@ export interface Program {
   readonly processes: Array<{ name: string; threads: Array<{ name: string; fn: number }> }>;
   readonly events: CompiledEvent[];
   readonly cpuModel: string | null;
+  /** Where the `cpu` line is, for errors about the model it names. */
+  readonly cpuAt: { readonly file: string; readonly range: Range } | null;
   readonly policy: string | null;
   readonly files: string[];
 }

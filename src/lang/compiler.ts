@@ -79,6 +79,7 @@ class Compiler {
   private readonly processes = new Map<string, { fns: Map<string, number>; threads: Map<string, number>; order: string[] }>();
   private readonly events: Array<{ decl: EventDecl; file: string }> = [];
   private cpuModel: string | null = null;
+  private cpuAt: { file: string; range: Range } | null = null;
   private policy: string | null = null;
 
   constructor(private readonly files: FileAccessor, private readonly env: CompileEnv) {}
@@ -110,6 +111,7 @@ class Compiler {
         })),
         events: events.filter((e): e is CompiledEvent => e !== null),
         cpuModel: this.cpuModel,
+        cpuAt: this.cpuAt,
         policy: this.policy,
         files: this.order,
       },
@@ -154,7 +156,7 @@ class Compiler {
           if (seenOnce.has(item.kind)) { this.error(file, item.range, `a second '${item.kind}' declaration in this file`); break; }
           seenOnce.add(item.kind);
           if (!isMain) break; // a library's own cpu/policy lines do not override the scenario's
-          if (item.kind === 'cpu') this.cpuModel = item.model; else this.policy = item.policy;
+          if (item.kind === 'cpu') { this.cpuModel = item.model; this.cpuAt = { file, range: item.range }; } else this.policy = item.policy;
           break;
         }
         case 'import': break;

@@ -1,0 +1,312 @@
+// The builtins: each binds a hardware instruction of the model, a VMX operation, or a memory or
+// kernel-object allocation to a name scenario code calls. Kernel logic never lives here (DESIGN
+// §5, issue "kernel logic belongs in the language"): a builtin does what one instruction or one
+// allocation does. Each declares its parameters and the contexts that may call it; the compiler
+// checks both, the engine runs `run`.
+import {
+  type CpuState, type Memory, type Outcome, XCOMP_BV_COMPACTED, compactedSize, cpuModel, fld, fninit,
+  kmovq, ldmxcsr, ldtilecfg, mapRegion, movdqa, rdmsr, setMsrIntercept, sttilecfg, tdpbssd, tileloadd, tilerelease,
+  tilestored, tilezero, vmovdqa64Zmm, vmovdqaYmm, vzeroall, vzeroupper, wrmsr, wrpkru, xgetbv, xrstorInsn, xsaveInsn,
+  xsetbv, createVmcs, hlt,
+} from '../model';
+import type { Context } from '../lang/code';
+import type { BuiltinSpec } from '../lang/compiler';
+import { type KObject, newObject } from './kernel-objects';
+import type { MachineState, ThreadState } from './machine';
+import { VMCS_FIELDS } from './constants';
+import { type Value, U64_MASK } from './value';
+
+/** What a builtin asks the engine to do next. */
+export type BuiltinResult =
+  | { kind: 'value'; value: Value }
+  /** A model instruction's outcome: ok(value), a fault to deliver, a VM exit, a shutdown. */
+  | { kind: 'outcome'; outcome: Outcome<unknown> }
+  | { kind: 'enter-guest'; vcpu: number }
+  /** The VMM emulated the guest's pending instruction: it completes with `value`. */
+  | { kind: 'guest-complete'; vcpu: number; value: bigint }
+  | { kind: 'kill'; signal: number }
+  | { kind: 'oops'; text: string }
+  | { kind: 'error'; message: string };
+
+export interface BuiltinContext {
+  readonly state: MachineState;
+  readonly cpu: CpuState;
+  readonly cpuIndex: number;
+  readonly mem: Memory;
+  readonly thread: ThreadState;
+  /** The argument as an integer, or throws a scenario error naming it. */
+  u64(args: Value[], i: number, name: string): bigint;
+  /** The argument as a reference to an object of `type`. */
+  obj(args: Value[], i: number, name: string, type: string): KObject;
+}
+
+export interface BuiltinDef extends BuiltinSpec {
+  run(ctx: BuiltinContext, args: Value[]): BuiltinResult;
+}
+
+/** Thrown by argument checks; the engine turns it into a scenario error at the calling statement. */
+export class ScenarioError extends Error {}
+
+const K: readonly Context[] = ['kernel'];
+const KG: readonly Context[] = ['kernel', 'guest'];
+const ALL: readonly Context[] = ['kernel', 'guest', 'user'];
+
+const outcome = (o: Outcome<unknown>): BuiltinResult => ({ kind: 'outcome', outcome: o });
+const value = (v: Value): BuiltinResult => ({ kind: 'value', value: v });
+
+function small(ctx: BuiltinContext, args: Value[], i: number, name: string, max: number): number {
+  const v = ctx.u64(args, i, name);
+  if (v > BigInt(max)) throw new ScenarioError(`${name} must be 0..${max}, not ${v}`);
+  return Number(v);
+}
+
+/** Allocates `size` bytes of machine memory, 64-byte aligned, and names the region. */
+export function allocate(state: MachineState, size: number, name: string): bigint {
+  const base = state.nextAddr;
+  mapRegion(state.mem, base, size, name);
+  state.nextAddr = (base + BigInt(size) + 4095n) & ~4095n;
+  return base;
+}
+
+/** Writes a palette-1 TILECFG with the same rows and colsb for all 8 tiles to the thread's scratch page. */
+function tilecfgImage(ctx: BuiltinContext, palette: number, rows: number, colsb: number): bigint {
+  const at = ctx.thread.scratch;
+  const r = ctx.mem.regions.find((x) => x.base === at)!;
+  r.bytes.fill(0, 0, 64);
+  r.bytes[0] = palette;
+  if (palette !== 0) {
+    for (let t = 0; t < 8; t++) {
+      r.bytes[16 + 2 * t] = colsb & 0xff;
+      r.bytes[17 + 2 * t] = colsb >> 8;
+      r.bytes[48 + t] = rows;
+    }
+  }
+  return at;
+}
+
+/** Offset of the tile-source data in a scratch page: 16 rows of 64 bytes after the TILECFG image. */
+export const SCRATCH_TILE_DATA = 1024;
+export const SCRATCH_SIZE = 4096;
+
+export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
+  // ---- XCR0 and MSRs ------------------------------------------------------------------------
+  xsetbv: { params: ['xcr', 'value'], contexts: KG, run: (c, a) => outcome(xsetbv(c.cpu, small(c, a, 0, 'xcr', 0xffffffff), c.u64(a, 1, 'value'))) },
+  xgetbv: { params: ['xcr'], contexts: ALL, run: (c, a) => outcome(xgetbv(c.cpu, small(c, a, 0, 'xcr', 0xffffffff))) },
+  rdmsr: { params: ['msr'], contexts: KG, run: (c, a) => outcome(rdmsr(c.cpu, small(c, a, 0, 'msr', 0xffffffff))) },
+  wrmsr: { params: ['msr', 'value'], contexts: KG, run: (c, a) => outcome(wrmsr(c.cpu, small(c, a, 0, 'msr', 0xffffffff), c.u64(a, 1, 'value'))) },
+
+  // ---- Control registers ----------------------------------------------------------------------
+  cr4_set_osxsave: { params: [], contexts: K, run: (c) => { c.cpu.cr4.osxsave = true; return value(0n); } },
+  cr4_set_pke: { params: [], contexts: K, run: (c) => { c.cpu.cr4.pke = true; return value(0n); } },
+  /** CLTS: CR0.TS := 0. */
+  clts: { params: [], contexts: KG, run: (c) => { c.cpu.cr0.ts = false; return value(0n); } },
+  /** CR0.TS := 1 (what stts() did in old kernels). */
+  stts: { params: [], contexts: KG, run: (c) => { c.cpu.cr0.ts = true; return value(0n); } },
+  smp_processor_id: { params: [], contexts: K, run: (c) => value(BigInt(c.cpuIndex)) },
+
+  // ---- XSAVE family on a buffer address ---------------------------------------------------------
+  ...Object.fromEntries((['XSAVE', 'XSAVEOPT', 'XSAVEC', 'XSAVES'] as const).map((insn) => [insn.toLowerCase(), {
+    params: ['buffer', 'mask'], optional: 1, contexts: KG,
+    run: (c: BuiltinContext, a: Value[]) => outcome(xsaveInsn(c.cpu, c.mem, insn, c.u64(a, 0, 'buffer'), a.length > 1 ? c.u64(a, 1, 'mask') : U64_MASK)),
+  } satisfies BuiltinDef])),
+  ...Object.fromEntries((['XRSTOR', 'XRSTORS'] as const).map((insn) => [insn.toLowerCase(), {
+    params: ['buffer', 'mask'], optional: 1, contexts: KG,
+    run: (c: BuiltinContext, a: Value[]) => outcome(xrstorInsn(c.cpu, c.mem, insn, c.u64(a, 0, 'buffer'), a.length > 1 ? c.u64(a, 1, 'mask') : U64_MASK)),
+  } satisfies BuiltinDef])),
+
+  // ---- AMX (operands in the thread's scratch page) ---------------------------------------------
+  ldtilecfg: {
+    params: ['palette', 'rows', 'colsb'], optional: 2, contexts: ALL,
+    run: (c, a) => {
+      const palette = small(c, a, 0, 'palette', 255);
+      const rows = a.length > 1 ? small(c, a, 1, 'rows', 255) : 16;
+      const colsb = a.length > 2 ? small(c, a, 2, 'colsb', 0xffff) : 64;
+      return outcome(ldtilecfg(c.cpu, c.mem, tilecfgImage(c, palette, rows, colsb)));
+    },
+  },
+  sttilecfg: { params: [], contexts: ALL, run: (c) => outcome(sttilecfg(c.cpu, c.mem, c.thread.scratch)) },
+  tileloadd: {
+    params: ['tmm'], contexts: ALL,
+    run: (c, a) => outcome(tileloadd(c.cpu, c.mem, small(c, a, 0, 'tmm', 7), c.thread.scratch + BigInt(SCRATCH_TILE_DATA), 64n)),
+  },
+  tilestored: {
+    params: ['tmm'], contexts: ALL,
+    run: (c, a) => outcome(tilestored(c.cpu, c.mem, c.thread.scratch + BigInt(SCRATCH_TILE_DATA), 64n, small(c, a, 0, 'tmm', 7))),
+  },
+  tilezero: { params: ['tmm'], contexts: ALL, run: (c, a) => outcome(tilezero(c.cpu, small(c, a, 0, 'tmm', 7))) },
+  tilerelease: { params: [], contexts: ALL, run: (c) => outcome(tilerelease(c.cpu)) },
+  tdpbssd: {
+    params: ['dst', 'src1', 'src2'], contexts: ALL,
+    run: (c, a) => outcome(tdpbssd(c.cpu, small(c, a, 0, 'dst', 7), small(c, a, 1, 'src1', 7), small(c, a, 2, 'src2', 7))),
+  },
+
+  // ---- Register writes that take components out of their init state, and back --------------------
+  fld: { params: ['value'], contexts: ALL, run: (c, a) => outcome(fld(c.cpu, c.u64(a, 0, 'value'))) },
+  fninit: { params: [], contexts: ALL, run: (c) => outcome(fninit(c.cpu)) },
+  xmm_write: { params: ['n', 'value'], contexts: ALL, run: (c, a) => outcome(movdqa(c.cpu, small(c, a, 0, 'n', 15), c.u64(a, 1, 'value'))) },
+  ymm_write: { params: ['n', 'value'], contexts: ALL, run: (c, a) => outcome(vmovdqaYmm(c.cpu, small(c, a, 0, 'n', 15), c.u64(a, 1, 'value'))) },
+  zmm_write: { params: ['n', 'value'], contexts: ALL, run: (c, a) => outcome(vmovdqa64Zmm(c.cpu, small(c, a, 0, 'n', 31), c.u64(a, 1, 'value'))) },
+  kmovq: { params: ['k', 'value'], contexts: ALL, run: (c, a) => outcome(kmovq(c.cpu, small(c, a, 0, 'k', 7), c.u64(a, 1, 'value'))) },
+  wrpkru: { params: ['value'], contexts: ALL, run: (c, a) => outcome(wrpkru(c.cpu, small(c, a, 0, 'value', 0xffffffff))) },
+  ldmxcsr: { params: ['value'], contexts: ALL, run: (c, a) => outcome(ldmxcsr(c.cpu, small(c, a, 0, 'value', 0xffffffff))) },
+  vzeroupper: { params: [], contexts: ALL, run: (c) => outcome(vzeroupper(c.cpu)) },
+  vzeroall: { params: [], contexts: ALL, run: (c) => outcome(vzeroall(c.cpu)) },
+  hlt: { params: [], contexts: KG, run: (c) => outcome(hlt(c.cpu)) },
+
+  // ---- VMX ----------------------------------------------------------------------------------------
+  vmcs_alloc: {
+    params: [], contexts: K,
+    run: (c) => {
+      const v = createVmcs();
+      // KVM passes XFD and XFD_ERR reads through from the start; writes to XFD are intercepted
+      // until the guest's first write (spec kernel-kvm §4.5a); the policy decides by writing the bitmap.
+      c.state.vmcss.push(v);
+      return value(BigInt(c.state.vmcss.length - 1));
+    },
+  },
+  vmcs_read: {
+    params: ['vmcs', 'field'], contexts: K,
+    run: (c, a) => {
+      const v = vmcsOf(c, a);
+      const f = Number(c.u64(a, 1, 'field'));
+      const x = v.exit;
+      switch (f) {
+        case VMCS_FIELDS.PIN_BASED_VM_EXEC_CONTROL: return value(BigInt(v.pinBased >>> 0));
+        case VMCS_FIELDS.CPU_BASED_VM_EXEC_CONTROL: return value(BigInt(v.primary >>> 0));
+        case VMCS_FIELDS.SECONDARY_VM_EXEC_CONTROL: return value(BigInt(v.secondary >>> 0));
+        case VMCS_FIELDS.EXCEPTION_BITMAP: return value(BigInt(v.exceptionBitmap >>> 0));
+        case VMCS_FIELDS.VM_EXIT_CONTROLS: return value(BigInt(v.exitControls >>> 0));
+        case VMCS_FIELDS.VM_ENTRY_CONTROLS: return value(BigInt(v.entryControls >>> 0));
+        case VMCS_FIELDS.VM_ENTRY_INTR_INFO_FIELD: return value(BigInt(v.entryIntrInfo >>> 0));
+        case VMCS_FIELDS.VM_ENTRY_EXCEPTION_ERROR_CODE: return value(BigInt(v.entryErrorCode >>> 0));
+        case VMCS_FIELDS.XSS_EXIT_BITMAP: return value(v.xssExitingBitmap);
+        case VMCS_FIELDS.VM_EXIT_REASON: return value(BigInt((x?.reason ?? 0) >>> 0));
+        case VMCS_FIELDS.VM_EXIT_INTR_INFO: return value(BigInt((x?.intrInfo ?? 0) >>> 0));
+        case VMCS_FIELDS.VM_EXIT_INTR_ERROR_CODE: return value(BigInt((x?.intrErrorCode ?? 0) >>> 0));
+        case VMCS_FIELDS.EXIT_QUALIFICATION: return value(x?.qualification ?? 0n);
+        case VMCS_FIELDS.GUEST_CR0_TS: return value(v.guest.cr0Ts ? 1n : 0n);
+        case VMCS_FIELDS.GUEST_CR4_OSXSAVE: return value(v.guest.cr4Osxsave ? 1n : 0n);
+        case VMCS_FIELDS.GUEST_CPL: return value(BigInt(v.guest.cpl));
+        case VMCS_FIELDS.HOST_CR0_TS: return value(v.host.cr0Ts ? 1n : 0n);
+        case VMCS_FIELDS.HOST_CR4_OSXSAVE: return value(v.host.cr4Osxsave ? 1n : 0n);
+        default: throw new ScenarioError(`vmcs_read: unknown VMCS field 0x${f.toString(16)}`);
+      }
+    },
+  },
+  vmcs_write: {
+    params: ['vmcs', 'field', 'value'], contexts: K,
+    run: (c, a) => {
+      const v = vmcsOf(c, a);
+      const f = Number(c.u64(a, 1, 'field'));
+      const x = c.u64(a, 2, 'value');
+      const u32 = () => { if (x > 0xffffffffn) throw new ScenarioError(`vmcs_write: field 0x${f.toString(16)} is 32 bits wide`); return Number(x) | 0; };
+      switch (f) {
+        case VMCS_FIELDS.PIN_BASED_VM_EXEC_CONTROL: v.pinBased = u32(); break;
+        case VMCS_FIELDS.CPU_BASED_VM_EXEC_CONTROL: v.primary = u32(); break;
+        case VMCS_FIELDS.SECONDARY_VM_EXEC_CONTROL: v.secondary = u32(); break;
+        case VMCS_FIELDS.EXCEPTION_BITMAP: v.exceptionBitmap = u32(); break;
+        case VMCS_FIELDS.VM_EXIT_CONTROLS: v.exitControls = u32(); break;
+        case VMCS_FIELDS.VM_ENTRY_CONTROLS: v.entryControls = u32(); break;
+        case VMCS_FIELDS.VM_ENTRY_INTR_INFO_FIELD: v.entryIntrInfo = u32(); break;
+        case VMCS_FIELDS.VM_ENTRY_EXCEPTION_ERROR_CODE: v.entryErrorCode = u32(); break;
+        case VMCS_FIELDS.XSS_EXIT_BITMAP: v.xssExitingBitmap = x; break;
+        case VMCS_FIELDS.GUEST_CR0_TS: v.guest.cr0Ts = x !== 0n; break;
+        case VMCS_FIELDS.GUEST_CR4_OSXSAVE: v.guest.cr4Osxsave = x !== 0n; break;
+        case VMCS_FIELDS.GUEST_CPL: if (x > 3n) throw new ScenarioError('GUEST_CPL is 0..3'); v.guest.cpl = Number(x); break;
+        case VMCS_FIELDS.HOST_CR0_TS: v.host.cr0Ts = x !== 0n; break;
+        case VMCS_FIELDS.HOST_CR4_OSXSAVE: v.host.cr4Osxsave = x !== 0n; break;
+        default: throw new ScenarioError(`vmcs_write: VMCS field 0x${f.toString(16)} is read-only or unknown`);
+      }
+      return value(0n);
+    },
+  },
+  /** vmx_set_intercept_for_msr: intercept (1) or pass through (0) reads and writes of an MSR. */
+  vmcs_set_msr_intercept: {
+    params: ['vmcs', 'msr', 'read', 'write'], contexts: K,
+    run: (c, a) => {
+      const v = vmcsOf(c, a);
+      const msr = small(c, a, 1, 'msr', 0xffffffff);
+      try {
+        setMsrIntercept(v, msr, false, c.u64(a, 2, 'read') !== 0n);
+        setMsrIntercept(v, msr, true, c.u64(a, 3, 'write') !== 0n);
+      } catch (e) {
+        throw new ScenarioError((e as Error).message);
+      }
+      return value(0n);
+    },
+  },
+  vmenter: { params: ['vcpu'], contexts: K, run: (c, a) => ({ kind: 'enter-guest', vcpu: c.obj(a, 0, 'vcpu', 'vcpu').id }) },
+  /**
+   * After a VM exit caused by an instruction (RDMSR, WRMSR, XSETBV, HLT), the VMM that emulated it
+   * completes it: the guest continues after the instruction, which returns `result` (what RDMSR
+   * would have put in EDX:EAX; 0 for the others). KVM's kvm_skip_emulated_instruction() plus the
+   * register write-back.
+   */
+  /** The guest's RCX at the last VM exit: the MSR index of RDMSR/WRMSR, the XCR of XSETBV (KVM's kvm_rcx_read). */
+  kvm_rcx_read: {
+    params: ['vcpu'], contexts: K,
+    run: (c, a) => {
+      const x = exitOf(c, a);
+      return value(BigInt(x.msr ?? x.xcr ?? 0));
+    },
+  },
+  /** The guest's EDX:EAX at the last VM exit: the value of WRMSR or XSETBV (KVM's kvm_read_edx_eax). */
+  kvm_read_edx_eax: { params: ['vcpu'], contexts: K, run: (c, a) => value(exitOf(c, a).value ?? 0n) },
+  guest_complete_insn: {
+    params: ['vcpu', 'result'], optional: 1, contexts: K,
+    run: (c, a) => ({ kind: 'guest-complete', vcpu: c.obj(a, 0, 'vcpu', 'vcpu').id, value: a.length > 1 ? c.u64(a, 1, 'result') : 0n }),
+  },
+
+  // ---- Allocation and tasks ---------------------------------------------------------------------
+  /**
+   * fpstate_alloc(xfeatures): a struct fpstate with an XSAVE buffer sized for the compacted format of
+   * `xfeatures` (CPUID.(0DH,1).EBX arithmetic), XCOMP_BV preset to xfeatures | bit 63 as the kernel's
+   * fpstate_init_xstate() does; size and xfeatures filled in.
+   */
+  fpstate_alloc: {
+    params: ['xfeatures'], contexts: K,
+    run: (c, a) => {
+      const xfeatures = c.u64(a, 0, 'xfeatures');
+      const model = cpuModel(c.cpu.model);
+      const bad = xfeatures & ~(model.xcr0Supported | model.xssSupported);
+      if (bad) throw new ScenarioError(`fpstate_alloc: ${c.cpu.model} has no components 0x${bad.toString(16)}`);
+      const size = compactedSize(model, xfeatures);
+      const o = newObject(c.state.heap, 'fpstate');
+      const addr = allocate(c.state, size, `fpstate ${o.id}`);
+      const r = c.mem.regions[c.mem.regions.length - 1]!;
+      // XCOMP_BV in the header, as fpstate_init_xstate() sets it.
+      const xcomp = xfeatures | XCOMP_BV_COMPACTED;
+      for (let i = 0; i < 8; i++) r.bytes[520 + i] = Number((xcomp >> BigInt(8 * i)) & 0xffn);
+      o.fields.size = BigInt(size);
+      o.fields.xfeatures = xfeatures;
+      o.fields.user_xfeatures = xfeatures & model.xcr0Supported;
+      o.fields.regs = addr;
+      return value({ ref: o.id });
+    },
+  },
+  /** An object of one of the kernel types (vcpu, kvm_vcpu_arch, fpu_guest, fpu_state_perm), zeroed. */
+  ...Object.fromEntries(['vcpu', 'kvm_vcpu_arch', 'fpu_guest', 'fpu_state_perm'].map((t) => [`${t}_alloc`, {
+    params: [], contexts: K,
+    run: (c: BuiltinContext) => value({ ref: newObject(c.state.heap, t).id }),
+  } satisfies BuiltinDef])),
+  /** force_sig(sig): the current user thread dies with the signal (SIGILL for AMX without permission). */
+  force_sig: { params: ['sig'], contexts: K, run: (c, a) => ({ kind: 'kill', signal: small(c, a, 0, 'sig', 64) }) },
+  /** die(): a kernel oops; the machine stops. */
+  die: { params: [], contexts: K, run: () => ({ kind: 'oops', text: 'kernel oops (die)' }) },
+};
+
+function exitOf(c: BuiltinContext, a: Value[]) {
+  const vcpu = c.obj(a, 0, 'vcpu', 'vcpu');
+  const h = vcpu.fields.vmcs!;
+  const v = typeof h === 'bigint' ? c.state.vmcss[Number(h)] : undefined;
+  if (!v?.exit) throw new ScenarioError('the vcpu has not exited yet');
+  return v.exit;
+}
+
+function vmcsOf(c: BuiltinContext, a: Value[]) {
+  const i = c.u64(a, 0, 'vmcs');
+  const v = c.state.vmcss[Number(i)];
+  if (i >= BigInt(c.state.vmcss.length) || !v) throw new ScenarioError(`no VMCS ${i} (vmcs_alloc() returns a handle)`);
+  return v;
+}
+

@@ -1,0 +1,655 @@
+// The simulation engine: runs a compiled Program on the hardware model one statement at a time.
+// A step executes the ops of one statement of the running thread (calls stop at the callee's first
+// statement, so a step never hides a statement). Builtins run model instructions; a fault goes to
+// the handler its context registered (guest or host `exc_*` function) and the instruction restarts
+// when the handler returns; a VM exit moves the guest frames off the thread and completes the
+// host's pending vmenter() with the exit reason. Everything it changes is in `state` (plain data).
+import {
+  type CpuState, type Fault, type Outcome, type VmExitInfo, createCpu, createMemory, cpuModel,
+  externalInterrupt, formatMask, hlt, msrName, MSR_IA32_XFD, MSR_IA32_XFD_ERR, MSR_IA32_XSS, vmEntry, vmptrld, vmxon,
+} from '../model';
+import { BINARY_CODES, type CompiledFn, type Program, Op, UNARY_CODES } from '../lang/code';
+import { binaryValue } from '../lang/compiler';
+import { BUILTINS, type BuiltinContext, type BuiltinDef, SCRATCH_SIZE, SCRATCH_TILE_DATA, ScenarioError, allocate } from './builtins';
+import { type KObject, SCHEMAS, fieldProblem, newObject } from './kernel-objects';
+import type { Frame, FrameKind, GuestContext, MachineState, ThreadState } from './machine';
+import { type Value, U64_MASK, isRef, showValue, truthy } from './value';
+
+/** Something the debugger or the CLI may stop on, produced by a step. */
+export type Happening =
+  | { kind: 'exception'; cpu: number; thread: number; guest: boolean; fault: Fault }
+  | { kind: 'vmexit'; cpu: number; thread: number; exit: VmExitInfo }
+  | { kind: 'vmentry'; cpu: number; thread: number; vcpu: number }
+  | { kind: 'msr-write'; cpu: number; thread: number; guest: boolean; msr: number; name: string; old: bigint; value: bigint }
+  | { kind: 'xcr0-write'; cpu: number; thread: number; guest: boolean; old: bigint; value: bigint }
+  | { kind: 'assertion'; cpu: number; thread: number; message: string; file: string; line: number; column: number }
+  | { kind: 'event'; cpu: number; thread: number; text: string }
+  | { kind: 'thread-end'; cpu: number; thread: number; text: string }
+  | { kind: 'end'; text: string }
+  | { kind: 'error'; text: string }
+  | { kind: 'oops'; text: string };
+
+export interface EngineOptions {
+  /** CPU model; default the program's `cpu` line, else sapphire-rapids. */
+  cpu?: string;
+  /** Deepest frame stack before a scenario error (default 256). */
+  maxFrames?: number;
+}
+
+/** Exception handlers by vector, named as Linux names them (arch/x86/kernel/traps.c, DEFINE_IDTENTRY). */
+export const HANDLERS: Readonly<Record<number, string>> = {
+  6: 'exc_invalid_op',
+  7: 'exc_device_not_available',
+  13: 'exc_general_protection',
+  14: 'exc_page_fault',
+};
+
+const MAX_OPS_PER_STEP = 1_000_000;
+
+export class Engine {
+  state: MachineState;
+  private readonly builtins: BuiltinDef[];
+  private readonly kernelFns = new Map<string, number>();
+  private readonly guestFns = new Map<string, number>();
+  private readonly maxFrames: number;
+
+  constructor(readonly program: Program, opts: EngineOptions = {}) {
+    this.maxFrames = opts.maxFrames ?? 256;
+    this.builtins = program.builtins.map((name) => {
+      const b = BUILTINS[name];
+      if (!b) throw new Error(`program uses builtin '${name}', which the engine does not have`);
+      return b;
+    });
+    program.functions.forEach((f, i) => {
+      if (f.context === 'kernel') this.kernelFns.set(f.shortName, i);
+      else if (f.context === 'guest') this.guestFns.set(f.shortName, i);
+    });
+    const modelName = opts.cpu ?? program.cpuModel ?? 'sapphire-rapids';
+    const model = cpuModel(modelName);
+    const cpu = createCpu(model.name);
+    this.state = {
+      steps: 0,
+      cpus: [cpu],
+      mem: createMemory(),
+      nextAddr: 0x100000n,
+      heap: [],
+      threads: [],
+      running: [-1],
+      runQueue: [],
+      guests: [],
+      vmcss: [],
+      trace: [],
+      events: program.events.map(() => ({ fired: false, hits: 0 })),
+      passedAssertions: 0,
+      failedAssertions: [],
+      halted: null,
+    };
+    for (const e of program.events) {
+      if (e.cpu !== 0) throw new ScenarioError(`${e.file}:${e.range.start.line}:${e.range.start.column}: only cpu0 is simulated in this version`);
+    }
+    this.boot(cpu);
+    this.createThreads();
+  }
+
+  // ---- set-up -----------------------------------------------------------------------------
+
+  /**
+   * Boot: with a kernel function `start_kernel`, it runs first on a kernel thread and sets up the
+   * CPU itself. Without one, the CPU starts as Linux leaves it after fpu__init_cpu(): CR4.OSXSAVE=1
+   * and XCR0 = every user component the CPU supports.
+   */
+  private boot(cpu: CpuState): void {
+    const start = this.kernelFns.get('start_kernel');
+    if (start !== undefined) {
+      this.spawnThread('kernel.start_kernel', 'kernel', start, 'call', 0, true);
+      return;
+    }
+    cpu.cr4.osxsave = true;
+    cpu.xcr0 = cpuModel(cpu.model).xcr0Supported;
+  }
+
+  private createThreads(): void {
+    const runTargets = new Set(this.program.events.filter((e) => e.target).map((e) => `${e.target!.process}.${e.target!.thread}`));
+    for (const p of this.program.processes) {
+      p.threads.forEach((t, k) => {
+        const name = `${p.name}.${t.name}`;
+        // A process starts with its first thread, unless an event runs that thread later.
+        const startNow = k === 0 && !runTargets.has(name);
+        this.spawnThread(name, p.name, t.fn, 'thread', 3, startNow);
+      });
+    }
+  }
+
+  private spawnThread(name: string, process: string, fn: number, kind: FrameKind, cpl: number, runnable: boolean): ThreadState {
+    const s = this.state;
+    const id = s.threads.length;
+    const task = newObject(s.heap, 'task');
+    const ts = newObject(s.heap, 'thread_struct');
+    const fpu = newObject(s.heap, 'fpu');
+    task.fields.pid = BigInt(id + 1);
+    task.fields.tgid = BigInt(id + 1);
+    task.fields.thread = { ref: ts.id };
+    ts.fields.fpu = { ref: fpu.id };
+    const scratch = allocate(s, SCRATCH_SIZE, `${name} scratch`);
+    const bytes = s.mem.regions[s.mem.regions.length - 1]!.bytes;
+    // Tile-load source data: non-zero, different per thread, deterministic.
+    for (let i = 0; i < 1024; i++) bytes[SCRATCH_TILE_DATA + i] = (i * 7 + 13 * (id + 1)) & 0xff || 1;
+    const th: ThreadState = {
+      id, name, process, frames: [this.frame(fn, kind, cpl, [])], status: runnable ? 'runnable' : 'waiting',
+      task: task.id, scratch, exitValue: 0n, signal: 0,
+    };
+    s.threads.push(th);
+    if (runnable) s.runQueue.push(id);
+    return th;
+  }
+
+  private frame(fn: number, kind: FrameKind, cpl: number, args: Value[], vector = -1, vcpu = -1): Frame {
+    const f = this.program.functions[fn]!;
+    const locals: Value[] = new Array(f.locals.length).fill(0n);
+    for (let i = 0; i < args.length && i < locals.length; i++) locals[i] = args[i]!;
+    return { fn, pc: 0, stmt: -1, locals, stack: [], kind, cpl, vector, vcpu };
+  }
+
+  // ---- queries ------------------------------------------------------------------------------
+
+  /** The thread running on cpu0, or the one that will run next. */
+  currentThread(): ThreadState | null {
+    const s = this.state;
+    const id = s.running[0]! >= 0 ? s.running[0]! : s.runQueue[0];
+    return id === undefined ? null : s.threads[id]!;
+  }
+
+  fn(frame: Frame): CompiledFn | null {
+    return frame.fn >= 0 ? this.program.functions[frame.fn]! : null;
+  }
+
+  // ---- stepping -----------------------------------------------------------------------------
+
+  /** One statement of the running thread. Returns what happened; an empty list is a plain step. */
+  step(): Happening[] {
+    const s = this.state;
+    const out: Happening[] = [];
+    if (s.halted) { out.push({ kind: 'end', text: s.halted }); return out; }
+    if (s.running[0]! < 0) {
+      const next = s.runQueue.shift();
+      if (next === undefined) {
+        s.halted = 'every thread has finished';
+        out.push({ kind: 'end', text: s.halted });
+        return out;
+      }
+      s.running[0] = next;
+      this.trace(0, 'sched', `run ${s.threads[next]!.name}`);
+    }
+    const th = s.threads[s.running[0]!]!;
+    s.steps++;
+    try {
+      this.exec(th, out);
+    } catch (e) {
+      if (!(e instanceof ScenarioError)) throw e;
+      s.halted = `scenario error: ${e.message}`;
+      out.push({ kind: 'error', text: this.where(th) + e.message });
+      this.trace(0, 'error', this.where(th) + e.message);
+    }
+    return out;
+  }
+
+  /** `file:line:col: ` of the thread's current statement. */
+  where(th: ThreadState): string {
+    for (let i = th.frames.length - 1; i >= 0; i--) {
+      const f = th.frames[i]!;
+      const fn = this.fn(f);
+      if (fn && f.stmt >= 0) {
+        const st = fn.stmts[f.stmt]!;
+        return `${st.file}:${st.range.start.line}:${st.range.start.column}: `;
+      }
+    }
+    return '';
+  }
+
+  private trace(cpu: number, kind: string, text: string): void {
+    this.state.trace.push({ step: this.state.steps, cpu, kind, text });
+  }
+
+  private exec(th: ThreadState, out: Happening[]): void {
+    const p = this.program;
+    const cpu = this.state.cpus[0]!;
+    let started = false;
+    for (let ops = 0; ops < MAX_OPS_PER_STEP; ops++) {
+      const f = th.frames[th.frames.length - 1];
+      if (!f) { this.endThread(th, out, 'exited'); return; }
+      if (f.kind === 'vmentry') throw new ScenarioError('internal: a [VM entry] frame on top of the stack');
+      const fn = p.functions[f.fn]!;
+      const ins = fn.code[f.pc]!;
+      switch (ins.op) {
+        case Op.STMT:
+          if (started) return;
+          if (this.eventsAt(th, f, ins.a, out)) return;
+          started = true;
+          f.stmt = ins.a;
+          f.pc++;
+          break;
+        case Op.PUSH: f.stack.push(p.literals[ins.a]!); f.pc++; break;
+        case Op.LOAD: f.stack.push(f.locals[ins.a]!); f.pc++; break;
+        case Op.STORE: f.locals[ins.a] = f.stack.pop()!; f.pc++; break;
+        case Op.DUP: f.stack.push(f.stack[f.stack.length - 1]!); f.pc++; break;
+        case Op.POP: f.stack.pop(); f.pc++; break;
+        case Op.GLOBAL: f.stack.push(this.global(p.names[ins.a]!, th)); f.pc++; break;
+        case Op.FIELD: {
+          const o = this.object(f.stack.pop()!, p.names[ins.a]!);
+          f.stack.push(o.fields[p.names[ins.a]!]!);
+          f.pc++;
+          break;
+        }
+        case Op.STORE_FIELD: {
+          const v = f.stack.pop()!;
+          const name = p.names[ins.a]!;
+          const o = this.object(f.stack.pop()!, name);
+          const problem = fieldProblem(o.type, name, v);
+          if (problem) throw new ScenarioError(problem);
+          const kind = SCHEMAS[o.type]![name]!;
+          if (kind !== 'u64' && isRef(v) && this.state.heap[v.ref]!.type !== kind.ref) {
+            throw new ScenarioError(`${o.type}.${name} holds a ${kind.ref}, not a ${this.state.heap[v.ref]!.type}`);
+          }
+          o.fields[name] = v;
+          f.pc++;
+          break;
+        }
+        case Op.INDEX:
+        case Op.STORE_INDEX:
+          throw new ScenarioError('indexing is not supported on this value');
+        case Op.UNARY: {
+          const v = f.stack.pop()!;
+          const op = UNARY_CODES[ins.a]!;
+          if (op === '!') f.stack.push(truthy(v) ? 0n : 1n);
+          else {
+            const n = this.int(v, op);
+            f.stack.push(op === '-' ? (-n) & U64_MASK : ~n & U64_MASK);
+          }
+          f.pc++;
+          break;
+        }
+        case Op.BINARY: {
+          const b = f.stack.pop()!;
+          const a = f.stack.pop()!;
+          const op = BINARY_CODES[ins.a]!;
+          if ((op === '==' || op === '!=') && (isRef(a) || isRef(b))) {
+            // References compare by identity; 0 is NULL.
+            const same = isRef(a) && isRef(b) ? a.ref === b.ref : false;
+            f.stack.push((op === '==') === same ? 1n : 0n);
+          } else {
+            const r = binaryValue(op, this.int(a, op), this.int(b, op));
+            if (r === null) throw new ScenarioError(`division by zero ('${op}')`);
+            f.stack.push(r);
+          }
+          f.pc++;
+          break;
+        }
+        case Op.TO_BOOL: f.stack.push(truthy(f.stack.pop()!) ? 1n : 0n); f.pc++; break;
+        case Op.JUMP: f.pc = ins.a; break;
+        case Op.JUMP_IF_FALSE: f.pc = truthy(f.stack.pop()!) ? f.pc + 1 : ins.a; break;
+        case Op.ASSERT: {
+          const ok = truthy(f.stack.pop()!);
+          f.pc++;
+          const st = fn.stmts[f.stmt]!;
+          if (ok) { this.state.passedAssertions++; break; }
+          const failure = {
+            step: this.state.steps, message: p.names[ins.a]!, file: st.file, line: st.range.start.line,
+            column: st.range.start.column, thread: th.name,
+          };
+          this.state.failedAssertions.push(failure);
+          this.trace(0, 'assert', `${th.name}: assertion failed at ${st.file}:${st.range.start.line}: ${failure.message}`);
+          out.push({ kind: 'assertion', cpu: 0, thread: th.id, message: failure.message, file: st.file, line: failure.line, column: failure.column });
+          break;
+        }
+        case Op.SPAWN: {
+          const name = `${th.process}.${p.names[ins.a]!}`;
+          const t = this.state.threads.find((x) => x.name === name)!;
+          if (t.status !== 'waiting') throw new ScenarioError(`thread ${name} was already started`);
+          t.status = 'runnable';
+          this.state.runQueue.push(t.id);
+          this.trace(0, 'sched', `${th.name} spawns ${name}`);
+          f.pc++;
+          break;
+        }
+        case Op.CALL: {
+          if (th.frames.length >= this.maxFrames) throw new ScenarioError(`call depth exceeds ${this.maxFrames} frames (runaway recursion?)`);
+          const args = f.stack.splice(f.stack.length - ins.b, ins.b);
+          const callee = p.functions[ins.a]!;
+          const syscall = fn.context === 'user' && callee.context === 'kernel';
+          f.pc++;
+          th.frames.push(this.frame(ins.a, syscall ? 'syscall' : 'call', syscall ? 0 : f.cpl, args));
+          cpu.cpl = syscall ? 0 : f.cpl;
+          break;
+        }
+        case Op.RETURN: this.doReturn(th, f, f.stack.pop()!, out); if (th.status !== 'runnable' || this.state.halted) return; break;
+        case Op.BUILTIN: if (this.builtin(th, f, ins.a, ins.b, out)) return; break;
+      }
+    }
+    throw new ScenarioError(`a statement ran more than ${MAX_OPS_PER_STEP} operations`);
+  }
+
+  private int(v: Value, op: string): bigint {
+    if (typeof v === 'bigint') return v;
+    throw new ScenarioError(`'${op}' needs an integer, not an object reference`);
+  }
+
+  private object(v: Value, field: string): KObject {
+    if (typeof v === 'bigint') {
+      throw new ScenarioError(v === 0n ? `NULL dereference reading '${field}'` : `'${field}' of an integer (0x${v.toString(16)}), not an object`);
+    }
+    return this.state.heap[v.ref]!;
+  }
+
+  private global(name: string, th: ThreadState): Value {
+    if (name === 'current') return { ref: th.task };
+    throw new ScenarioError(`no global '${name}'`);
+  }
+
+  private doReturn(th: ThreadState, f: Frame, v: Value, out: Happening[]): void {
+    th.frames.pop();
+    const cpu = this.state.cpus[0]!;
+    const caller = th.frames[th.frames.length - 1];
+    if (!caller) {
+      th.exitValue = typeof v === 'bigint' ? v : 0n;
+      this.endThread(th, out, 'exited');
+      return;
+    }
+    if (caller.kind === 'vmentry') {
+      // The guest's outermost function returned: the guest runs off its end and halts.
+      this.guestOf(caller.vcpu).finished = true;
+      this.trace(0, 'guest', 'guest code returned from its outermost function: HLT');
+      this.afterOutcome(th, caller, hlt(cpu), out, null);
+      return;
+    }
+    cpu.cpl = caller.cpl;
+    // An exception handler returns to the faulting instruction, which runs again (the frame below
+    // is still at its BUILTIN op with the operands on its stack).
+    if (f.kind !== 'exception') caller.stack.push(v);
+  }
+
+  private endThread(th: ThreadState, out: Happening[], how: 'exited' | 'killed'): void {
+    th.status = how;
+    th.frames = [];
+    this.state.running[0] = -1;
+    const text = how === 'exited' ? `${th.name} exited (${showValue(th.exitValue)})` : `${th.name} killed by signal ${th.signal}`;
+    this.trace(0, 'sched', text);
+    out.push({ kind: 'thread-end', cpu: 0, thread: th.id, text });
+  }
+
+  // ---- builtins ------------------------------------------------------------------------------
+
+  /** Runs BUILTIN `index` with `argc` operands on the stack; true when the step must end. */
+  private builtin(th: ThreadState, f: Frame, index: number, argc: number, out: Happening[]): boolean {
+    const s = this.state;
+    const cpu = s.cpus[0]!;
+    const args = f.stack.slice(f.stack.length - argc);
+    const def = this.builtins[index]!;
+    const before = { xcr0: cpu.xcr0, xss: cpu.xss, xfd: cpu.xfd, xfdErr: cpu.xfdErr };
+    const guest = cpu.vmx.mode === 'non-root';
+    const ctx: BuiltinContext = {
+      state: s, cpu, cpuIndex: 0, mem: s.mem, thread: th,
+      u64: (a, i, name) => {
+        const v = a[i]!;
+        if (typeof v !== 'bigint') throw new ScenarioError(`${this.program.builtins[index]}: '${name}' must be an integer, not an object reference`);
+        return v;
+      },
+      obj: (a, i, name, type) => {
+        const v = a[i]!;
+        if (typeof v === 'bigint') throw new ScenarioError(`${this.program.builtins[index]}: '${name}' must be a ${type}, not ${v === 0n ? 'NULL' : 'an integer'}`);
+        const o = s.heap[v.ref]!;
+        if (o.type !== type) throw new ScenarioError(`${this.program.builtins[index]}: '${name}' must be a ${type}, not a ${o.type}`);
+        return o;
+      },
+    };
+    const r = def.run(ctx, args);
+    this.noteRegisterChanges(th, before, guest, out);
+    switch (r.kind) {
+      case 'value': this.complete(f, argc, r.value); return false;
+      case 'outcome': return this.afterOutcome(th, f, r.outcome, out, argc);
+      case 'enter-guest': this.enterGuest(th, r.vcpu, out); return true;
+      case 'guest-complete': this.completeGuestInstruction(r.vcpu, r.value); this.complete(f, argc, 0n); return false;
+      case 'kill': th.signal = r.signal; this.endThread(th, out, 'killed'); return true;
+      case 'oops': s.halted = `${this.where(th)}${r.text}`; this.trace(0, 'oops', s.halted); out.push({ kind: 'oops', text: s.halted }); return true;
+      case 'error': throw new ScenarioError(r.message);
+    }
+  }
+
+  private complete(f: Frame, argc: number, v: Value): void {
+    f.stack.length -= argc;
+    f.stack.push(v);
+    f.pc++;
+  }
+
+  /**
+   * Applies a model outcome to the frame that executed the instruction: ok completes it, a fault
+   * is delivered, a VM exit leaves the guest. `argc` null: the outcome did not come from a BUILTIN
+   * op of `f` (guest HLT at the end of its code).
+   */
+  private afterOutcome(th: ThreadState, f: Frame, o: Outcome<unknown>, out: Happening[], argc: number | null): boolean {
+    switch (o.kind) {
+      case 'ok':
+        if (argc !== null) this.complete(f, argc, typeof o.value === 'bigint' ? o.value : 0n);
+        return false;
+      case 'fault': this.deliver(th, o.fault, out); return true;
+      case 'vmexit': this.leaveGuest(th, o.exit, out); return true;
+      case 'shutdown':
+        this.state.halted = `shutdown: ${o.reason}`;
+        this.trace(0, 'shutdown', o.reason);
+        out.push({ kind: 'oops', text: this.state.halted });
+        return true;
+    }
+  }
+
+  /** Trace and report changes of XCR0 and the XFD/XSS MSRs made by one instruction. */
+  private noteRegisterChanges(th: ThreadState, before: { xcr0: bigint; xss: bigint; xfd: bigint; xfdErr: bigint }, guest: boolean, out: Happening[]): void {
+    const cpu = this.state.cpus[0]!;
+    const who = guest ? 'guest' : 'host';
+    if (cpu.xcr0 !== before.xcr0) {
+      this.trace(0, 'xcr0', `cpu0 ${who} XCR0 ${formatMask(before.xcr0)} -> ${formatMask(cpu.xcr0)}`);
+      out.push({ kind: 'xcr0-write', cpu: 0, thread: th.id, guest, old: before.xcr0, value: cpu.xcr0 });
+    }
+    const msrs: Array<[number, bigint, bigint]> = [
+      [MSR_IA32_XSS, before.xss, cpu.xss], [MSR_IA32_XFD, before.xfd, cpu.xfd], [MSR_IA32_XFD_ERR, before.xfdErr, cpu.xfdErr],
+    ];
+    for (const [msr, old, now] of msrs) {
+      if (old === now) continue;
+      const name = msrName(msr).replace(/^IA32_/, '');
+      this.trace(0, 'msr', `cpu0 ${who} ${name} ${showValue(old)} -> ${showValue(now)}`);
+      out.push({ kind: 'msr-write', cpu: 0, thread: th.id, guest, msr, name: msrName(msr), old, value: now });
+    }
+  }
+
+  // ---- exceptions and VMX ---------------------------------------------------------------------
+
+  /** Delivers a fault through the IDT of the running context: a guest or host `exc_*` function. */
+  private deliver(th: ThreadState, fault: Fault, out: Happening[]): void {
+    const cpu = this.state.cpus[0]!;
+    const guest = cpu.vmx.mode === 'non-root';
+    out.push({ kind: 'exception', cpu: 0, thread: th.id, guest, fault });
+    this.trace(0, 'exception', `cpu0 ${guest ? 'guest' : cpu.cpl === 3 ? 'host user' : 'host kernel'} ${fault.reason}`);
+    const name = HANDLERS[fault.vector];
+    const handler = name === undefined ? undefined : (guest ? this.guestFns : this.kernelFns).get(name);
+    if (handler === undefined) {
+      const where = guest ? 'the guest block' : 'host kernel code';
+      throw new ScenarioError(`${fault.reason}, and ${where} defines no handler${name ? ` (fn ${name})` : ''}`);
+    }
+    if (th.frames.length >= this.maxFrames) throw new ScenarioError(`exception nesting exceeds ${this.maxFrames} frames`);
+    const args = fault.errorCode !== undefined ? [BigInt(fault.errorCode)] : [];
+    th.frames.push(this.frame(handler, 'exception', 0, args, fault.vector));
+    cpu.cpl = 0;
+  }
+
+  private guestOf(vcpu: number): GuestContext {
+    let g = this.state.guests.find((x) => x.vcpu === vcpu);
+    if (!g) { g = { vcpu, frames: [], started: false, finished: false }; this.state.guests.push(g); }
+    return g;
+  }
+
+  /** vmenter(vcpu): VM entry on the vCPU's VMCS; the guest frames go on top of the host's. */
+  private enterGuest(th: ThreadState, vcpuId: number, out: Happening[]): void {
+    const s = this.state;
+    const cpu = s.cpus[0]!;
+    const vcpu = s.heap[vcpuId]!;
+    const handle = vcpu.fields.vmcs!;
+    const vmcs = typeof handle === 'bigint' && handle < BigInt(s.vmcss.length) ? s.vmcss[Number(handle)] : undefined;
+    if (!vmcs) throw new ScenarioError('vmenter: vcpu->vmcs is not a VMCS (set it to vmcs_alloc())');
+    // KVM's hardware_enable (VMXON) happens at module load, outside the scenario.
+    if (cpu.vmx.mode === 'off') vmxon(cpu);
+    if (cpu.vmx.vmcs !== vmcs) vmptrld(cpu, vmcs);
+    const host = th.frames[th.frames.length - 1]!;
+    const o = vmEntry(cpu);
+    if (o.kind === 'fault') { this.deliver(th, o.fault, out); return; }
+    if (o.kind === 'shutdown') { this.afterOutcome(th, host, o, out, null); return; }
+    if (o.kind === 'vmexit') {
+      // VM-entry failure: vmenter returns the exit reason (bit 31 set) at once.
+      this.trace(0, 'vmexit', `cpu0 VM entry failed: ${o.exit.name}${o.exit.cause ? ` (${o.exit.cause})` : ''}`);
+      out.push({ kind: 'vmexit', cpu: 0, thread: th.id, exit: o.exit });
+      this.complete(host, 1, BigInt(o.exit.reason >>> 0));
+      return;
+    }
+    const g = this.guestOf(vcpuId);
+    this.trace(0, 'vmentry', `cpu0 VM entry (vcpu ${vcpu.fields.vcpu_id})`);
+    out.push({ kind: 'vmentry', cpu: 0, thread: th.id, vcpu: vcpuId });
+    th.frames.push({ fn: -1, pc: 0, stmt: -1, locals: [], stack: [], kind: 'vmentry', cpl: 0, vector: -1, vcpu: vcpuId });
+    if (!g.started) {
+      const main = this.guestFns.get('main');
+      if (main === undefined) throw new ScenarioError('vmenter: the guest block has no fn main()');
+      g.started = true;
+      th.frames.push(this.frame(main, 'guest', 0, []));
+    } else {
+      th.frames.push(...g.frames);
+      g.frames = [];
+    }
+    const top = th.frames[th.frames.length - 1]!;
+    cpu.cpl = top.cpl;
+    if (o.value.injected) {
+      const inj = o.value.injected;
+      const handlerName = HANDLERS[inj.vector];
+      const handler = handlerName === undefined ? undefined : this.guestFns.get(handlerName);
+      this.trace(0, 'inject', `cpu0 inject vector ${inj.vector} into the guest`);
+      if (handler === undefined) throw new ScenarioError(`VM entry injects vector ${inj.vector}, and the guest block defines no handler${handlerName ? ` (fn ${handlerName})` : ''}`);
+      th.frames.push(this.frame(handler, 'exception', 0, inj.errorCode !== undefined ? [BigInt(inj.errorCode)] : [], inj.vector));
+      cpu.cpl = 0;
+      return;
+    }
+    if (top.kind === 'vmentry') {
+      // The guest has run off its end: it halts again.
+      this.afterOutcome(th, top, hlt(cpu), out, null);
+    }
+  }
+
+  private completeGuestInstruction(vcpu: number, value: bigint): void {
+    const g = this.guestOf(vcpu);
+    if (g.finished) return; // a guest past its end has no instruction to complete
+    const top = g.frames[g.frames.length - 1];
+    const ins = top ? this.program.functions[top.fn]!.code[top.pc] : undefined;
+    if (!top || !ins || ins.op !== Op.BUILTIN) throw new ScenarioError('guest_complete_insn: the guest is not stopped at an instruction');
+    this.complete(top, ins.b, value);
+  }
+
+  /** A VM exit while `th` runs a guest: guest frames are saved, vmenter() returns the exit reason. */
+  private leaveGuest(th: ThreadState, exit: VmExitInfo, out: Happening[]): void {
+    const at = th.frames.map((f) => f.kind).lastIndexOf('vmentry');
+    if (at < 0) throw new ScenarioError('internal: VM exit without a [VM entry] frame');
+    const entry = th.frames[at]!;
+    const g = this.guestOf(entry.vcpu);
+    g.frames = th.frames.splice(at + 1);
+    th.frames.pop();
+    const host = th.frames[th.frames.length - 1]!;
+    const intr = exit.intrInfo ? ` intr-info 0x${(exit.intrInfo >>> 0).toString(16)}` : '';
+    this.trace(0, 'vmexit', `cpu0 VM exit: ${exit.name}${intr}${exit.cause ? ` (${exit.cause})` : ''}`);
+    out.push({ kind: 'vmexit', cpu: 0, thread: th.id, exit });
+    this.state.cpus[0]!.cpl = host.cpl;
+    this.complete(host, 1, BigInt(exit.reason >>> 0));
+  }
+
+  // ---- events ---------------------------------------------------------------------------------
+
+  /** Fires the events placed at (frame.fn, stmt); true when one diverted control. */
+  private eventsAt(th: ThreadState, f: Frame, stmt: number, out: Happening[]): boolean {
+    const evs = this.program.events;
+    let diverted = false;
+    for (let i = 0; i < evs.length; i++) {
+      const e = evs[i]!;
+      const st = this.state.events[i]!;
+      if (st.fired || !e.at || e.at.fn !== f.fn || e.at.stmt !== stmt) continue;
+      st.hits++;
+      if (st.hits !== e.hit) continue;
+      diverted = this.fire(th, i, out) || diverted;
+      for (let j = i + 1; j < evs.length && evs[j]!.afterPrevious && !this.state.events[j]!.fired; j++) {
+        diverted = this.fire(this.state.threads[this.state.running[0]!] ?? th, j, out) || diverted;
+      }
+      if (diverted) return true;
+    }
+    return diverted;
+  }
+
+  private fire(th: ThreadState, i: number, out: Happening[]): boolean {
+    const e = this.program.events[i]!;
+    const s = this.state;
+    s.events[i]!.fired = true;
+    const cpu = s.cpus[0]!;
+    const text = `event ${e.kind}${e.kind === 'external_interrupt' ? ` (vector ${e.vector})` : ''}${e.target ? ` ${e.target.process}.${e.target.thread}` : ''}`;
+    this.trace(0, 'event', `cpu0 ${text}`);
+    out.push({ kind: 'event', cpu: 0, thread: th.id, text });
+    switch (e.kind) {
+      case 'external_interrupt': {
+        const o = externalInterrupt(cpu, e.vector);
+        if (o.kind === 'vmexit') { this.leaveGuest(th, o.exit, out); return true; }
+        if (o.kind !== 'ok') return this.afterOutcome(th, th.frames[th.frames.length - 1]!, o, out, null);
+        const handler = this.kernelFns.get('common_interrupt');
+        if (handler === undefined) return false;
+        th.frames.push(this.frame(handler, 'exception', 0, [BigInt(e.vector)], e.vector));
+        cpu.cpl = 0;
+        return true;
+      }
+      case 'fpu_irq': {
+        if (cpu.vmx.mode === 'non-root') throw new ScenarioError('fpu_irq while a guest runs: place it in host code (an interrupt in the guest is an external_interrupt VM exit)');
+        const handler = this.kernelFns.get('handle_fpu_irq');
+        if (handler === undefined) throw new ScenarioError('fpu_irq: host kernel code defines no fn handle_fpu_irq()');
+        th.frames.push(this.frame(handler, 'exception', 0, [], 32));
+        cpu.cpl = 0;
+        return true;
+      }
+      case 'preempt': {
+        if (cpu.vmx.mode === 'non-root') throw new ScenarioError('preempt while a guest runs: a guest is preempted through an external_interrupt VM exit');
+        s.runQueue.push(th.id);
+        s.running[0] = -1;
+        this.trace(0, 'sched', `${th.name} preempted`);
+        return true;
+      }
+      case 'run': {
+        const t = s.threads.find((x) => x.name === `${e.target!.process}.${e.target!.thread}`)!;
+        if (t.status !== 'waiting') throw new ScenarioError(`run ${t.name}: the thread has already started`);
+        if (cpu.vmx.mode === 'non-root') throw new ScenarioError(`run ${t.name} while a guest runs: the host must leave the guest first (after an exit)`);
+        t.status = 'runnable';
+        const cur = s.running[0]!;
+        if (cur >= 0) s.runQueue.unshift(cur);
+        s.running[0] = t.id;
+        this.trace(0, 'sched', `run ${t.name}`);
+        return true;
+      }
+    }
+  }
+
+  // ---- run modes ------------------------------------------------------------------------------
+
+  /** Runs until `stop` says so, the machine halts, or `budget` steps pass. */
+  run(stop: (h: Happening[]) => boolean, budget: number): { steps: number; happenings: Happening[]; reason: 'stop' | 'end' | 'budget' } {
+    for (let n = 1; n <= budget; n++) {
+      const h = this.step();
+      if (this.state.halted && h.length === 0) return { steps: n, happenings: h, reason: 'end' };
+      if (h.some((x) => x.kind === 'end' || x.kind === 'error' || x.kind === 'oops')) return { steps: n, happenings: h, reason: 'end' };
+      if (stop(h)) return { steps: n, happenings: h, reason: 'stop' };
+    }
+    return { steps: budget, happenings: [], reason: 'budget' };
+  }
+
+  snapshot(): MachineState {
+    return structuredClone(this.state);
+  }
+
+  restore(s: MachineState): void {
+    this.state = structuredClone(s);
+  }
+}

@@ -1,0 +1,65 @@
+// Kernel objects with typed fields (task, thread_struct, fpu, fpstate, fpu_state_perm, vcpu,
+// kvm_vcpu_arch, fpu_guest), named and shaped as Linux names them (arch/x86/include/asm/fpu/types.h;
+// spec/kernel-kvm.md §1). An object is plain data: a type name and a record of field values. A
+// field is an integer or a reference to another object (or 0 for NULL). Reading or writing a field
+// the type does not have is a scenario error that names the type and the field.
+import type { Value } from './value';
+
+export type FieldKind = 'u64' | { ref: string };
+
+export const SCHEMAS: Readonly<Record<string, Readonly<Record<string, FieldKind>>>> = {
+  task: { pid: 'u64', tgid: 'u64', thread: { ref: 'thread_struct' }, flags: 'u64' },
+  thread_struct: { fpu: { ref: 'fpu' } },
+  fpu: {
+    last_cpu: 'u64', fpstate: { ref: 'fpstate' }, __task_fpstate: { ref: 'fpstate' },
+    perm: { ref: 'fpu_state_perm' }, guest_perm: { ref: 'fpu_state_perm' },
+  },
+  fpstate: {
+    size: 'u64', user_size: 'u64', xfeatures: 'u64', user_xfeatures: 'u64', xfd: 'u64',
+    is_valloc: 'u64', is_guest: 'u64', is_confidential: 'u64', in_use: 'u64',
+    /** Linear address of the XSAVE buffer (`&fpstate->regs`); its bytes live in machine memory. */
+    regs: 'u64',
+  },
+  fpu_state_perm: { __state_perm: 'u64', __state_size: 'u64', __user_state_size: 'u64' },
+  vcpu: { vcpu_id: 'u64', cpu: 'u64', arch: { ref: 'kvm_vcpu_arch' }, vmcs: 'u64' },
+  kvm_vcpu_arch: {
+    xcr0: 'u64', ia32_xss: 'u64', guest_supported_xcr0: 'u64', guest_fpu: { ref: 'fpu_guest' },
+    xfd_no_write_intercept: 'u64', exit_reason: 'u64', exit_qualification: 'u64', exit_intr_info: 'u64',
+  },
+  fpu_guest: { xfeatures: 'u64', perm: 'u64', xfd_err: 'u64', uabi_size: 'u64', fpstate: { ref: 'fpstate' } },
+};
+
+export interface KObject {
+  readonly id: number;
+  readonly type: string;
+  readonly fields: Record<string, Value>;
+}
+
+/** Every field name of every type: what the compiler accepts after -> and `.`. */
+export function allFieldNames(): Set<string> {
+  const s = new Set<string>();
+  for (const schema of Object.values(SCHEMAS)) for (const f of Object.keys(schema)) s.add(f);
+  return s;
+}
+
+export function newObject(heap: KObject[], type: string): KObject {
+  const schema = SCHEMAS[type];
+  if (!schema) throw new Error(`unknown kernel object type '${type}'`);
+  const fields: Record<string, Value> = {};
+  for (const f of Object.keys(schema)) fields[f] = 0n;
+  const o = { id: heap.length, type, fields };
+  heap.push(o);
+  return o;
+}
+
+/** Why `value` cannot be stored in `type.field`, or null. */
+export function fieldProblem(type: string, field: string, value: Value | null): string | null {
+  const kind = SCHEMAS[type]?.[field];
+  if (kind === undefined) {
+    return `${type} has no field '${field}' (fields: ${Object.keys(SCHEMAS[type] ?? {}).join(', ')})`;
+  }
+  if (value === null) return null;
+  if (kind === 'u64' && typeof value !== 'bigint') return `${type}.${field} holds an integer, not an object reference`;
+  if (kind !== 'u64' && typeof value === 'bigint' && value !== 0n) return `${type}.${field} holds a reference to a ${kind.ref} (or 0), not an integer`;
+  return null;
+}

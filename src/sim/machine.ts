@@ -1,0 +1,95 @@
+// The simulated machine as plain data (DESIGN §4): the CPUs of the hardware model, memory, the
+// kernel objects, every thread with its explicit frame stack, the saved guest contexts of the
+// vCPUs, the VMCSs, the trace and the state of the events. The compiled Program is not part of it
+// (it never changes); together they determine everything, so structuredClone of a MachineState is
+// a snapshot, and restoring one and running on gives the same trace as never having stopped.
+import type { CpuState, Memory, Vmcs } from '../model';
+import type { KObject } from './kernel-objects';
+import type { Value } from './value';
+
+export type FrameKind = 'thread' | 'call' | 'syscall' | 'exception' | 'vmentry' | 'guest';
+
+export interface Frame {
+  /** Index into program.functions; -1 for the `[VM entry]` label frame. */
+  fn: number;
+  pc: number;
+  /** The statement being executed, -1 before the first. */
+  stmt: number;
+  locals: Value[];
+  stack: Value[];
+  kind: FrameKind;
+  cpl: number;
+  /** Exception frames: the vector delivered. */
+  vector: number;
+  /** `[VM entry]` frames: the vcpu object entered. */
+  vcpu: number;
+}
+
+export type ThreadStatus = 'waiting' | 'runnable' | 'exited' | 'killed';
+
+export interface ThreadState {
+  readonly id: number;
+  /** `process.thread`. */
+  readonly name: string;
+  readonly process: string;
+  frames: Frame[];
+  status: ThreadStatus;
+  /** The task object (`current` while it runs). */
+  task: number;
+  /** Linear address of this thread's scratch page (operands of tile loads, tile configurations). */
+  scratch: bigint;
+  exitValue: bigint;
+  signal: number;
+}
+
+/** A vCPU's guest execution while the host runs: the guest frames VM exit took off the stack. */
+export interface GuestContext {
+  vcpu: number;
+  frames: Frame[];
+  started: boolean;
+  /** The guest's outermost function returned; every later entry halts at once. */
+  finished: boolean;
+}
+
+export interface TraceEntry {
+  readonly step: number;
+  readonly cpu: number;
+  readonly kind: string;
+  readonly text: string;
+}
+
+export interface AssertionFailure {
+  readonly step: number;
+  readonly message: string;
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly thread: string;
+}
+
+export interface EventState {
+  fired: boolean;
+  hits: number;
+}
+
+export interface MachineState {
+  steps: number;
+  cpus: CpuState[];
+  mem: Memory;
+  /** Next free linear address for allocations (fpstate buffers, scratch pages). */
+  nextAddr: bigint;
+  heap: KObject[];
+  threads: ThreadState[];
+  /** Per CPU: the running thread's id, or -1. */
+  running: number[];
+  /** Threads waiting for a CPU, in order. */
+  runQueue: number[];
+  guests: GuestContext[];
+  vmcss: Vmcs[];
+  trace: TraceEntry[];
+  events: EventState[];
+  passedAssertions: number;
+  failedAssertions: AssertionFailure[];
+  /** Why the machine cannot run on (all threads finished, an oops, a shutdown), or null. */
+  halted: string | null;
+}
