@@ -1,13 +1,17 @@
 // xsave-sim: the command-line face of the simulator, for terminals and CI. Each command is a
 // function from arguments to text; this file only dispatches and maps errors to exit statuses
-// (0 success, 2 bad usage or bad input).
+// (0 success, 1 a failed assertion, 2 bad usage or bad input).
 import { LAYOUT_USAGE, layoutCommand } from './layout-command';
+import { RUN_USAGE, runCommand } from './run-command';
 import { UsageError } from './args';
 
 const USAGE = `usage: xsave-sim <command> [options]
 
 commands:
+  run       run a scenario, print its trace and assertion results
   layout    CPUID leaf 0DH and the standard and compacted XSAVE layouts of a CPU model
+
+${RUN_USAGE}
 
 ${LAYOUT_USAGE}`;
 
@@ -23,8 +27,15 @@ function main(argv: string[]): number {
         if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(LAYOUT_USAGE + '\n'); return 0; }
         process.stdout.write(layoutCommand(rest));
         return 0;
+      case 'run': {
+        if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(RUN_USAGE + '\n'); return 0; }
+        const r = runCommand(rest);
+        process.stdout.write(r.stdout);
+        process.stderr.write(r.stderr);
+        return r.status;
+      }
       default:
-        throw new UsageError(`unknown command '${command}' (commands: layout)`);
+        throw new UsageError(`unknown command '${command}' (commands: run, layout)`);
     }
   } catch (e) {
     if (e instanceof UsageError) {

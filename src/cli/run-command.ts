@@ -1,0 +1,93 @@
+// `xsave-sim run FILE [--policy NAME] [--cpu NAME] [--trace] [--max-steps N]`: runs a scenario to
+// its end and reports the trace and the assertions. Exit status: 0 clean, 1 an assertion failed or
+// the kernel oopsed, 2 the scenario has errors (printed as file:line:col: message) or ran past its
+// step budget.
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from '../lang/parser';
+import { type Diagnostic, formatDiagnostic } from '../lang/source';
+import { CPU_MODELS } from '../model';
+import { loadScenario } from '../sim/scenario';
+import { UsageError, parseArgs } from './args';
+import { nodeFiles } from './node-files';
+
+export const RUN_USAGE = `usage: xsave-sim run FILE [--policy NAME] [--cpu NAME] [--trace] [--max-steps N]
+  --policy     run-loop policy: a shipped name or a .xsave file (default: the scenario's policy line)
+  --cpu        CPU model: ${Object.keys(CPU_MODELS).join(', ')} (default: the scenario's cpu line)
+  --trace      print every hardware event with its step number
+  --max-steps  step budget (default 1000000)`;
+
+export interface RunOutput {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Where shipped policies live: src/kernel/policies/ next to the bundle's package root. */
+function policyDir(): string {
+  return resolve(__dirname, '..', 'src', 'kernel', 'policies');
+}
+
+function shippedPolicies(): string[] {
+  const d = policyDir();
+  return existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.xsave')).map((f) => f.slice(0, -6)).sort() : [];
+}
+
+export function runCommand(argv: string[]): RunOutput {
+  const args = parseArgs(argv, ['policy', 'cpu', 'max-steps'], ['trace']);
+  if (args.positional.length !== 1) throw new UsageError('run takes exactly one scenario file');
+  const file = resolve(args.positional[0]!);
+  const cpu = args.options.get('cpu');
+  if (cpu !== undefined && !(cpu in CPU_MODELS)) throw new UsageError(`--cpu: unknown CPU model '${cpu}' (known: ${Object.keys(CPU_MODELS).join(', ')})`);
+  const maxStepsText = args.options.get('max-steps') ?? '1000000';
+  if (!/^[0-9]+$/.test(maxStepsText) || Number(maxStepsText) < 1) throw new UsageError(`--max-steps: '${maxStepsText}' is not a positive number`);
+  const maxSteps = Number(maxStepsText);
+
+  const text = nodeFiles.read(file);
+  if (text === null) return { status: 2, stdout: '', stderr: `${file}: error: cannot read the scenario\n` };
+  const errors = (ds: Diagnostic[]): RunOutput => ({ status: 2, stdout: '', stderr: ds.map((d) => formatDiagnostic(d) + '\n').join('') });
+
+  // The policy: --policy, else the scenario's own policy line; a shipped name or a file.
+  const parsed = parse(file, text);
+  const policyItem = parsed.ast.items.find((i) => i.kind === 'policy') as { policy: string; range: Diagnostic['range'] } | undefined;
+  const policy = args.options.get('policy') ?? policyItem?.policy;
+  const imports: string[] = [];
+  if (policy !== undefined) {
+    const asFile = policy.endsWith('.xsave') ? resolve(args.options.has('policy') ? process.cwd() : join(file, '..'), policy) : join(policyDir(), `${policy}.xsave`);
+    if (nodeFiles.read(asFile) === null) {
+      const known = shippedPolicies();
+      const message = `unknown policy '${policy}' (${known.length ? `shipped: ${known.join(', ')}` : 'no policies are shipped in this version'}; or name a .xsave file)`;
+      if (args.options.has('policy') || !policyItem) throw new UsageError(`--policy: ${message}`);
+      return errors([{ file, range: policyItem.range, severity: 'error', message }]);
+    }
+    imports.push(asFile);
+  }
+
+  const loaded = loadScenario(file, nodeFiles, { ...(cpu ? { cpu } : {}), imports });
+  if (!loaded.engine) return errors(loaded.diagnostics);
+  const engine = loaded.engine;
+  const result = engine.run(() => false, maxSteps);
+  const s = engine.state;
+  const out: string[] = [];
+  if (args.flags.has('trace')) for (const t of s.trace) out.push(`[${t.step}] ${t.text}`);
+  for (const f of s.failedAssertions) out.push(`${f.file}:${f.line}:${f.column}: assertion failed: ${f.message} (${f.thread}, step ${f.step})`);
+  const failed = s.failedAssertions.length;
+  out.push(`assertions: ${s.passedAssertions} held, ${failed} failed`);
+  let status = failed ? 1 : 0;
+  let err = '';
+  if (result.reason === 'budget') {
+    const th = engine.currentThread();
+    err = `${th ? engine.where(th) : ''}error: the step budget of ${maxSteps} ran out here (a loop that does not end?)\n`;
+    status = 2;
+  } else if (s.halted?.startsWith('scenario error')) {
+    const h = result.happenings.find((x) => x.kind === 'error');
+    err = `${h && h.kind === 'error' ? h.text : s.halted}\n`;
+    status = 2;
+  } else if (s.halted?.startsWith('shutdown') || result.happenings.some((h) => h.kind === 'oops')) {
+    out.push(`stopped: ${s.halted}`);
+    status = Math.max(status, 1);
+  } else {
+    out.push(`end: ${s.halted ?? 'stopped'} after ${s.steps} steps`);
+  }
+  return { status, stdout: out.join('\n') + '\n', stderr: err };
+}
