@@ -1,0 +1,257 @@
+// The simulation engine: statement stepping, calls, exceptions delivered to guest and host handlers
+// with the faulting instruction restarted, VM entry and exit keeping the guest's stack, the
+// scheduler and events, determinism, snapshot/restore, step budget and scenario errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FileAccessor } from '../../src/lang/compiler';
+import { formatDiagnostic } from '../../src/lang/source';
+import type { Engine, Happening } from '../../src/sim/engine';
+import { loadScenario } from '../../src/sim/scenario';
+
+function load(src: string): Engine {
+  const files: FileAccessor = { read: (p) => (p === '/t.xsave' ? src : null), resolve: (_f, r) => r };
+  const r = loadScenario('/t.xsave', files);
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), []);
+  return r.engine!;
+}
+/** `function:line` of every frame of the running thread, innermost first ("[VM entry]" for the label). */
+function stack(e: Engine): string[] {
+  const th = e.currentThread()!;
+  return [...th.frames].reverse().map((f) => {
+    const fn = e.fn(f);
+    return fn ? `${fn.name}:${f.stmt >= 0 ? fn.stmts[f.stmt]!.range.start.line : 'entry'}` : '[VM entry]';
+  });
+}
+function runAll(e: Engine, budget = 100000): Happening[] {
+  const all: Happening[] = [];
+  const r = e.run((h) => { all.push(...h); return false; }, budget);
+  if (r.reason === 'end') all.push(...r.happenings);
+  return all;
+}
+const traceText = (e: Engine) => e.state.trace.map((t) => `[${t.step}] ${t.text}`);
+
+const KVM = `
+fn run_vcpu(vcpu) {
+  while (1) {
+    reason = vmenter(vcpu);
+    if (reason == EXIT_REASON_XSETBV) {
+      xsetbv(kvm_rcx_read(vcpu), kvm_read_edx_eax(vcpu));
+      guest_complete_insn(vcpu);
+    } else if (reason == EXIT_REASON_EXCEPTION_NMI) {
+      // Re-inject the intercepted exception (KVM's kvm_queue_exception).
+      vmcs_write(vcpu->vmcs, VM_ENTRY_INTR_INFO_FIELD, vmcs_read(vcpu->vmcs, VM_EXIT_INTR_INFO));
+    } else if (reason == EXIT_REASON_EXTERNAL_INTERRUPT) {
+    } else {
+      guest_complete_insn(vcpu);
+      return reason;
+    }
+  }
+}
+fn make_vcpu(exception_bitmap) {
+  vcpu = vcpu_alloc();
+  vcpu->vmcs = vmcs_alloc();
+  vmcs_set_msr_intercept(vcpu->vmcs, MSR_IA32_XFD, 0, 0);
+  vmcs_set_msr_intercept(vcpu->vmcs, MSR_IA32_XFD_ERR, 0, 0);
+  vmcs_write(vcpu->vmcs, EXCEPTION_BITMAP, exception_bitmap);
+  return vcpu;
+}`;
+
+const GUEST = `
+guest {
+  fn exc_device_not_available() {
+    err = rdmsr(MSR_IA32_XFD_ERR);
+    assert(err == XFEATURE_MASK_XTILEDATA, "guest lost its XFD_ERR");
+    wrmsr(MSR_IA32_XFD_ERR, 0);
+    wrmsr(MSR_IA32_XFD, 0);
+  }
+  fn main() {
+    xsetbv(0, XFEATURE_MASK_FPSSE | XFEATURE_MASK_YMM | XFEATURE_MASK_XTILE);
+    wrmsr(MSR_IA32_XFD, XFEATURE_MASK_XTILEDATA);
+    ldtilecfg(palette: 1, rows: 16, colsb: 64);
+    tileloadd(tmm0);
+    hlt();
+  }
+}`;
+
+test('a step is one statement; a call stops at the callee\'s first statement and returns mid-statement', () => {
+  const e = load(`fn add(a, b) {
+  return a + b;
+}
+host p {
+  thread main {
+    let x = 1;
+    x = add(x, 2) * 10;
+    assert(x == 30, "x");
+  }
+}`);
+  e.step();
+  assert.deepEqual(stack(e), ['p.main:6']);
+  e.step();
+  assert.deepEqual(stack(e), ['add:entry', 'p.main:7']);
+  e.step(); // return a + b; back in main, the rest of line 7 runs, stopping before line 8
+  assert.deepEqual(stack(e), ['p.main:7']);
+  assert.equal(e.state.threads[0]!.frames[0]!.locals[0], 30n);
+  const h = e.step();
+  assert.deepEqual(h.map((x) => x.kind), ['thread-end']);
+  assert.equal(e.state.passedAssertions, 1);
+});
+
+test('a host user #NM goes to the kernel exc_device_not_available; the instruction restarts when it returns (spec §5.3)', () => {
+  const e = load(`fn exc_device_not_available() {
+  wrmsr(MSR_IA32_XFD_ERR, 0);
+  wrmsr(MSR_IA32_XFD, 0);
+}
+fn start_kernel() {
+  cr4_set_osxsave();
+  xsetbv(0, 0x60007);
+  wrmsr(MSR_IA32_XFD, XFEATURE_MASK_XTILE_DATA);
+}
+host app {
+  thread main {
+    ldtilecfg(palette: 1);
+    tileloadd(tmm3);
+    assert(xgetbv(1) & XFEATURE_MASK_XTILE_DATA, "tiles in use");
+  }
+}`);
+  const h = runAll(e);
+  const nm = h.find((x) => x.kind === 'exception');
+  assert.ok(nm && nm.kind === 'exception');
+  assert.equal(nm.guest, false);
+  assert.equal(nm.fault.mnemonic, '#NM');
+  assert.deepEqual(nm.fault.xfd, { xfd: 0x40000n, xfdErr: 0x40000n });
+  assert.equal(e.state.failedAssertions.length, 0);
+  assert.equal(e.state.passedAssertions, 1);
+  assert.equal(e.state.cpus[0]!.xfdErr, 0n);
+});
+
+test('vmenter runs the guest; a thread stopped in the guest shows guest frames above [VM entry] above the host frames', () => {
+  const e = load(`${KVM}${GUEST}
+host qemu {
+  thread vcpu0 {
+    r = run_vcpu(make_vcpu(0));
+    assert(r == EXIT_REASON_HLT, "halted");
+  }
+}`);
+  const seen: string[][] = [];
+  e.run((h) => {
+    if (h.some((x) => x.kind === 'exception')) seen.push(stack(e));
+    return false;
+  }, 1000);
+  // Stopped at the guest's #NM: handler entry, then the faulting main, the label, and the run loop.
+  assert.deepEqual(seen, [['guest:exc_device_not_available:entry', 'guest:main:37', '[VM entry]', 'run_vcpu:4', 'qemu.vcpu0:43']]);
+  assert.equal(e.state.failedAssertions.length, 0);
+  assert.equal(e.state.passedAssertions, 2);
+  assert.deepEqual(traceText(e).filter((t) => /VM (entry|exit)/.test(t)).map((t) => t.replace(/^\[\d+\] /, '')), [
+    'cpu0 VM entry (vcpu 0)',
+    'cpu0 VM exit: XSETBV (XSETBV XCR0 := 0x60007)',
+    'cpu0 VM entry (vcpu 0)',
+    'cpu0 VM exit: HLT (HLT)',
+  ]);
+});
+
+test('an intercepted guest #NM exits with reason 0 and intr-info 0x80000307, XFD_ERR already loaded; re-injection runs the guest handler (spec §7.3)', () => {
+  const e = load(`${KVM}${GUEST}
+host qemu {
+  thread vcpu0 {
+    r = run_vcpu(make_vcpu(1 << X86_TRAP_NM));
+    assert(r == EXIT_REASON_HLT, "halted");
+  }
+}`);
+  const h = runAll(e);
+  const exits = h.filter((x) => x.kind === 'vmexit').map((x) => x.kind === 'vmexit' ? [x.exit.reason, x.exit.intrInfo >>> 0] : []);
+  assert.deepEqual(exits, [[55, 0], [0, 0x80000307], [12, 0]]);
+  const msr = h.filter((x) => x.kind === 'msr-write').map((x) => x.kind === 'msr-write' ? `${x.guest ? 'guest' : 'host'} ${x.name} ${x.old} -> ${x.value}` : '');
+  assert.deepEqual(msr, [
+    'guest IA32_XFD 0 -> 262144',
+    'guest IA32_XFD_ERR 0 -> 262144', // loaded by the #NM before the exit
+    'guest IA32_XFD_ERR 262144 -> 0',
+    'guest IA32_XFD 262144 -> 0',
+  ]);
+  assert.equal(e.state.failedAssertions.length, 0);
+  assert.equal(e.state.passedAssertions, 2); // the guest handler's and the host's
+});
+
+test('external_interrupt at a guest function: a VM exit before its first statement; the guest resumes there', () => {
+  const e = load(`${KVM}${GUEST}
+host qemu {
+  thread vcpu0 {
+    r = run_vcpu(make_vcpu(0));
+  }
+}
+events {
+  external_interrupt at guest exc_device_not_available;
+}`);
+  const h = runAll(e);
+  const kinds = h.filter((x) => x.kind === 'vmexit' || x.kind === 'event' || x.kind === 'exception')
+    .map((x) => x.kind === 'vmexit' ? `exit ${x.exit.name}` : x.kind === 'event' ? x.text : 'exception');
+  assert.deepEqual(kinds, ['exit XSETBV', 'exception', 'event external_interrupt (vector 32)', 'exit EXTERNAL_INTERRUPT', 'exit HLT']);
+  const ext = h.find((x) => x.kind === 'vmexit' && x.exit.name === 'EXTERNAL_INTERRUPT');
+  assert.ok(ext && ext.kind === 'vmexit');
+  assert.equal(ext.exit.intrInfo >>> 0, 0x80000020); // acknowledge-on-exit: valid, type 0, vector 32
+  assert.equal(e.state.failedAssertions.length, 0); // nothing touched XFD_ERR on this host
+});
+
+test('scheduler: spawn queues a thread; run P.T after previous runs it right after the event', () => {
+  const e = load(`host a {
+  thread main {
+    spawn second;
+    x = 1;
+  }
+  thread second {
+    y = 2;
+  }
+}
+host b {
+  thread main {
+    z = 3;
+  }
+}
+events {
+  external_interrupt at a.main + 1;
+  run b.main after previous;
+}`);
+  runAll(e);
+  assert.deepEqual(traceText(e).map((t) => t.replace(/^\[\d+\] /, '')).filter((t) => !t.startsWith('cpu0')), [
+    'run a.main', 'a.main spawns a.second', 'run b.main', 'b.main exited (0x0)', 'run a.main', 'a.main exited (0x0)',
+    'run a.second', 'a.second exited (0x0)',
+  ]);
+});
+
+test('determinism: the same scenario twice gives the same trace; snapshot/restore equals an uninterrupted run (DESIGN §4)', () => {
+  const src = `${KVM}${GUEST}
+host qemu { thread vcpu0 { r = run_vcpu(make_vcpu(1 << X86_TRAP_NM)); } }`;
+  const a = load(src);
+  runAll(a);
+  const b = load(src);
+  for (let i = 0; i < 15; i++) b.step();
+  const snap = b.snapshot();
+  runAll(b);
+  assert.deepEqual(traceText(b), traceText(a));
+  b.restore(snap);
+  runAll(b);
+  assert.deepEqual(traceText(b), traceText(a));
+  assert.deepEqual(b.state.cpus, a.state.cpus);
+});
+
+test('a runaway loop stops at the step budget; deep recursion and NULL dereference are scenario errors, not crashes', () => {
+  const loop = load('host p { thread main {\n  while (1) {\n    x = 1;\n  }\n} }');
+  const r = loop.run(() => false, 500);
+  assert.equal(r.reason, 'budget');
+  assert.match(loop.where(loop.currentThread()!), /^\/t\.xsave:[23]:/);
+  const rec = load('fn f(n) { return f(n + 1); }\nhost p { thread main { f(0); } }');
+  const h = runAll(rec);
+  assert.deepEqual(h.filter((x) => x.kind === 'error').map((x) => x.kind === 'error' ? x.text : ''),
+    ['/t.xsave:1:11: call depth exceeds 256 frames (runaway recursion?)']);
+  const nul = load('fn f() { v = vcpu_alloc(); x = v->arch->xcr0; }\nhost p { thread main { f(); } }');
+  assert.deepEqual(runAll(nul).filter((x) => x.kind === 'error').map((x) => x.kind === 'error' ? x.text : ''),
+    ["/t.xsave:1:28: NULL dereference reading 'xcr0'"]);
+});
+
+test('a guest exception without a guest handler is a scenario error naming the handler to define', () => {
+  const e = load(`${KVM}
+guest { fn main() { xsetbv(0, 0x60007); wrmsr(MSR_IA32_XFD, 0x40000); ldtilecfg(palette: 1); tilezero(tmm0); } }
+host q { thread t { run_vcpu(make_vcpu(0)); } }`);
+  const err = runAll(e).find((x) => x.kind === 'error');
+  assert.ok(err && err.kind === 'error');
+  assert.match(err.text, /#NM: TILEZERO uses XTILEDATA, disabled by IA32_XFD; IA32_XFD_ERR := 0x40000, and the guest block defines no handler \(fn exc_device_not_available\)/);
+});
