@@ -182,6 +182,9 @@ export class Engine {
     }
     const th = s.threads[s.running[0]!]!;
     s.steps++;
+    // The CPU runs at the privilege of the code it executes (a thread just scheduled may be user code).
+    const top = th.frames[th.frames.length - 1];
+    if (top && top.kind !== 'vmentry') s.cpus[0]!.cpl = top.cpl;
     try {
       this.exec(th, out);
     } catch (e) {
