@@ -163,6 +163,18 @@ export class Engine {
     return frame.fn >= 0 ? this.program.functions[frame.fn]! : null;
   }
 
+  /**
+   * The statement a frame is at: the next one to run when the frame stands between statements
+   * (the top frame after a step), else the one in progress (a caller, or an instruction waiting to
+   * restart after its handler). -1 for the label frame.
+   */
+  stmtOf(frame: Frame): number {
+    const fn = this.fn(frame);
+    if (!fn) return -1;
+    const ins = fn.code[frame.pc];
+    return ins && ins.op === Op.STMT ? ins.a : frame.stmt;
+  }
+
   // ---- stepping -----------------------------------------------------------------------------
 
   /** One statement of the running thread. Returns what happened; an empty list is a plain step. */
@@ -201,8 +213,9 @@ export class Engine {
     for (let i = th.frames.length - 1; i >= 0; i--) {
       const f = th.frames[i]!;
       const fn = this.fn(f);
-      if (fn && f.stmt >= 0) {
-        const st = fn.stmts[f.stmt]!;
+      const k = this.stmtOf(f);
+      if (fn && k >= 0) {
+        const st = fn.stmts[k]!;
         return `${st.file}:${st.range.start.line}:${st.range.start.column}: `;
       }
     }
@@ -216,7 +229,10 @@ export class Engine {
   private exec(th: ThreadState, out: Happening[]): void {
     const p = this.program;
     const cpu = this.state.cpus[0]!;
-    let started = false;
+    // A step that resumes a statement in progress (after a VM exit completed vmenter(), after a
+    // handler returned) finishes that statement and stops at the next one.
+    const first = th.frames[th.frames.length - 1];
+    let started = first !== undefined && first.kind !== 'vmentry' && this.program.functions[first.fn]!.code[first.pc]!.op !== Op.STMT;
     for (let ops = 0; ops < MAX_OPS_PER_STEP; ops++) {
       const f = th.frames[th.frames.length - 1];
       if (!f) { this.endThread(th, out, 'exited'); return; }
@@ -646,6 +662,29 @@ export class Engine {
       if (stop(h)) return { steps: n, happenings: h, reason: 'stop' };
     }
     return { steps: budget, happenings: [], reason: 'budget' };
+  }
+
+  /** Frames of the running thread (guest frames and the [VM entry] label included). */
+  depth(): number {
+    return this.currentThread()?.frames.length ?? 0;
+  }
+
+  /**
+   * Step over: run until the same thread is back at a statement in the same frame or a shallower
+   * one (a call, a handler or a whole guest run between VM entry and exit is stepped over), or until
+   * `stop` says so (a breakpoint, an exception the user asked to stop on).
+   */
+  stepOver(stop: (h: Happening[]) => boolean, budget: number) {
+    const th = this.currentThread();
+    const depth = th?.frames.length ?? 0;
+    return this.run((h) => stop(h) || (this.currentThread() === th && (th?.frames.length ?? 0) <= depth), budget);
+  }
+
+  /** Step out: run until the running thread's current frame has returned (or `stop`). */
+  stepOut(stop: (h: Happening[]) => boolean, budget: number) {
+    const th = this.currentThread();
+    const depth = th?.frames.length ?? 0;
+    return this.run((h) => stop(h) || (this.currentThread() === th && (th?.frames.length ?? 0) < depth), budget);
   }
 
   snapshot(): MachineState {

@@ -19,7 +19,8 @@ function stack(e: Engine): string[] {
   const th = e.currentThread()!;
   return [...th.frames].reverse().map((f) => {
     const fn = e.fn(f);
-    return fn ? `${fn.name}:${f.stmt >= 0 ? fn.stmts[f.stmt]!.range.start.line : 'entry'}` : '[VM entry]';
+    const k = e.stmtOf(f);
+    return fn ? `${fn.name}:${k >= 0 ? fn.stmts[k]!.range.start.line : 'end'}` : '[VM entry]';
   });
 }
 function runAll(e: Engine, budget = 100000): Happening[] {
@@ -84,12 +85,13 @@ host p {
     assert(x == 30, "x");
   }
 }`);
-  e.step();
   assert.deepEqual(stack(e), ['p.main:6']);
   e.step();
-  assert.deepEqual(stack(e), ['add:entry', 'p.main:7']);
-  e.step(); // return a + b; back in main, the rest of line 7 runs, stopping before line 8
   assert.deepEqual(stack(e), ['p.main:7']);
+  e.step();
+  assert.deepEqual(stack(e), ['add:2', 'p.main:7']);
+  e.step(); // return a + b; back in main, the rest of line 7 runs, stopping before line 8
+  assert.deepEqual(stack(e), ['p.main:8']);
   assert.equal(e.state.threads[0]!.frames[0]!.locals[0], 30n);
   const h = e.step();
   assert.deepEqual(h.map((x) => x.kind), ['thread-end']);
@@ -138,7 +140,7 @@ host qemu {
     return false;
   }, 1000);
   // Stopped at the guest's #NM: handler entry, then the faulting main, the label, and the run loop.
-  assert.deepEqual(seen, [['guest:exc_device_not_available:entry', 'guest:main:37', '[VM entry]', 'run_vcpu:4', 'qemu.vcpu0:43']]);
+  assert.deepEqual(seen, [['guest:exc_device_not_available:28', 'guest:main:37', '[VM entry]', 'run_vcpu:4', 'qemu.vcpu0:43']]);
   assert.equal(e.state.failedAssertions.length, 0);
   assert.equal(e.state.passedAssertions, 2);
   assert.deepEqual(traceText(e).filter((t) => /VM (entry|exit)/.test(t)).map((t) => t.replace(/^\[\d+\] /, '')), [
@@ -254,4 +256,33 @@ host q { thread t { run_vcpu(make_vcpu(0)); } }`);
   const err = runAll(e).find((x) => x.kind === 'error');
   assert.ok(err && err.kind === 'error');
   assert.match(err.text, /#NM: TILEZERO uses XTILEDATA, disabled by IA32_XFD; IA32_XFD_ERR := 0x40000, and the guest block defines no handler \(fn exc_device_not_available\)/);
+});
+
+test('step over steps over calls and a whole guest run; step out returns to the caller', () => {
+  const e = load(`${KVM}${GUEST}
+host qemu {
+  thread vcpu0 {
+    v = make_vcpu(0);
+    r = run_vcpu(v);
+    assert(r == EXIT_REASON_HLT, "halted");
+  }
+}`);
+  const never = () => false;
+  assert.deepEqual(stack(e), ['qemu.vcpu0:43']);
+  e.stepOver(never, 1000); // v = make_vcpu(0), the call stepped over
+  assert.deepEqual(stack(e), ['qemu.vcpu0:44']);
+  e.step(); // into run_vcpu
+  assert.deepEqual(stack(e), ['run_vcpu:3', 'qemu.vcpu0:44']);
+  e.step(); // while (1)
+  assert.deepEqual(stack(e), ['run_vcpu:4', 'qemu.vcpu0:44']);
+  e.step(); // reason = vmenter(vcpu): into the guest
+  assert.deepEqual(stack(e), ['guest:main:34', '[VM entry]', 'run_vcpu:4', 'qemu.vcpu0:44']);
+  e.stepOut(never, 1000); // the guest leaves only through a VM exit: back in line 4, vmenter returned
+  assert.deepEqual(stack(e), ['run_vcpu:4', 'qemu.vcpu0:44']);
+  e.stepOver(never, 1000); // the rest of line 4 (reason = ...)
+  assert.deepEqual(stack(e), ['run_vcpu:5', 'qemu.vcpu0:44']);
+  const r = e.stepOut(never, 1000); // the rest of the run loop, guest included, to the HLT exit and return
+  assert.equal(r.reason, 'stop');
+  assert.deepEqual(stack(e), ['qemu.vcpu0:45']);
+  assert.equal(e.state.passedAssertions, 1); // the guest's handler ran on the way
 });
