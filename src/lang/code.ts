@@ -79,6 +79,8 @@ export interface CompiledEvent {
   readonly at: ResolvedPoint | null;
   readonly afterPrevious: boolean;
   readonly cpu: number;
+  /** Whether the event said `on cpuN` (else cpu is 0 by default). */
+  readonly cpuExplicit: boolean;
   readonly hit: number;
   readonly range: Range;
   readonly file: string;

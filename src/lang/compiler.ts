@@ -368,7 +368,7 @@ class Compiler {
       else cpu = Number(m[1]);
     }
     return {
-      kind, vector, target, at, afterPrevious: e.trigger.kind === 'after-previous', cpu, hit: e.hit ?? 1,
+      kind, vector, target, at, afterPrevious: e.trigger.kind === 'after-previous', cpu, cpuExplicit: e.cpu !== null, hit: e.hit ?? 1,
       range: e.range, file,
     };
   }

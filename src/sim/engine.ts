@@ -32,6 +32,8 @@ export type Happening =
 export interface EngineOptions {
   /** CPU model; default the program's `cpu` line, else sapphire-rapids. */
   cpu?: string;
+  /** Physical CPUs (default: enough for every `on cpuN` of the events, at least 1). */
+  cpus?: number;
   /** Deepest frame stack before a scenario error (default 256). */
   maxFrames?: number;
 }
@@ -52,6 +54,8 @@ export class Engine {
   private readonly kernelFns = new Map<string, number>();
   private readonly guestFns = new Map<string, number>();
   private readonly maxFrames: number;
+  /** The CPU the current step runs on. */
+  private c = 0;
 
   constructor(readonly program: Program, opts: EngineOptions = {}) {
     this.maxFrames = opts.maxFrames ?? 256;
@@ -66,16 +70,20 @@ export class Engine {
     });
     const modelName = opts.cpu ?? program.cpuModel ?? 'sapphire-rapids';
     const model = cpuModel(modelName);
-    const cpu = createCpu(model.name);
+    const n = Math.max(opts.cpus ?? 1, 1 + Math.max(0, ...program.events.map((e) => e.cpu)));
+    if (n > 64) throw new ScenarioError(`${n} CPUs: the simulator runs at most 64`);
+    const cpus = Array.from({ length: n }, () => createCpu(model.name));
     this.state = {
       steps: 0,
-      cpus: [cpu],
+      cpus,
       mem: createMemory(),
       nextAddr: 0x100000n,
       heap: [],
       threads: [],
-      running: [-1],
-      runQueue: [],
+      running: cpus.map(() => -1),
+      runQueues: cpus.map(() => []),
+      nextCpu: 0,
+      lastThread: -1,
       guests: [],
       vmcss: [],
       trace: [],
@@ -84,10 +92,7 @@ export class Engine {
       failedAssertions: [],
       halted: null,
     };
-    for (const e of program.events) {
-      if (e.cpu !== 0) throw new ScenarioError(`${e.file}:${e.range.start.line}:${e.range.start.column}: only cpu0 is simulated in this version`);
-    }
-    this.boot(cpu);
+    for (const cpu of cpus) this.boot(cpu);
     this.createThreads();
   }
 
@@ -101,7 +106,8 @@ export class Engine {
   private boot(cpu: CpuState): void {
     const start = this.kernelFns.get('start_kernel');
     if (start !== undefined) {
-      this.spawnThread('kernel.start_kernel', 'kernel', start, 'call', 0, true);
+      const k = this.state.cpus.indexOf(cpu);
+      this.spawnThread(k === 0 ? 'kernel.start_kernel' : `kernel.start_kernel/${k}`, 'kernel', start, 'call', 0, true, k);
       return;
     }
     cpu.cr4.osxsave = true;
@@ -109,18 +115,19 @@ export class Engine {
   }
 
   private createThreads(): void {
-    const runTargets = new Set(this.program.events.filter((e) => e.target).map((e) => `${e.target!.process}.${e.target!.thread}`));
+    const runTargets = new Map(this.program.events.filter((e) => e.target).map((e) => [`${e.target!.process}.${e.target!.thread}`, e.cpu]));
     for (const p of this.program.processes) {
       p.threads.forEach((t, k) => {
         const name = `${p.name}.${t.name}`;
-        // A process starts with its first thread, unless an event runs that thread later.
+        // A process starts with its first thread on cpu0, unless an event runs that thread later
+        // (on the CPU the event names).
         const startNow = k === 0 && !runTargets.has(name);
-        this.spawnThread(name, p.name, t.fn, 'thread', 3, startNow);
+        this.spawnThread(name, p.name, t.fn, 'thread', 3, startNow, runTargets.get(name) ?? 0);
       });
     }
   }
 
-  private spawnThread(name: string, process: string, fn: number, kind: FrameKind, cpl: number, runnable: boolean): ThreadState {
+  private spawnThread(name: string, process: string, fn: number, kind: FrameKind, cpl: number, runnable: boolean, cpuIndex: number): ThreadState {
     const s = this.state;
     const id = s.threads.length;
     const task = newObject(s.heap, 'task');
@@ -135,11 +142,11 @@ export class Engine {
     // Tile-load source data: non-zero, different per thread, deterministic.
     for (let i = 0; i < 1024; i++) bytes[SCRATCH_TILE_DATA + i] = (i * 7 + 13 * (id + 1)) & 0xff || 1;
     const th: ThreadState = {
-      id, name, process, frames: [this.frame(fn, kind, cpl, [])], status: runnable ? 'runnable' : 'waiting',
+      id, name, process, cpu: cpuIndex, frames: [this.frame(fn, kind, cpl, [])], status: runnable ? 'runnable' : 'waiting',
       task: task.id, scratch, exitValue: 0n, signal: 0,
     };
     s.threads.push(th);
-    if (runnable) s.runQueue.push(id);
+    if (runnable) s.runQueues[cpuIndex]!.push(id);
     return th;
   }
 
@@ -152,10 +159,27 @@ export class Engine {
 
   // ---- queries ------------------------------------------------------------------------------
 
-  /** The thread running on cpu0, or the one that will run next. */
+  private cpu(): CpuState {
+    return this.state.cpus[this.c]!;
+  }
+
+  /** The CPU the last step ran on. */
+  currentCpu(): number {
+    return this.c;
+  }
+
+  /** The thread that ran the last step (or, before the first, the one that will run first). */
   currentThread(): ThreadState | null {
     const s = this.state;
-    const id = s.running[0]! >= 0 ? s.running[0]! : s.runQueue[0];
+    if (s.lastThread >= 0) return s.threads[s.lastThread]!;
+    const id = s.running[0]! >= 0 ? s.running[0]! : s.runQueues[0]![0];
+    return id === undefined ? null : s.threads[id]!;
+  }
+
+  /** The thread running on `cpu`, or the next one queued there. */
+  threadOn(cpu: number): ThreadState | null {
+    const s = this.state;
+    const id = s.running[cpu]! >= 0 ? s.running[cpu]! : s.runQueues[cpu]![0];
     return id === undefined ? null : s.threads[id]!;
   }
 
@@ -182,28 +206,37 @@ export class Engine {
     const s = this.state;
     const out: Happening[] = [];
     if (s.halted) { out.push({ kind: 'end', text: s.halted }); return out; }
-    if (s.running[0]! < 0) {
-      const next = s.runQueue.shift();
-      if (next === undefined) {
-        s.halted = 'every thread has finished';
-        out.push({ kind: 'end', text: s.halted });
-        return out;
-      }
-      s.running[0] = next;
-      this.trace(0, 'sched', `run ${s.threads[next]!.name}`);
+    // CPUs take turns, one statement each, in a fixed order: the interleaving is deterministic.
+    const n = s.cpus.length;
+    let found = false;
+    for (let k = 0; k < n; k++) {
+      const c = (s.nextCpu + k) % n;
+      if (s.running[c]! >= 0 || s.runQueues[c]!.length) { this.c = c; found = true; break; }
     }
-    const th = s.threads[s.running[0]!]!;
+    if (!found) {
+      s.halted = 'every thread has finished';
+      out.push({ kind: 'end', text: s.halted });
+      return out;
+    }
+    s.nextCpu = (this.c + 1) % n;
+    if (s.running[this.c]! < 0) {
+      const next = s.runQueues[this.c]!.shift()!;
+      s.running[this.c] = next;
+      this.trace(this.c, 'sched', `run ${s.threads[next]!.name}`);
+    }
+    const th = s.threads[s.running[this.c]!]!;
     s.steps++;
+    s.lastThread = th.id;
     // The CPU runs at the privilege of the code it executes (a thread just scheduled may be user code).
     const top = th.frames[th.frames.length - 1];
-    if (top && top.kind !== 'vmentry') s.cpus[0]!.cpl = top.cpl;
+    if (top && top.kind !== 'vmentry') this.cpu().cpl = top.cpl;
     try {
       this.exec(th, out);
     } catch (e) {
       if (!(e instanceof ScenarioError)) throw e;
       s.halted = `scenario error: ${e.message}`;
       out.push({ kind: 'error', text: this.where(th) + e.message });
-      this.trace(0, 'error', this.where(th) + e.message);
+      this.trace(this.c, 'error', this.where(th) + e.message);
     }
     return out;
   }
@@ -228,7 +261,7 @@ export class Engine {
 
   private exec(th: ThreadState, out: Happening[]): void {
     const p = this.program;
-    const cpu = this.state.cpus[0]!;
+    const cpu = this.cpu();
     // A step that resumes a statement in progress (after a VM exit completed vmenter(), after a
     // handler returned) finishes that statement and stops at the next one.
     const first = th.frames[th.frames.length - 1];
@@ -316,8 +349,8 @@ export class Engine {
             column: st.range.start.column, thread: th.name,
           };
           this.state.failedAssertions.push(failure);
-          this.trace(0, 'assert', `${th.name}: assertion failed at ${st.file}:${st.range.start.line}: ${failure.message}`);
-          out.push({ kind: 'assertion', cpu: 0, thread: th.id, message: failure.message, file: st.file, line: failure.line, column: failure.column });
+          this.trace(this.c, 'assert', `${th.name}: assertion failed at ${st.file}:${st.range.start.line}: ${failure.message}`);
+          out.push({ kind: 'assertion', cpu: this.c, thread: th.id, message: failure.message, file: st.file, line: failure.line, column: failure.column });
           break;
         }
         case Op.SPAWN: {
@@ -325,8 +358,9 @@ export class Engine {
           const t = this.state.threads.find((x) => x.name === name)!;
           if (t.status !== 'waiting') throw new ScenarioError(`thread ${name} was already started`);
           t.status = 'runnable';
-          this.state.runQueue.push(t.id);
-          this.trace(0, 'sched', `${th.name} spawns ${name}`);
+          t.cpu = this.c;
+          this.state.runQueues[this.c]!.push(t.id);
+          this.trace(this.c, 'sched', `${th.name} spawns ${name}`);
           f.pc++;
           break;
         }
@@ -366,7 +400,7 @@ export class Engine {
 
   private doReturn(th: ThreadState, f: Frame, v: Value, out: Happening[]): void {
     th.frames.pop();
-    const cpu = this.state.cpus[0]!;
+    const cpu = this.cpu();
     const caller = th.frames[th.frames.length - 1];
     if (!caller) {
       th.exitValue = typeof v === 'bigint' ? v : 0n;
@@ -376,7 +410,7 @@ export class Engine {
     if (caller.kind === 'vmentry') {
       // The guest's outermost function returned: the guest runs off its end and halts.
       this.guestOf(caller.vcpu).finished = true;
-      this.trace(0, 'guest', 'guest code returned from its outermost function: HLT');
+      this.trace(this.c, 'guest', 'guest code returned from its outermost function: HLT');
       this.afterOutcome(th, caller, hlt(cpu), out, null);
       return;
     }
@@ -389,10 +423,10 @@ export class Engine {
   private endThread(th: ThreadState, out: Happening[], how: 'exited' | 'killed'): void {
     th.status = how;
     th.frames = [];
-    this.state.running[0] = -1;
+    this.state.running[this.c] = -1;
     const text = how === 'exited' ? `${th.name} exited (${showValue(th.exitValue)})` : `${th.name} killed by signal ${th.signal}`;
-    this.trace(0, 'sched', text);
-    out.push({ kind: 'thread-end', cpu: 0, thread: th.id, text });
+    this.trace(this.c, 'sched', text);
+    out.push({ kind: 'thread-end', cpu: this.c, thread: th.id, text });
   }
 
   // ---- builtins ------------------------------------------------------------------------------
@@ -400,7 +434,7 @@ export class Engine {
   /** Runs BUILTIN `index` with `argc` operands on the stack; true when the step must end. */
   private builtin(th: ThreadState, f: Frame, index: number, argc: number, out: Happening[]): boolean {
     const s = this.state;
-    const cpu = s.cpus[0]!;
+    const cpu = this.cpu();
     const args = f.stack.slice(f.stack.length - argc);
     const def = this.builtins[index]!;
     const before = { xcr0: cpu.xcr0, xss: cpu.xss, xfd: cpu.xfd, xfdErr: cpu.xfdErr };
@@ -428,7 +462,7 @@ export class Engine {
       case 'enter-guest': this.enterGuest(th, r.vcpu, out); return true;
       case 'guest-complete': this.completeGuestInstruction(r.vcpu, r.value); this.complete(f, argc, 0n); return false;
       case 'kill': th.signal = r.signal; this.endThread(th, out, 'killed'); return true;
-      case 'oops': s.halted = `${this.where(th)}${r.text}`; this.trace(0, 'oops', s.halted); out.push({ kind: 'oops', text: s.halted }); return true;
+      case 'oops': s.halted = `${this.where(th)}${r.text}`; this.trace(this.c, 'oops', s.halted); out.push({ kind: 'oops', text: s.halted }); return true;
       case 'error': throw new ScenarioError(r.message);
     }
   }
@@ -453,7 +487,7 @@ export class Engine {
       case 'vmexit': this.leaveGuest(th, o.exit, out); return true;
       case 'shutdown':
         this.state.halted = `shutdown: ${o.reason}`;
-        this.trace(0, 'shutdown', o.reason);
+        this.trace(this.c, 'shutdown', o.reason);
         out.push({ kind: 'oops', text: this.state.halted });
         return true;
     }
@@ -461,11 +495,11 @@ export class Engine {
 
   /** Trace and report changes of XCR0 and the XFD/XSS MSRs made by one instruction. */
   private noteRegisterChanges(th: ThreadState, before: { xcr0: bigint; xss: bigint; xfd: bigint; xfdErr: bigint }, guest: boolean, out: Happening[]): void {
-    const cpu = this.state.cpus[0]!;
+    const cpu = this.cpu();
     const who = guest ? 'guest' : 'host';
     if (cpu.xcr0 !== before.xcr0) {
-      this.trace(0, 'xcr0', `cpu0 ${who} XCR0 ${formatMask(before.xcr0)} -> ${formatMask(cpu.xcr0)}`);
-      out.push({ kind: 'xcr0-write', cpu: 0, thread: th.id, guest, old: before.xcr0, value: cpu.xcr0 });
+      this.trace(this.c, 'xcr0', `cpu${this.c} ${who} XCR0 ${formatMask(before.xcr0)} -> ${formatMask(cpu.xcr0)}`);
+      out.push({ kind: 'xcr0-write', cpu: this.c, thread: th.id, guest, old: before.xcr0, value: cpu.xcr0 });
     }
     const msrs: Array<[number, bigint, bigint]> = [
       [MSR_IA32_XSS, before.xss, cpu.xss], [MSR_IA32_XFD, before.xfd, cpu.xfd], [MSR_IA32_XFD_ERR, before.xfdErr, cpu.xfdErr],
@@ -473,8 +507,8 @@ export class Engine {
     for (const [msr, old, now] of msrs) {
       if (old === now) continue;
       const name = msrName(msr).replace(/^IA32_/, '');
-      this.trace(0, 'msr', `cpu0 ${who} ${name} ${showValue(old)} -> ${showValue(now)}`);
-      out.push({ kind: 'msr-write', cpu: 0, thread: th.id, guest, msr, name: msrName(msr), old, value: now });
+      this.trace(this.c, 'msr', `cpu${this.c} ${who} ${name} ${showValue(old)} -> ${showValue(now)}`);
+      out.push({ kind: 'msr-write', cpu: this.c, thread: th.id, guest, msr, name: msrName(msr), old, value: now });
     }
   }
 
@@ -482,10 +516,10 @@ export class Engine {
 
   /** Delivers a fault through the IDT of the running context: a guest or host `exc_*` function. */
   private deliver(th: ThreadState, fault: Fault, out: Happening[]): void {
-    const cpu = this.state.cpus[0]!;
+    const cpu = this.cpu();
     const guest = cpu.vmx.mode === 'non-root';
-    out.push({ kind: 'exception', cpu: 0, thread: th.id, guest, fault });
-    this.trace(0, 'exception', `cpu0 ${guest ? 'guest' : cpu.cpl === 3 ? 'host user' : 'host kernel'} ${fault.reason}`);
+    out.push({ kind: 'exception', cpu: this.c, thread: th.id, guest, fault });
+    this.trace(this.c, 'exception', `cpu${this.c} ${guest ? 'guest' : cpu.cpl === 3 ? 'host user' : 'host kernel'} ${fault.reason}`);
     const name = HANDLERS[fault.vector];
     const handler = name === undefined ? undefined : (guest ? this.guestFns : this.kernelFns).get(name);
     if (handler === undefined) {
@@ -507,7 +541,7 @@ export class Engine {
   /** vmenter(vcpu): VM entry on the vCPU's VMCS; the guest frames go on top of the host's. */
   private enterGuest(th: ThreadState, vcpuId: number, out: Happening[]): void {
     const s = this.state;
-    const cpu = s.cpus[0]!;
+    const cpu = this.cpu();
     const vcpu = s.heap[vcpuId]!;
     const handle = vcpu.fields.vmcs!;
     const vmcs = typeof handle === 'bigint' && handle < BigInt(s.vmcss.length) ? s.vmcss[Number(handle)] : undefined;
@@ -521,14 +555,14 @@ export class Engine {
     if (o.kind === 'shutdown') { this.afterOutcome(th, host, o, out, null); return; }
     if (o.kind === 'vmexit') {
       // VM-entry failure: vmenter returns the exit reason (bit 31 set) at once.
-      this.trace(0, 'vmexit', `cpu0 VM entry failed: ${o.exit.name}${o.exit.cause ? ` (${o.exit.cause})` : ''}`);
-      out.push({ kind: 'vmexit', cpu: 0, thread: th.id, exit: o.exit });
+      this.trace(this.c, 'vmexit', `cpu${this.c} VM entry failed: ${o.exit.name}${o.exit.cause ? ` (${o.exit.cause})` : ''}`);
+      out.push({ kind: 'vmexit', cpu: this.c, thread: th.id, exit: o.exit });
       this.complete(host, 1, BigInt(o.exit.reason >>> 0));
       return;
     }
     const g = this.guestOf(vcpuId);
-    this.trace(0, 'vmentry', `cpu0 VM entry (vcpu ${vcpu.fields.vcpu_id})`);
-    out.push({ kind: 'vmentry', cpu: 0, thread: th.id, vcpu: vcpuId });
+    this.trace(this.c, 'vmentry', `cpu${this.c} VM entry (vcpu ${vcpu.fields.vcpu_id})`);
+    out.push({ kind: 'vmentry', cpu: this.c, thread: th.id, vcpu: vcpuId });
     th.frames.push({ fn: -1, pc: 0, stmt: -1, locals: [], stack: [], kind: 'vmentry', cpl: 0, vector: -1, vcpu: vcpuId });
     if (!g.started) {
       const main = this.guestFns.get('main');
@@ -545,7 +579,7 @@ export class Engine {
       const inj = o.value.injected;
       const handlerName = HANDLERS[inj.vector];
       const handler = handlerName === undefined ? undefined : this.guestFns.get(handlerName);
-      this.trace(0, 'inject', `cpu0 inject vector ${inj.vector} into the guest`);
+      this.trace(this.c, 'inject', `cpu${this.c} inject vector ${inj.vector} into the guest`);
       if (handler === undefined) throw new ScenarioError(`VM entry injects vector ${inj.vector}, and the guest block defines no handler${handlerName ? ` (fn ${handlerName})` : ''}`);
       th.frames.push(this.frame(handler, 'exception', 0, inj.errorCode !== undefined ? [BigInt(inj.errorCode)] : [], inj.vector));
       cpu.cpl = 0;
@@ -576,9 +610,9 @@ export class Engine {
     th.frames.pop();
     const host = th.frames[th.frames.length - 1]!;
     const intr = exit.intrInfo ? ` intr-info 0x${(exit.intrInfo >>> 0).toString(16)}` : '';
-    this.trace(0, 'vmexit', `cpu0 VM exit: ${exit.name}${intr}${exit.cause ? ` (${exit.cause})` : ''}`);
-    out.push({ kind: 'vmexit', cpu: 0, thread: th.id, exit });
-    this.state.cpus[0]!.cpl = host.cpl;
+    this.trace(this.c, 'vmexit', `cpu${this.c} VM exit: ${exit.name}${intr}${exit.cause ? ` (${exit.cause})` : ''}`);
+    out.push({ kind: 'vmexit', cpu: this.c, thread: th.id, exit });
+    this.cpu().cpl = host.cpl;
     this.complete(host, 1, BigInt(exit.reason >>> 0));
   }
 
@@ -592,25 +626,31 @@ export class Engine {
       const e = evs[i]!;
       const st = this.state.events[i]!;
       if (st.fired || !e.at || e.at.fn !== f.fn || e.at.stmt !== stmt) continue;
+      if (e.kind !== 'run' && e.cpu !== this.c && this.explicitCpu(i)) continue;
       st.hits++;
       if (st.hits !== e.hit) continue;
       diverted = this.fire(th, i, out) || diverted;
       for (let j = i + 1; j < evs.length && evs[j]!.afterPrevious && !this.state.events[j]!.fired; j++) {
-        diverted = this.fire(this.state.threads[this.state.running[0]!] ?? th, j, out) || diverted;
+        diverted = this.fire(this.state.threads[this.state.running[this.c]!] ?? th, j, out) || diverted;
       }
       if (diverted) return true;
     }
     return diverted;
   }
 
+  /** Whether event i named its CPU (`on cpuN`); a default cpu0 matches any CPU. */
+  private explicitCpu(i: number): boolean {
+    return this.program.events[i]!.cpuExplicit;
+  }
+
   private fire(th: ThreadState, i: number, out: Happening[]): boolean {
     const e = this.program.events[i]!;
     const s = this.state;
     s.events[i]!.fired = true;
-    const cpu = s.cpus[0]!;
+    const cpu = this.cpu();
     const text = `event ${e.kind}${e.kind === 'external_interrupt' ? ` (vector ${e.vector})` : ''}${e.target ? ` ${e.target.process}.${e.target.thread}` : ''}`;
-    this.trace(0, 'event', `cpu0 ${text}`);
-    out.push({ kind: 'event', cpu: 0, thread: th.id, text });
+    this.trace(this.c, 'event', `cpu${this.c} ${text}`);
+    out.push({ kind: 'event', cpu: this.c, thread: th.id, text });
     switch (e.kind) {
       case 'external_interrupt': {
         const o = externalInterrupt(cpu, e.vector);
@@ -632,9 +672,9 @@ export class Engine {
       }
       case 'preempt': {
         if (cpu.vmx.mode === 'non-root') throw new ScenarioError('preempt while a guest runs: a guest is preempted through an external_interrupt VM exit');
-        s.runQueue.push(th.id);
-        s.running[0] = -1;
-        this.trace(0, 'sched', `${th.name} preempted`);
+        s.runQueues[this.c]!.push(th.id);
+        s.running[this.c] = -1;
+        this.trace(this.c, 'sched', `${th.name} preempted`);
         return true;
       }
       case 'run': {
@@ -642,10 +682,18 @@ export class Engine {
         if (t.status !== 'waiting') throw new ScenarioError(`run ${t.name}: the thread has already started`);
         if (cpu.vmx.mode === 'non-root') throw new ScenarioError(`run ${t.name} while a guest runs: the host must leave the guest first (after an exit)`);
         t.status = 'runnable';
-        const cur = s.running[0]!;
-        if (cur >= 0) s.runQueue.unshift(cur);
-        s.running[0] = t.id;
-        this.trace(0, 'sched', `run ${t.name}`);
+        const where = e.cpuExplicit ? e.cpu : this.c;
+        if (where !== this.c) {
+          // Another CPU: the thread is queued there and runs at that CPU's next turn.
+          t.cpu = where;
+          s.runQueues[where]!.unshift(t.id);
+          return false;
+        }
+        t.cpu = this.c;
+        const cur = s.running[this.c]!;
+        if (cur >= 0) s.runQueues[this.c]!.unshift(cur);
+        s.running[this.c] = t.id;
+        this.trace(this.c, 'sched', `run ${t.name}`);
         return true;
       }
     }
@@ -677,14 +725,14 @@ export class Engine {
   stepOver(stop: (h: Happening[]) => boolean, budget: number) {
     const th = this.currentThread();
     const depth = th?.frames.length ?? 0;
-    return this.run((h) => stop(h) || (this.currentThread() === th && (th?.frames.length ?? 0) <= depth), budget);
+    return this.run((h) => stop(h) || (this.state.lastThread === th?.id && th.frames.length <= depth), budget);
   }
 
   /** Step out: run until the running thread's current frame has returned (or `stop`). */
   stepOut(stop: (h: Happening[]) => boolean, budget: number) {
     const th = this.currentThread();
     const depth = th?.frames.length ?? 0;
-    return this.run((h) => stop(h) || (this.currentThread() === th && (th?.frames.length ?? 0) < depth), budget);
+    return this.run((h) => stop(h) || (this.state.lastThread === th?.id && th.frames.length < depth), budget);
   }
 
   snapshot(): MachineState {

@@ -32,6 +32,8 @@ export interface ThreadState {
   /** `process.thread`. */
   readonly name: string;
   readonly process: string;
+  /** The CPU whose run queue the thread belongs to. */
+  cpu: number;
   frames: Frame[];
   status: ThreadStatus;
   /** The task object (`current` while it runs). */
@@ -82,8 +84,12 @@ export interface MachineState {
   threads: ThreadState[];
   /** Per CPU: the running thread's id, or -1. */
   running: number[];
-  /** Threads waiting for a CPU, in order. */
-  runQueue: number[];
+  /** Per CPU: the threads waiting for it, in order. */
+  runQueues: number[][];
+  /** The CPU the next step will try first: CPUs take turns, one statement each. */
+  nextCpu: number;
+  /** The thread that ran the last step, or -1. */
+  lastThread: number;
   guests: GuestContext[];
   vmcss: Vmcs[];
   trace: TraceEntry[];

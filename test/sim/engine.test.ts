@@ -286,3 +286,31 @@ host qemu {
   assert.deepEqual(stack(e), ['qemu.vcpu0:45']);
   assert.equal(e.state.passedAssertions, 1); // the guest's handler ran on the way
 });
+
+test('several CPUs: each has its own registers; CPUs take turns one statement each; run ... on cpu1 places a thread', () => {
+  const e = load(`fn start_kernel() {
+  cr4_set_osxsave();
+  xsetbv(0, 0x60007);
+  wrmsr(MSR_IA32_XFD, XFEATURE_MASK_XTILE_DATA);
+}
+fn set_xfd(v) { wrmsr(MSR_IA32_XFD, v); }
+host a { thread main { set_xfd(0); x = 1; y = 2; } }
+host b { thread main { z = 1; set_xfd(0); } }
+events { run b.main at a.main on cpu1; }`);
+  assert.equal(e.state.cpus.length, 2);
+  runAll(e);
+  const lines = traceText(e).map((t) => t.replace(/^\[\d+\] /, ''));
+  assert.deepEqual(lines.filter((t) => /XFD|run b|run a/.test(t)), [
+    'cpu0 host XFD 0x0 -> 0x40000', // start_kernel on each CPU
+    'cpu1 host XFD 0x0 -> 0x40000',
+    'run a.main',
+    'cpu0 event run b.main',
+    'run b.main',
+    'cpu0 host XFD 0x40000 -> 0x0',
+    'cpu1 host XFD 0x40000 -> 0x0',
+  ]);
+  const b = e.state.threads.find((t) => t.name === 'b.main')!;
+  assert.equal(b.cpu, 1);
+  assert.equal(e.state.cpus[0]!.xfd, 0n);
+  assert.equal(e.state.cpus[1]!.xfd, 0n);
+});
