@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,23 +17,8 @@ function run(name: string, src: string, ...args: string[]) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, file: f };
 }
 
-const HOST_NM = `fn exc_device_not_available() {
-  wrmsr(MSR_IA32_XFD_ERR, 0);
-  wrmsr(MSR_IA32_XFD, 0);
-}
-fn start_kernel() {
-  cr4_set_osxsave();
-  xsetbv(0, 0x60007);
-  wrmsr(MSR_IA32_XFD, XFEATURE_MASK_XTILE_DATA);
-}
-host app {
-  thread main {
-    ldtilecfg(palette: 1);
-    tileloadd(tmm0);
-    assert(xgetbv(1) & XFEATURE_MASK_XTILE_DATA, "tiles in use");
-  }
-}
-`;
+// Bundled into out/test/cli/: the repository root is three levels up.
+const HOST_NM = readFileSync(join(__dirname, '..', '..', '..', 'test', 'fixtures', 'host-first-amx-use.xsave'), 'utf8');
 
 test('run: a clean scenario exits 0 and --trace prints each hardware event with its step', () => {
   const r = run('ok.xsave', HOST_NM, '--trace');
@@ -47,7 +32,7 @@ test('run: a clean scenario exits 0 and --trace prints each hardware event with 
 test('run: a failed assertion exits 1 and names file:line:col', () => {
   const r = run('fail.xsave', HOST_NM.replace('assert(xgetbv(1)', 'assert(!xgetbv(1)'));
   assert.equal(r.status, 1);
-  assert.match(r.stdout, new RegExp(`^${r.file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:14:5: assertion failed: tiles in use \\(app\\.main, step \\d+\\)$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^${r.file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:16:5: assertion failed: tiles in use \\(app\\.main, step \\d+\\)$`, 'm'));
 });
 
 test('run: scenario errors exit 2 with every error as file:line:col: error: message', () => {

@@ -3,6 +3,8 @@
 // scheduler and events, determinism, snapshot/restore, step budget and scenario errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FileAccessor } from '../../src/lang/compiler';
 import { formatDiagnostic } from '../../src/lang/source';
 import type { Engine, Happening } from '../../src/sim/engine';
@@ -99,22 +101,7 @@ host p {
 });
 
 test('a host user #NM goes to the kernel exc_device_not_available; the instruction restarts when it returns (spec §5.3)', () => {
-  const e = load(`fn exc_device_not_available() {
-  wrmsr(MSR_IA32_XFD_ERR, 0);
-  wrmsr(MSR_IA32_XFD, 0);
-}
-fn start_kernel() {
-  cr4_set_osxsave();
-  xsetbv(0, 0x60007);
-  wrmsr(MSR_IA32_XFD, XFEATURE_MASK_XTILE_DATA);
-}
-host app {
-  thread main {
-    ldtilecfg(palette: 1);
-    tileloadd(tmm3);
-    assert(xgetbv(1) & XFEATURE_MASK_XTILE_DATA, "tiles in use");
-  }
-}`);
+  const e = load(readFileSync(join(__dirname, '..', '..', '..', 'test', 'fixtures', 'host-first-amx-use.xsave'), 'utf8'));
   const h = runAll(e);
   const nm = h.find((x) => x.kind === 'exception');
   assert.ok(nm && nm.kind === 'exception');
