@@ -5,7 +5,7 @@
 // when the handler returns; a VM exit moves the guest frames off the thread and completes the
 // host's pending vmenter() with the exit reason. Everything it changes is in `state` (plain data).
 import {
-  type CpuState, type Fault, type Outcome, type VmExitInfo, createCpu, createMemory, cpuModel,
+  type CpuState, type Fault, type Outcome, type VmExitInfo, ModelArgumentError, createCpu, createMemory, cpuModel,
   externalInterrupt, formatMask, hlt, msrName, MSR_IA32_XFD, MSR_IA32_XFD_ERR, MSR_IA32_XSS, vmEntry, vmptrld, vmxon,
 } from '../model';
 import { BINARY_CODES, type CompiledFn, type Program, Op, UNARY_CODES } from '../lang/code';
@@ -24,6 +24,8 @@ export type Happening =
   | { kind: 'xcr0-write'; cpu: number; thread: number; guest: boolean; old: bigint; value: bigint }
   | { kind: 'assertion'; cpu: number; thread: number; message: string; file: string; line: number; column: number }
   | { kind: 'event'; cpu: number; thread: number; text: string }
+  /** A function was entered: the step stopped at its first statement. */
+  | { kind: 'call'; cpu: number; thread: number; fn: number; name: string }
   | { kind: 'thread-end'; cpu: number; thread: number; text: string }
   | { kind: 'end'; text: string }
   | { kind: 'error'; text: string }
@@ -372,6 +374,7 @@ export class Engine {
           f.pc++;
           th.frames.push(this.frame(ins.a, syscall ? 'syscall' : 'call', syscall ? 0 : f.cpl, args));
           cpu.cpl = syscall ? 0 : f.cpl;
+          out.push({ kind: 'call', cpu: this.c, thread: th.id, fn: ins.a, name: callee.name });
           break;
         }
         case Op.RETURN: this.doReturn(th, f, f.stack.pop()!, out); if (th.status !== 'runnable' || this.state.halted) return; break;
@@ -454,7 +457,14 @@ export class Engine {
         return o;
       },
     };
-    const r = def.run(ctx, args);
+    let r;
+    try {
+      r = def.run(ctx, args);
+    } catch (e) {
+      // An argument the model cannot take at all is the scenario's error, reported at its statement.
+      if (e instanceof ModelArgumentError) throw new ScenarioError(`${this.program.builtins[index]}: ${e.message}`);
+      throw e;
+    }
     this.noteRegisterChanges(th, before, guest, out);
     switch (r.kind) {
       case 'value': this.complete(f, argc, r.value); return false;

@@ -90,7 +90,8 @@ host p {
   assert.deepEqual(stack(e), ['p.main:6']);
   e.step();
   assert.deepEqual(stack(e), ['p.main:7']);
-  e.step();
+  const entered = e.step();
+  assert.deepEqual(entered.map((x) => (x.kind === 'call' ? `call ${x.name}` : x.kind)), ['call add']); // a function-entry stop reason
   assert.deepEqual(stack(e), ['add:2', 'p.main:7']);
   e.step(); // return a + b; back in main, the rest of line 7 runs, stopping before line 8
   assert.deepEqual(stack(e), ['p.main:8']);
