@@ -4,7 +4,7 @@
 // allocation does. Each declares its parameters and the contexts that may call it; the compiler
 // checks both, the engine runs `run`.
 import {
-  type CpuState, type Memory, type Outcome, XCOMP_BV_COMPACTED, compactedSize, cpuModel, fld, fninit,
+  type CpuState, type Memory, type MsrEntry, type Outcome, type Vmcs, XCOMP_BV_COMPACTED, compactedSize, cpuModel, fld, fninit,
   kmovq, ldmxcsr, ldtilecfg, mapRegion, movdqa, rdmsr, setMsrIntercept, sttilecfg, tdpbssd, tileloadd, tilerelease,
   tilestored, tilezero, vmovdqa64Zmm, vmovdqaYmm, vzeroall, vzeroupper, wrmsr, wrpkru, xgetbv, xrstorInsn, xsaveInsn,
   xsetbv, createVmcs, hlt,
@@ -235,6 +235,29 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
       return value(0n);
     },
   },
+  /**
+   * Appends an entry to one of the VMCS MSR lists (SDM Vol3 24.7.2, 24.8.2): VM_ENTRY_MSR_LOAD (loaded
+   * at entry), VM_EXIT_MSR_STORE (stored at exit), VM_EXIT_MSR_LOAD (loaded at exit).
+   */
+  vmcs_msr_list_add: {
+    params: ['vmcs', 'list', 'msr', 'value'], optional: 1, contexts: K,
+    run: (c, a) => {
+      const v = vmcsOf(c, a);
+      const list = msrList(v, Number(c.u64(a, 1, 'list')));
+      list.push({ index: small(c, a, 2, 'msr', 0xffffffff), value: a.length > 3 ? c.u64(a, 3, 'value') : 0n });
+      return value(BigInt(list.length - 1));
+    },
+  },
+  /** The value of entry `index` of a VMCS MSR list (what VM exit stored there, for VM_EXIT_MSR_STORE). */
+  vmcs_msr_list_read: {
+    params: ['vmcs', 'list', 'index'], contexts: K,
+    run: (c, a) => {
+      const list = msrList(vmcsOf(c, a), Number(c.u64(a, 1, 'list')));
+      const e = list[Number(c.u64(a, 2, 'index'))];
+      if (!e) throw new ScenarioError(`the MSR list has ${list.length} entries`);
+      return value(e.value);
+    },
+  },
   vmenter: { params: ['vcpu'], contexts: K, run: (c, a) => ({ kind: 'enter-guest', vcpu: c.obj(a, 0, 'vcpu', 'vcpu').id }) },
   /**
    * After a VM exit caused by an instruction (RDMSR, WRMSR, XSETBV, HLT), the VMM that emulated it
@@ -294,6 +317,16 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
   /** die(): a kernel oops; the machine stops. */
   die: { params: [], contexts: K, run: () => ({ kind: 'oops', text: 'kernel oops (die)' }) },
 };
+
+/** The MSR lists by the numbers VM_ENTRY_MSR_LOAD (0), VM_EXIT_MSR_STORE (1), VM_EXIT_MSR_LOAD (2). */
+function msrList(v: Vmcs, list: number): MsrEntry[] {
+  switch (list) {
+    case 0: return v.entryMsrLoad;
+    case 1: return v.exitMsrStore;
+    case 2: return v.exitMsrLoad;
+    default: throw new ScenarioError(`no VMCS MSR list ${list} (VM_ENTRY_MSR_LOAD, VM_EXIT_MSR_STORE or VM_EXIT_MSR_LOAD)`);
+  }
+}
 
 function exitOf(c: BuiltinContext, a: Value[]) {
   const vcpu = c.obj(a, 0, 'vcpu', 'vcpu');

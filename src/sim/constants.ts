@@ -60,6 +60,9 @@ function build(): Map<string, bigint> {
   for (const [k, v] of Object.entries(EXIT_REASON)) put(`EXIT_REASON_${k}`, v);
   put('VMX_EXIT_REASONS_FAILED_VMENTRY', EXIT_REASON_FAILED_VMENTRY);
   for (const [k, v] of Object.entries(VMCS_FIELDS)) put(k, v);
+  put('VM_ENTRY_MSR_LOAD', 0);
+  put('VM_EXIT_MSR_STORE', 1);
+  put('VM_EXIT_MSR_LOAD', 2);
   put('PIN_BASED_EXT_INTR_MASK', PIN_BASED_EXT_INTR_MASK);
   put('CPU_BASED_HLT_EXITING', CPU_BASED_HLT_EXITING);
   put('CPU_BASED_USE_MSR_BITMAPS', CPU_BASED_USE_MSR_BITMAPS);

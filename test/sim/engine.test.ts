@@ -302,3 +302,64 @@ events { run b.main at a.main on cpu1; }`);
   assert.equal(e.state.cpus[0]!.xfd, 0n);
   assert.equal(e.state.cpus[1]!.xfd, 0n);
 });
+
+test('preempt puts the thread at the back of its CPU\'s queue; fpu_irq and a host external_interrupt run the kernel\'s handlers', () => {
+  const e = load(`fn handle_fpu_irq() { xmm_write(0, 0x1234); }
+fn common_interrupt(vector) { x = vector; }
+host a { thread main { spawn t2; x = 1; y = 2; z = 3; } thread t2 { w = 1; } }
+events {
+  preempt at a.main + 1;
+  fpu_irq at a.main + 2;
+  external_interrupt(40) at a.main + 3;
+}`);
+  runAll(e);
+  assert.deepEqual(traceText(e).map((t) => t.replace(/^\[\d+\] /, '')), [
+    'run a.main', 'a.main spawns a.t2',
+    'cpu0 event preempt', 'a.main preempted', 'run a.t2', 'a.t2 exited (0x0)', 'run a.main',
+    'cpu0 event fpu_irq', 'cpu0 event external_interrupt (vector 40)', 'a.main exited (0x0)',
+  ]);
+  assert.equal(e.state.cpus[0]!.legacy[160], 0x34); // the interrupt handler's XMM0 write
+});
+
+test('force_sig kills the user thread; die() is a kernel oops that stops the run', () => {
+  const sig = load(`fn exc_device_not_available() { force_sig(SIGILL); }
+fn start_kernel() { cr4_set_osxsave(); xsetbv(0, 0x60007); wrmsr(MSR_IA32_XFD, 0x40000); }
+host a { thread main { ldtilecfg(palette: 1); tilezero(tmm0); x = 1; } }`);
+  const h = runAll(sig);
+  assert.deepEqual(h.filter((x) => x.kind === 'thread-end').map((x) => x.kind === 'thread-end' ? x.text : ''),
+    ['kernel.start_kernel exited (0x0)', 'a.main killed by signal 4']);
+  const oops = load(`fn exc_general_protection(code) { die(); }
+host a { thread main { ldmxcsr(0x10000); } }`);
+  const o = runAll(oops).find((x) => x.kind === 'oops');
+  assert.ok(o && o.kind === 'oops');
+  assert.equal(o.text, '/t.xsave:1:35: kernel oops (die)');
+  assert.match(oops.state.halted!, /kernel oops/);
+});
+
+test('VMCS MSR lists: the entry list loads the guest XFD, the exit lists store it and restore the host value; a refused entry fails the VM entry (SDM Vol3 27.8; spec §7.2)', () => {
+  const e = load(`guest { fn main() { x = rdmsr(MSR_IA32_XFD); hlt(); } }
+fn go(value) {
+  v = vcpu_alloc();
+  v->vmcs = vmcs_alloc();
+  vmcs_set_msr_intercept(v->vmcs, MSR_IA32_XFD, 0, 0);
+  vmcs_msr_list_add(v->vmcs, VM_ENTRY_MSR_LOAD, MSR_IA32_XFD, value);
+  vmcs_msr_list_add(v->vmcs, VM_EXIT_MSR_STORE, MSR_IA32_XFD);
+  vmcs_msr_list_add(v->vmcs, VM_EXIT_MSR_LOAD, MSR_IA32_XFD, 0);
+  r = vmenter(v);
+  assert(rdmsr(MSR_IA32_XFD) == 0, "host XFD restored by the exit list");
+  assert(vmcs_msr_list_read(v->vmcs, VM_EXIT_MSR_STORE, 0) == value, "guest XFD stored at exit");
+  return r;
+}
+fn bad() {
+  v = vcpu_alloc();
+  v->vmcs = vmcs_alloc();
+  vmcs_msr_list_add(v->vmcs, VM_ENTRY_MSR_LOAD, MSR_IA32_XFD, 0x20000);
+  return vmenter(v);
+}
+host q { thread t { a = go(0x40000); assert(a == EXIT_REASON_HLT, "hlt"); b = bad(); assert(b == (EXIT_REASON_MSR_LOAD_FAIL | VMX_EXIT_REASONS_FAILED_VMENTRY), "entry failed"); } }`);
+  const h = runAll(e);
+  assert.deepEqual(e.state.failedAssertions, []);
+  assert.equal(e.state.passedAssertions, 4);
+  const exits = h.filter((x) => x.kind === 'vmexit').map((x) => x.kind === 'vmexit' ? `${x.exit.name} q=${x.exit.qualification}` : '');
+  assert.deepEqual(exits, ['HLT q=0', 'MSR_LOAD_FAIL (VM-entry failure) q=1']);
+});
