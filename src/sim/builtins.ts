@@ -4,7 +4,7 @@
 // allocation does. Each declares its parameters and the contexts that may call it; the compiler
 // checks both, the engine runs `run`.
 import {
-  type CpuState, type Memory, type MsrEntry, type Outcome, type Vmcs, XCOMP_BV_COMPACTED, compactedSize, cpuModel, fld, fninit,
+  type CpuState, type Memory, type MsrEntry, type Outcome, type Vmcs, XCOMP_BV_COMPACTED, cpuidLeafD, locate, readU64, writeU64, compactedSize, cpuModel, fld, fninit,
   kmovq, ldmxcsr, ldtilecfg, mapRegion, movdqa, rdmsr, setMsrIntercept, sttilecfg, tdpbssd, tileloadd, tilerelease,
   tilestored, tilezero, vmovdqa64Zmm, vmovdqaYmm, vzeroall, vzeroupper, wrmsr, wrpkru, xgetbv, xrstorInsn, xsaveInsn,
   xsetbv, createVmcs, hlt,
@@ -103,6 +103,25 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
   /** CR0.TS := 1 (what stts() did in old kernels). */
   stts: { params: [], contexts: KG, run: (c) => { c.cpu.cr0.ts = true; return value(0n); } },
   smp_processor_id: { params: [], contexts: K, run: (c) => value(BigInt(c.cpuIndex)) },
+  /**
+   * CPUID, one register (CPUID_EAX..CPUID_EDX) of one leaf: leaf 0DH as layout.ts computes it for the
+   * current XCR0 and IA32_XSS; leaf 01H ECX with XSAVE[26] and OSXSAVE[27] (CR4.OSXSAVE); leaf 07H
+   * EDX with AMX-BF16[22], AMX-TILE[24], AMX-INT8[25]; every other leaf reads 0 here.
+   */
+  cpuid: {
+    params: ['leaf', 'subleaf', 'reg'], contexts: ALL,
+    run: (c, a) => {
+      const leaf = c.u64(a, 0, 'leaf');
+      const sub = c.u64(a, 1, 'subleaf');
+      const reg = small(c, a, 2, 'reg', 3);
+      const model = cpuModel(c.cpu.model);
+      let regs = { eax: 0, ebx: 0, ecx: 0, edx: 0 };
+      if (leaf === 0xdn && sub < 64n) regs = { ...cpuidLeafD(model, c.cpu.xcr0, c.cpu.xss, Number(sub)) };
+      else if (leaf === 1n) regs.ecx = (model.xsave ? 1 << 26 : 0) | (c.cpu.cr4.osxsave ? 1 << 27 : 0);
+      else if (leaf === 7n && sub === 0n && model.amx) regs.edx = (1 << 22) | (1 << 24) | (1 << 25);
+      return value(BigInt([regs.eax, regs.ebx, regs.ecx, regs.edx][reg]! >>> 0));
+    },
+  },
 
   // ---- XSAVE family on a buffer address ---------------------------------------------------------
   ...Object.fromEntries((['XSAVE', 'XSAVEOPT', 'XSAVEC', 'XSAVES'] as const).map((insn) => [insn.toLowerCase(), {
@@ -143,9 +162,12 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
   // ---- Register writes that take components out of their init state, and back --------------------
   fld: { params: ['value'], contexts: ALL, run: (c, a) => outcome(fld(c.cpu, c.u64(a, 0, 'value'))) },
   fninit: { params: [], contexts: ALL, run: (c) => outcome(fninit(c.cpu)) },
+  // Scenario values are 64 bits wide; the vector writes spread one over the register as the
+  // instructions they stand for do: MOVQ xmm, r64 (the rest of XMMn zeroed, YMM/ZMM upper bits
+  // kept: a legacy-SSE write), VPBROADCASTQ ymm/zmm, r64 (every 64-bit lane; VEX/EVEX zero above).
   xmm_write: { params: ['n', 'value'], contexts: ALL, run: (c, a) => outcome(movdqa(c.cpu, small(c, a, 0, 'n', 15), c.u64(a, 1, 'value'))) },
-  ymm_write: { params: ['n', 'value'], contexts: ALL, run: (c, a) => outcome(vmovdqaYmm(c.cpu, small(c, a, 0, 'n', 15), c.u64(a, 1, 'value'))) },
-  zmm_write: { params: ['n', 'value'], contexts: ALL, run: (c, a) => outcome(vmovdqa64Zmm(c.cpu, small(c, a, 0, 'n', 31), c.u64(a, 1, 'value'))) },
+  ymm_write: { params: ['n', 'value'], contexts: ALL, run: (c, a) => outcome(vmovdqaYmm(c.cpu, small(c, a, 0, 'n', 15), broadcast(c.u64(a, 1, 'value'), 4))) },
+  zmm_write: { params: ['n', 'value'], contexts: ALL, run: (c, a) => outcome(vmovdqa64Zmm(c.cpu, small(c, a, 0, 'n', 31), broadcast(c.u64(a, 1, 'value'), 8))) },
   kmovq: { params: ['k', 'value'], contexts: ALL, run: (c, a) => outcome(kmovq(c.cpu, small(c, a, 0, 'k', 7), c.u64(a, 1, 'value'))) },
   wrpkru: { params: ['value'], contexts: ALL, run: (c, a) => outcome(wrpkru(c.cpu, small(c, a, 0, 'value', 0xffffffff))) },
   ldmxcsr: { params: ['value'], contexts: ALL, run: (c, a) => outcome(ldmxcsr(c.cpu, small(c, a, 0, 'value', 0xffffffff))) },
@@ -307,11 +329,48 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
       return value({ ref: o.id });
     },
   },
+  /**
+   * xsave_buffer_alloc(size): `size` bytes of zeroed memory, 64-byte aligned (vzalloc of an fpstate's
+   * register area); returns its address, for fpstate->regs.
+   */
+  xsave_buffer_alloc: {
+    params: ['size'], contexts: K,
+    run: (c, a) => {
+      const size = c.u64(a, 0, 'size');
+      if (size < 576n || size > 1n << 20n) throw new ScenarioError(`xsave_buffer_alloc: ${size} bytes is not an XSAVE area size (576 .. 1 MiB)`);
+      return value(allocate(c.state, Number(size), `xsave buffer ${c.state.mem.regions.length}`));
+    },
+  },
+  /** An fpstate object without a buffer (the caller sets ->regs), as the kernel's allocation of the struct. */
+  fpstate_struct_alloc: { params: [], contexts: K, run: (c) => value({ ref: newObject(c.state.heap, 'fpstate').id }) },
+  /** The kernel's loads and stores of an XSAVE header field: XSTATE_BV (fpstate->regs.xsave.header.xfeatures) or XCOMP_BV. */
+  xsave_header_read: {
+    params: ['buffer', 'field'], contexts: KG,
+    run: (c, a) => value(readU64(headerBytes(c, a), 8 * small(c, a, 1, 'field', 1))),
+  },
+  xsave_header_write: {
+    params: ['buffer', 'field', 'value'], contexts: KG,
+    run: (c, a) => { writeU64(headerBytes(c, a), 8 * small(c, a, 1, 'field', 1), c.u64(a, 2, 'value')); return value(0n); },
+  },
   /** An object of one of the kernel types (vcpu, kvm_vcpu_arch, fpu_guest, fpu_state_perm), zeroed. */
   ...Object.fromEntries(['vcpu', 'kvm_vcpu_arch', 'fpu_guest', 'fpu_state_perm'].map((t) => [`${t}_alloc`, {
     params: [], contexts: K,
     run: (c: BuiltinContext) => value({ ref: newObject(c.state.heap, t).id }),
   } satisfies BuiltinDef])),
+  /**
+   * user_mode(): in an exception handler, whether the exception interrupted user code (CPL 3) — what
+   * user_mode(regs) tells Linux's handlers.
+   */
+  user_mode: {
+    params: [], contexts: KG,
+    run: (c) => {
+      const fr = c.thread.frames;
+      for (let i = fr.length - 1; i > 0; i--) {
+        if (fr[i]!.kind === 'exception') return value(fr[i - 1]!.cpl === 3 ? 1n : 0n);
+      }
+      throw new ScenarioError('user_mode(): not in an exception handler');
+    },
+  },
   /** force_sig(sig): the current user thread dies with the signal (SIGILL for AMX without permission). */
   force_sig: { params: ['sig'], contexts: K, run: (c, a) => ({ kind: 'kill', signal: small(c, a, 0, 'sig', 64) }) },
   /** die(): a kernel oops; the machine stops. */
@@ -326,6 +385,20 @@ function msrList(v: Vmcs, list: number): MsrEntry[] {
     case 2: return v.exitMsrLoad;
     default: throw new ScenarioError(`no VMCS MSR list ${list} (VM_ENTRY_MSR_LOAD, VM_EXIT_MSR_STORE or VM_EXIT_MSR_LOAD)`);
   }
+}
+
+/** `lanes` copies of a 64-bit value side by side. */
+function broadcast(v: bigint, lanes: number): bigint {
+  let r = 0n;
+  for (let i = 0; i < lanes; i++) r = (r << 64n) | v;
+  return r;
+}
+
+/** The 16 bytes of XSTATE_BV and XCOMP_BV of the XSAVE area at args[0]. */
+function headerBytes(c: BuiltinContext, a: Value[]): Uint8Array {
+  const at = locate(c.mem, c.u64(a, 0, 'buffer') + 512n, 16);
+  if (!at) throw new ScenarioError(`no XSAVE area at 0x${c.u64(a, 0, 'buffer').toString(16)}`);
+  return at.region.bytes.subarray(at.offset, at.offset + 16);
 }
 
 function exitOf(c: BuiltinContext, a: Value[]) {

@@ -51,6 +51,16 @@ function build(): Map<string, bigint> {
   put('XFEATURE_MASK_AVX512', 0xe0);
   put('XFEATURE_MASK_XTILE', 0x60000);
   put('XFEATURE_MASK_USER_DYNAMIC', 0x40000);
+  // Linux's feature sets (arch/x86/include/asm/fpu/xstate.h).
+  const userSupported = 0x3n | 0x4n | 0x18n | 0xe0n | 0x200n | 0x60000n | 0x80000n;
+  // PASID and CET user state; CET supervisor state is not managed by the kernel's XSAVES.
+  const supervisorSupported = (1n << 10n) | (1n << 11n);
+  put('XFEATURE_MAX', 20);
+  put('XFEATURE_MASK_USER_SUPPORTED', userSupported);
+  put('XFEATURE_MASK_SUPERVISOR_SUPPORTED', supervisorSupported);
+  put('XFEATURE_MASK_INDEPENDENT', 1n << 15n);
+  put('XFEATURE_MASK_USER_RESTORE', userSupported & ~0x200n);
+  put('XFEATURE_MASK_FPSTATE', (userSupported & ~0x200n) | supervisorSupported);
   put('XCOMP_BV_COMPACTED_FORMAT', XCOMP_BV_COMPACTED);
   // MSRs.
   put('MSR_IA32_XFD', MSR_IA32_XFD);
@@ -99,6 +109,17 @@ function build(): Map<string, bigint> {
   for (const [k, v] of Object.entries({ EPERM: 1, E2BIG: 7, ENOMEM: 12, EFAULT: 14, EBUSY: 16, ENODEV: 19, EINVAL: 22, EOPNOTSUPP: 95 })) put(k, v);
   put('SIGILL', 4);
   put('SIGSEGV', 11);
+  // CPUID registers for cpuid(leaf, subleaf, reg); XSAVE header fields for xsave_header_read/write.
+  put('CPUID_EAX', 0);
+  put('CPUID_EBX', 1);
+  put('CPUID_ECX', 2);
+  put('CPUID_EDX', 3);
+  put('XSAVE_HDR_XSTATE_BV', 0);
+  put('XSAVE_HDR_XCOMP_BV', 1);
+  // Thread flags and task flags (arch/x86/include/asm/thread_info.h, include/linux/sched.h).
+  put('TIF_NEED_FPU_LOAD', 14);
+  put('PF_KTHREAD', 0x00200000);
+  put('FPU_GUEST_PERM_LOCKED', 1n << 63n);
   // Registers by number.
   for (let t = 0; t < 8; t++) put(`tmm${t}`, t);
   return c;

@@ -88,17 +88,33 @@ export class Engine {
       lastThread: -1,
       guests: [],
       vmcss: [],
+      globals: {},
+      percpu: [],
       trace: [],
       events: program.events.map(() => ({ fired: false, hits: 0 })),
       passedAssertions: 0,
       failedAssertions: [],
       halted: null,
     };
+    this.createKernelObjects();
     for (const cpu of cpus) this.boot(cpu);
     this.createThreads();
   }
 
   // ---- set-up -----------------------------------------------------------------------------
+
+  /** The per-CPU objects and the kernel's global FPU objects, zeroed: boot code fills them in. */
+  private createKernelObjects(): void {
+    const s = this.state;
+    s.percpu = s.cpus.map((_, k) => {
+      const o = newObject(s.heap, 'percpu');
+      o.fields.cpu = BigInt(k);
+      return o.id;
+    });
+    s.globals.init_fpstate = newObject(s.heap, 'fpstate').id;
+    s.globals.fpu_kernel_cfg = newObject(s.heap, 'fpu_state_config').id;
+    s.globals.fpu_user_cfg = newObject(s.heap, 'fpu_state_config').id;
+  }
 
   /**
    * Boot: with a kernel function `start_kernel`, it runs first on a kernel thread and sets up the
@@ -108,8 +124,11 @@ export class Engine {
   private boot(cpu: CpuState): void {
     const start = this.kernelFns.get('start_kernel');
     if (start !== undefined) {
+      // The boot CPU runs start_kernel(); the others run start_secondary(), if there is one, after it.
       const k = this.state.cpus.indexOf(cpu);
-      this.spawnThread(k === 0 ? 'kernel.start_kernel' : `kernel.start_kernel/${k}`, 'kernel', start, 'call', 0, true, k);
+      const secondary = this.kernelFns.get('start_secondary');
+      if (k === 0) this.spawnThread('kernel.start_kernel', 'kernel', start, 'call', 0, true, 0);
+      else if (secondary !== undefined) this.spawnThread(`kernel.start_secondary/${k}`, 'kernel', secondary, 'call', 0, false, k);
       return;
     }
     cpu.cr4.osxsave = true;
@@ -117,6 +136,7 @@ export class Engine {
   }
 
   private createThreads(): void {
+    const booting = this.kernelFns.has('start_kernel');
     const runTargets = new Map(this.program.events.filter((e) => e.target).map((e) => [`${e.target!.process}.${e.target!.thread}`, e.cpu]));
     for (const p of this.program.processes) {
       p.threads.forEach((t, k) => {
@@ -124,7 +144,9 @@ export class Engine {
         // A process starts with its first thread on cpu0, unless an event runs that thread later
         // (on the CPU the event names).
         const startNow = k === 0 && !runTargets.has(name);
-        this.spawnThread(name, p.name, t.fn, 'thread', 3, startNow, runTargets.get(name) ?? 0);
+        // With kernel boot code, user space starts when every CPU has booted (as init does after smp_init).
+        const th = this.spawnThread(name, p.name, t.fn, 'thread', 3, startNow && !booting, runTargets.get(name) ?? 0);
+        th.afterBoot = startNow && booting;
       });
     }
   }
@@ -133,19 +155,34 @@ export class Engine {
     const s = this.state;
     const id = s.threads.length;
     const task = newObject(s.heap, 'task');
+    const ti = newObject(s.heap, 'thread_info');
     const ts = newObject(s.heap, 'thread_struct');
     const fpu = newObject(s.heap, 'fpu');
+    // struct fpu embeds its two permission structs (types.h): they come with it.
+    fpu.fields.perm = { ref: newObject(s.heap, 'fpu_state_perm').id };
+    fpu.fields.guest_perm = { ref: newObject(s.heap, 'fpu_state_perm').id };
+    fpu.fields.last_cpu = U64_MASK; // -1: no CPU holds this task's registers
+    // The thread group: a process's first thread leads it; the others share its pid as tgid.
+    const leader = s.threads.find((t) => t.process === process);
+    const leaderTask = leader ? s.heap[leader.task]! : task;
     task.fields.pid = BigInt(id + 1);
-    task.fields.tgid = BigInt(id + 1);
+    task.fields.tgid = leaderTask.fields.pid!;
+    task.fields.group_leader = { ref: leaderTask.id };
+    task.fields.thread_info = { ref: ti.id };
     task.fields.thread = { ref: ts.id };
     ts.fields.fpu = { ref: fpu.id };
     const scratch = allocate(s, SCRATCH_SIZE, `${name} scratch`);
     const bytes = s.mem.regions[s.mem.regions.length - 1]!.bytes;
     // Tile-load source data: non-zero, different per thread, deterministic.
     for (let i = 0; i < 1024; i++) bytes[SCRATCH_TILE_DATA + i] = (i * 7 + 13 * (id + 1)) & 0xff || 1;
+    const frames = [this.frame(fn, kind, cpl, [])];
+    // A new user thread starts in the kernel: fpu_clone() sets up its FPU (core.c fpu_clone), then it
+    // returns to user mode (through exit_to_user_mode, like ret_from_fork).
+    const clone = this.kernelFns.get('fpu_clone');
+    if (cpl === 3 && clone !== undefined) frames.push(this.frame(clone, 'hook', 0, [{ ref: task.id }]));
     const th: ThreadState = {
-      id, name, process, cpu: cpuIndex, frames: [this.frame(fn, kind, cpl, [])], status: runnable ? 'runnable' : 'waiting',
-      task: task.id, scratch, exitValue: 0n, signal: 0,
+      id, name, process, cpu: cpuIndex, frames, status: runnable ? 'runnable' : 'waiting',
+      task: task.id, scratch, exitValue: 0n, signal: 0, switchTo: -1, afterBoot: false,
     };
     s.threads.push(th);
     if (runnable) s.runQueues[cpuIndex]!.push(id);
@@ -225,6 +262,7 @@ export class Engine {
       const next = s.runQueues[this.c]!.shift()!;
       s.running[this.c] = next;
       this.trace(this.c, 'sched', `run ${s.threads[next]!.name}`);
+      this.toUser(s.threads[next]!);
     }
     const th = s.threads[s.running[this.c]!]!;
     s.steps++;
@@ -377,7 +415,7 @@ export class Engine {
           out.push({ kind: 'call', cpu: this.c, thread: th.id, fn: ins.a, name: callee.name });
           break;
         }
-        case Op.RETURN: this.doReturn(th, f, f.stack.pop()!, out); if (th.status !== 'runnable' || this.state.halted) return; break;
+        case Op.RETURN: if (this.doReturn(th, f, f.stack.pop()!, out) || this.state.halted) return; break;
         case Op.BUILTIN: if (this.builtin(th, f, ins.a, ins.b, out)) return; break;
       }
     }
@@ -398,35 +436,103 @@ export class Engine {
 
   private global(name: string, th: ThreadState): Value {
     if (name === 'current') return { ref: th.task };
+    if (name === 'this_cpu') return { ref: this.state.percpu[this.c]! };
+    const id = this.state.globals[name];
+    if (id !== undefined) return { ref: id };
     throw new ScenarioError(`no global '${name}'`);
   }
 
-  private doReturn(th: ThreadState, f: Frame, v: Value, out: Happening[]): void {
+  /** Returns from frame `f`; true when the step must end (the thread exited or was switched out). */
+  private doReturn(th: ThreadState, f: Frame, v: Value, out: Happening[]): boolean {
     th.frames.pop();
     const cpu = this.cpu();
     const caller = th.frames[th.frames.length - 1];
     if (!caller) {
       th.exitValue = typeof v === 'bigint' ? v : 0n;
       this.endThread(th, out, 'exited');
-      return;
+      return true;
     }
     if (caller.kind === 'vmentry') {
       // The guest's outermost function returned: the guest runs off its end and halts.
       this.guestOf(caller.vcpu).finished = true;
       this.trace(this.c, 'guest', 'guest code returned from its outermost function: HLT');
       this.afterOutcome(th, caller, hlt(cpu), out, null);
-      return;
+      return true;
     }
     cpu.cpl = caller.cpl;
-    // An exception handler returns to the faulting instruction, which runs again (the frame below
-    // is still at its BUILTIN op with the operands on its stack).
-    if (f.kind !== 'exception') caller.stack.push(v);
+    // A call returns its value. A handler or hook returns to the interrupted frame as it was: a
+    // faulting instruction is still at its BUILTIN op with its operands, and runs again.
+    const resumes = f.kind === 'exception' || f.kind === 'hook' || f.kind === 'exit-to-user' || f.kind === 'switch';
+    if (!resumes) caller.stack.push(v);
+    if (f.kind === 'switch') { this.completeSwitch(th); return true; }
+    if (f.cpl === 0 && caller.cpl === 3 && f.kind !== 'exit-to-user') this.toUser(th);
+    return false;
+  }
+
+  /** On the way back to user code: the kernel's exit_to_user_mode(), if it has one. */
+  private toUser(th: ThreadState): void {
+    const hook = this.kernelFns.get('exit_to_user_mode');
+    const top = th.frames[th.frames.length - 1];
+    if (hook === undefined || !top || top.cpl !== 3) return;
+    th.frames.push(this.frame(hook, 'exit-to-user', 0, []));
+    this.cpu().cpl = 0;
+  }
+
+  /**
+   * Switch the CPU away from `th` (preemption, or another thread to run now). With a kernel
+   * switch_fpu(prev), it runs first on `th`'s stack and the switch completes when it returns;
+   * without one the switch is immediate. `next` -1: the CPU takes the next queued thread.
+   */
+  private switchOut(th: ThreadState, next: number): void {
+    const hook = this.kernelFns.get('switch_fpu');
+    const top = th.frames[th.frames.length - 1];
+    if (top?.kind === 'switch') throw new ScenarioError(`${th.name} is already being switched out`);
+    th.switchTo = next;
+    if (hook === undefined) { this.completeSwitch(th); return; }
+    th.frames.push(this.frame(hook, 'switch', 0, [{ ref: th.task }]));
+    this.cpu().cpl = 0;
+  }
+
+  private completeSwitch(prev: ThreadState): void {
+    const s = this.state;
+    const next = prev.switchTo;
+    prev.switchTo = -1;
+    if (next >= 0) {
+      s.runQueues[this.c]!.unshift(prev.id);
+      s.running[this.c] = next;
+      this.trace(this.c, 'sched', `run ${s.threads[next]!.name}`);
+      this.toUser(s.threads[next]!);
+    } else {
+      s.runQueues[this.c]!.push(prev.id);
+      s.running[this.c] = -1;
+      this.trace(this.c, 'sched', `${prev.name} switched out`);
+    }
   }
 
   private endThread(th: ThreadState, out: Happening[], how: 'exited' | 'killed'): void {
     th.status = how;
     th.frames = [];
     this.state.running[this.c] = -1;
+    const threads = this.state.threads;
+    if (th.name === 'kernel.start_kernel') {
+      // The boot CPU is up: the secondaries boot now.
+      for (const t of threads) {
+        if (t.name.startsWith('kernel.start_secondary/') && t.status === 'waiting') {
+          t.status = 'runnable';
+          this.state.runQueues[t.cpu]!.unshift(t.id);
+        }
+      }
+    }
+    if (th.name.startsWith('kernel.start_') && !threads.some((t) => t.name.startsWith('kernel.start_') && (t.status === 'runnable' || t.status === 'waiting'))) {
+      // Every CPU has booted: user space starts.
+      for (const t of threads) {
+        if (t.afterBoot && t.status === 'waiting') {
+          t.afterBoot = false;
+          t.status = 'runnable';
+          this.state.runQueues[t.cpu]!.push(t.id);
+        }
+      }
+    }
     const text = how === 'exited' ? `${th.name} exited (${showValue(th.exitValue)})` : `${th.name} killed by signal ${th.signal}`;
     this.trace(this.c, 'sched', text);
     out.push({ kind: 'thread-end', cpu: this.c, thread: th.id, text });
@@ -682,9 +788,7 @@ export class Engine {
       }
       case 'preempt': {
         if (cpu.vmx.mode === 'non-root') throw new ScenarioError('preempt while a guest runs: a guest is preempted through an external_interrupt VM exit');
-        s.runQueues[this.c]!.push(th.id);
-        s.running[this.c] = -1;
-        this.trace(this.c, 'sched', `${th.name} preempted`);
+        this.switchOut(th, -1);
         return true;
       }
       case 'run': {
@@ -700,10 +804,7 @@ export class Engine {
           return false;
         }
         t.cpu = this.c;
-        const cur = s.running[this.c]!;
-        if (cur >= 0) s.runQueues[this.c]!.unshift(cur);
-        s.running[this.c] = t.id;
-        this.trace(this.c, 'sched', `run ${t.name}`);
+        this.switchOut(th, t.id);
         return true;
       }
     }

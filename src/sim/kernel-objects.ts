@@ -8,7 +8,12 @@ import type { Value } from './value';
 export type FieldKind = 'u64' | { ref: string };
 
 export const SCHEMAS: Readonly<Record<string, Readonly<Record<string, FieldKind>>>> = {
-  task: { pid: 'u64', tgid: 'u64', thread: { ref: 'thread_struct' }, flags: 'u64' },
+  task: {
+    pid: 'u64', tgid: 'u64', flags: 'u64', thread_info: { ref: 'thread_info' }, thread: { ref: 'thread_struct' },
+    group_leader: { ref: 'task' },
+  },
+  /** TIF_* flags (TIF_NEED_FPU_LOAD). */
+  thread_info: { flags: 'u64' },
   thread_struct: { fpu: { ref: 'fpu' } },
   fpu: {
     last_cpu: 'u64', fpstate: { ref: 'fpstate' }, __task_fpstate: { ref: 'fpstate' },
@@ -27,6 +32,13 @@ export const SCHEMAS: Readonly<Record<string, Readonly<Record<string, FieldKind>
     xfd_no_write_intercept: 'u64', exit_reason: 'u64', exit_qualification: 'u64', exit_intr_info: 'u64',
   },
   fpu_guest: { xfeatures: 'u64', perm: 'u64', xfd_err: 'u64', uabi_size: 'u64', fpstate: { ref: 'fpstate' } },
+  /** One per CPU (`this_cpu`): the kernel's per-CPU variables of the FPU code. */
+  percpu: { cpu: 'u64', xfd_state: 'u64', fpu_fpregs_owner_ctx: { ref: 'fpu' }, in_kernel_fpu: 'u64' },
+  /** fpu_kernel_cfg and fpu_user_cfg (arch/x86/include/asm/fpu/types.h, struct fpu_state_config). */
+  fpu_state_config: {
+    max_size: 'u64', default_size: 'u64', max_features: 'u64', default_features: 'u64',
+    legacy_features: 'u64', independent_features: 'u64',
+  },
 };
 
 export interface KObject {

@@ -7,7 +7,14 @@ import type { CpuState, Memory, Vmcs } from '../model';
 import type { KObject } from './kernel-objects';
 import type { Value } from './value';
 
-export type FrameKind = 'thread' | 'call' | 'syscall' | 'exception' | 'vmentry' | 'guest';
+/**
+ * thread: a thread body; call / syscall: a call (into the kernel from user code); exception: a
+ * fault or interrupt handler; vmentry: the `[VM entry]` label; guest: the guest's outermost frame;
+ * hook: kernel code the machine runs at a point of its own (fpu_clone at thread start);
+ * exit-to-user: exit_to_user_mode() on the way back to user code; switch: switch_fpu() of a thread
+ * being switched out (the switch completes when it returns).
+ */
+export type FrameKind = 'thread' | 'call' | 'syscall' | 'exception' | 'vmentry' | 'guest' | 'hook' | 'exit-to-user' | 'switch';
 
 export interface Frame {
   /** Index into program.functions; -1 for the `[VM entry]` label frame. */
@@ -42,6 +49,10 @@ export interface ThreadState {
   scratch: bigint;
   exitValue: bigint;
   signal: number;
+  /** While a `switch` frame runs: the thread to run next (-1: none, the CPU picks from its queue). */
+  switchTo: number;
+  /** Starts once every CPU has booted (start_kernel and start_secondary have returned). */
+  afterBoot: boolean;
 }
 
 /** A vCPU's guest execution while the host runs: the guest frames VM exit took off the stack. */
@@ -92,6 +103,10 @@ export interface MachineState {
   lastThread: number;
   guests: GuestContext[];
   vmcss: Vmcs[];
+  /** Kernel objects the machine provides by name: init_fpstate, fpu_kernel_cfg, fpu_user_cfg. */
+  globals: Record<string, number>;
+  /** Per CPU: its `percpu` object (`this_cpu`). */
+  percpu: number[];
   trace: TraceEntry[];
   events: EventState[];
   passedAssertions: number;

@@ -13,7 +13,7 @@ export const COMPILE_ENV: CompileEnv = {
   constants: CONSTANTS,
   builtins: new Map(Object.entries(BUILTINS)),
   fields: allFieldNames(),
-  globals: new Map([['current', ['kernel'] as const]]),
+  globals: new Map(['current', 'this_cpu', 'init_fpstate', 'fpu_kernel_cfg', 'fpu_user_cfg'].map((g) => [g, ['kernel'] as const])),
 };
 
 const ZERO: Range = { start: { offset: 0, line: 1, column: 1 }, end: { offset: 0, line: 1, column: 1 } };

@@ -281,6 +281,7 @@ test('several CPUs: each has its own registers; CPUs take turns one statement ea
   xsetbv(0, 0x60007);
   wrmsr(MSR_IA32_XFD, XFEATURE_MASK_XTILE_DATA);
 }
+fn start_secondary() { start_kernel(); }
 fn set_xfd(v) { wrmsr(MSR_IA32_XFD, v); }
 host a { thread main { set_xfd(0); x = 1; y = 2; } }
 host b { thread main { z = 1; set_xfd(0); } }
@@ -315,7 +316,7 @@ events {
   runAll(e);
   assert.deepEqual(traceText(e).map((t) => t.replace(/^\[\d+\] /, '')), [
     'run a.main', 'a.main spawns a.t2',
-    'cpu0 event preempt', 'a.main preempted', 'run a.t2', 'a.t2 exited (0x0)', 'run a.main',
+    'cpu0 event preempt', 'a.main switched out', 'run a.t2', 'a.t2 exited (0x0)', 'run a.main',
     'cpu0 event fpu_irq', 'cpu0 event external_interrupt (vector 40)', 'a.main exited (0x0)',
   ]);
   assert.equal(e.state.cpus[0]!.legacy[160], 0x34); // the interrupt handler's XMM0 write
