@@ -22,6 +22,8 @@ export type BuiltinResult =
   /** A model instruction's outcome: ok(value), a fault to deliver, a VM exit, a shutdown. */
   | { kind: 'outcome'; outcome: Outcome<unknown> }
   | { kind: 'enter-guest'; vcpu: number }
+  /** local_irq_disable/enable, preempt_disable/enable: events may be held back until they allow them. */
+  | { kind: 'irq'; op: 'irq-off' | 'irq-on' | 'preempt-off' | 'preempt-on' }
   /** The VMM emulated the guest's pending instruction: it completes with `value`. */
   | { kind: 'guest-complete'; vcpu: number; value: bigint }
   | { kind: 'kill'; signal: number }
@@ -103,6 +105,12 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
   /** CR0.TS := 1 (what stts() did in old kernels). */
   stts: { params: [], contexts: KG, run: (c) => { c.cpu.cr0.ts = true; return value(0n); } },
   smp_processor_id: { params: [], contexts: K, run: (c) => value(BigInt(c.cpuIndex)) },
+  // Host interrupts (external_interrupt, fpu_irq) wait while interrupts are off; context switches
+  // (preempt, run) wait while interrupts or preemption are off. They happen at the enable.
+  local_irq_disable: { params: [], contexts: K, run: () => ({ kind: 'irq', op: 'irq-off' }) },
+  local_irq_enable: { params: [], contexts: K, run: () => ({ kind: 'irq', op: 'irq-on' }) },
+  preempt_disable: { params: [], contexts: K, run: () => ({ kind: 'irq', op: 'preempt-off' }) },
+  preempt_enable: { params: [], contexts: K, run: () => ({ kind: 'irq', op: 'preempt-on' }) },
   /**
    * CPUID, one register (CPUID_EAX..CPUID_EDX) of one leaf: leaf 0DH as layout.ts computes it for the
    * current XCR0 and IA32_XSS; leaf 01H ECX with XSAVE[26] and OSXSAVE[27] (CR4.OSXSAVE); leaf 07H

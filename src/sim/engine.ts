@@ -90,6 +90,9 @@ export class Engine {
       vmcss: [],
       globals: {},
       percpu: [],
+      irqOff: cpus.map(() => false),
+      preemptCount: cpus.map(() => 0),
+      deferred: cpus.map(() => []),
       trace: [],
       events: program.events.map(() => ({ fired: false, hits: 0 })),
       passedAssertions: 0,
@@ -577,6 +580,16 @@ export class Engine {
       case 'outcome': return this.afterOutcome(th, f, r.outcome, out, argc);
       case 'enter-guest': this.enterGuest(th, r.vcpu, out); return true;
       case 'guest-complete': this.completeGuestInstruction(r.vcpu, r.value); this.complete(f, argc, 0n); return false;
+      case 'irq': {
+        const c = this.c;
+        if (r.op === 'irq-off') s.irqOff[c] = true;
+        else if (r.op === 'irq-on') s.irqOff[c] = false;
+        else if (r.op === 'preempt-off') s.preemptCount[c]!++;
+        else if (s.preemptCount[c]! === 0) throw new ScenarioError('preempt_enable() without preempt_disable()');
+        else s.preemptCount[c]!--;
+        this.complete(f, argc, 0n);
+        return this.fireDeferred(th, out);
+      }
       case 'kill': th.signal = r.signal; this.endThread(th, out, 'killed'); return true;
       case 'oops': s.halted = `${this.where(th)}${r.text}`; this.trace(this.c, 'oops', s.halted); out.push({ kind: 'oops', text: s.halted }); return true;
       case 'error': throw new ScenarioError(r.message);
@@ -747,11 +760,43 @@ export class Engine {
       if (st.hits !== e.hit) continue;
       diverted = this.fire(th, i, out) || diverted;
       for (let j = i + 1; j < evs.length && evs[j]!.afterPrevious && !this.state.events[j]!.fired; j++) {
+        const prevHeld = this.state.deferred[this.c]!.includes(j - 1);
+        if (prevHeld) {
+          // Chained to an event that is waiting: it waits too, behind it.
+          this.state.events[j]!.fired = true;
+          this.state.deferred[this.c]!.push(j);
+          continue;
+        }
         diverted = this.fire(this.state.threads[this.state.running[this.c]!] ?? th, j, out) || diverted;
       }
       if (diverted) return true;
     }
     return diverted;
+  }
+
+  /** Whether event i may happen now on this CPU, or must wait for interrupts or preemption. */
+  private allowed(i: number): boolean {
+    const e = this.program.events[i]!;
+    const s = this.state;
+    const c = this.c;
+    const guest = this.cpu().vmx.mode === 'non-root';
+    switch (e.kind) {
+      case 'external_interrupt': return guest || !s.irqOff[c];
+      case 'fpu_irq': return !s.irqOff[c];
+      case 'preempt': return !s.irqOff[c] && s.preemptCount[c] === 0;
+      case 'run': return (e.cpuExplicit && e.cpu !== c) || (!s.irqOff[c] && s.preemptCount[c] === 0);
+    }
+  }
+
+  /** Fires the held-back events that may happen now; true when one diverted control. */
+  private fireDeferred(th: ThreadState, out: Happening[]): boolean {
+    const q = this.state.deferred[this.c]!;
+    while (q.length && this.allowed(q[0]!)) {
+      const i = q.shift()!;
+      const cur = this.state.threads[this.state.running[this.c]!] ?? th;
+      if (this.act(cur, i, out)) return true;
+    }
+    return false;
   }
 
   /** Whether event i named its CPU (`on cpuN`); a default cpu0 matches any CPU. */
@@ -763,8 +808,27 @@ export class Engine {
     const e = this.program.events[i]!;
     const s = this.state;
     s.events[i]!.fired = true;
+    const guestExit = e.kind === 'external_interrupt' && this.cpu().vmx.mode === 'non-root';
+    if (!this.allowed(i) || (s.deferred[this.c]!.length > 0 && !guestExit)) {
+      // Interrupts or preemption are off (or earlier events wait): it happens at the enable.
+      s.deferred[this.c]!.push(i);
+      this.trace(this.c, 'event', `cpu${this.c} ${this.eventText(i)} held: ${s.irqOff[this.c] ? 'interrupts' : 'preemption'} disabled`);
+      return false;
+    }
+    return this.act(th, i, out);
+  }
+
+  private eventText(i: number): string {
+    const e = this.program.events[i]!;
+    return `event ${e.kind}${e.kind === 'external_interrupt' ? ` (vector ${e.vector})` : ''}${e.target ? ` ${e.target.process}.${e.target.thread}` : ''}`;
+  }
+
+  /** What event i does, now. */
+  private act(th: ThreadState, i: number, out: Happening[]): boolean {
+    const e = this.program.events[i]!;
+    const s = this.state;
     const cpu = this.cpu();
-    const text = `event ${e.kind}${e.kind === 'external_interrupt' ? ` (vector ${e.vector})` : ''}${e.target ? ` ${e.target.process}.${e.target.thread}` : ''}`;
+    const text = this.eventText(i);
     this.trace(this.c, 'event', `cpu${this.c} ${text}`);
     out.push({ kind: 'event', cpu: this.c, thread: th.id, text });
     switch (e.kind) {

@@ -30,6 +30,12 @@ export const SCHEMAS: Readonly<Record<string, Readonly<Record<string, FieldKind>
   kvm_vcpu_arch: {
     xcr0: 'u64', ia32_xss: 'u64', guest_supported_xcr0: 'u64', guest_fpu: { ref: 'fpu_guest' },
     xfd_no_write_intercept: 'u64', exit_reason: 'u64', exit_qualification: 'u64', exit_intr_info: 'u64',
+    /** Guest CPUID.(EAX=0DH,ECX=1).EAX[4]: XFD exposed to the guest. */
+    guest_cpuid_xfd: 'u64',
+    /** An exception queued for injection at the next VM entry: vector + 1, or 0 for none. */
+    pending_exception: 'u64',
+    /** The KVM_EXIT_* reason KVM_RUN returns to user space. */
+    exit_to_user: 'u64',
   },
   fpu_guest: { xfeatures: 'u64', perm: 'u64', xfd_err: 'u64', uabi_size: 'u64', fpstate: { ref: 'fpstate' } },
   /** One per CPU (`this_cpu`): the kernel's per-CPU variables of the FPU code. */

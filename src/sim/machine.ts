@@ -107,6 +107,11 @@ export interface MachineState {
   globals: Record<string, number>;
   /** Per CPU: its `percpu` object (`this_cpu`). */
   percpu: number[];
+  /** Per CPU: interrupts disabled (local_irq_disable) and the preemption-disable depth. */
+  irqOff: boolean[];
+  preemptCount: number[];
+  /** Per CPU: events that arrived while interrupts or preemption were off, in arrival order. */
+  deferred: number[][];
   trace: TraceEntry[];
   events: EventState[];
   passedAssertions: number;
