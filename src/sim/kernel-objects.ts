@@ -37,7 +37,8 @@ export const SCHEMAS: Readonly<Record<string, Readonly<Record<string, FieldKind>
     /** The KVM_EXIT_* reason KVM_RUN returns to user space. */
     exit_to_user: 'u64',
   },
-  fpu_guest: { xfeatures: 'u64', perm: 'u64', xfd_err: 'u64', uabi_size: 'u64', fpstate: { ref: 'fpstate' } },
+  /** xfd: the guest's XFD where a design keeps it apart from fpstate->xfd (tglx-2021; Paolo's 2025 patch). */
+  fpu_guest: { xfeatures: 'u64', perm: 'u64', xfd: 'u64', xfd_err: 'u64', uabi_size: 'u64', fpstate: { ref: 'fpstate' } },
   /** One per CPU (`this_cpu`): the kernel's per-CPU variables of the FPU code. */
   percpu: { cpu: 'u64', xfd_state: 'u64', fpu_fpregs_owner_ctx: { ref: 'fpu' }, in_kernel_fpu: 'u64' },
   /** fpu_kernel_cfg and fpu_user_cfg (arch/x86/include/asm/fpu/types.h, struct fpu_state_config). */

@@ -37,6 +37,14 @@ test('xfd-err-leak under linux-5.17: #NM intercepted, XFD_ERR saved before inter
   ]);
 });
 
+test('xfd-err-leak under tglx-2021 and linux-6.19: clean (spec §6.1; §4.5b, §6.5)', () => {
+  for (const policy of ['tglx-2021', 'linux-6.19']) {
+    const r = run('xfd-err-leak.xsave', '--policy', policy);
+    assert.equal(r.status, 0, `${policy}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /^assertions: 1 held, 0 failed$/m);
+  }
+});
+
 test('a context switch asked for at a VM exit waits for KVM to enable interrupts and preemption (spec §4.7)', () => {
   const r = run('xfd-err-leak.xsave', '--policy', 'linux-5.17', '--trace');
   const lines = r.stdout.split('\n').map((l) => l.replace(/^\[\d+\] /, ''));
