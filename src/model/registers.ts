@@ -150,6 +150,9 @@ export function ldmxcsr(cpu: CpuState, value: number): Outcome {
   const reserved = value & ~modelOf(cpu).mxcsrMask;
   if (reserved) return raise(cpu, gp('LDMXCSR', `of 0x${value.toString(16)}, setting reserved MXCSR bits`));
   writeU32(cpu.legacy, MXCSR, value);
+  // MXCSR belongs to the SSE component: a write marks it modified for XSAVEOPT/XSAVES (SDM Vol1
+  // 13.6), though XINUSE[1] covers the XMM registers only (13.7).
+  cpu.xmodified |= 1n << BigInt(XFEATURE_SSE);
   return OK;
 }
 

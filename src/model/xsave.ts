@@ -13,6 +13,8 @@ import { MXCSR, MXCSR_DEFAULT } from './legacy-region';
 import { XCOMP_BV_OFFSET, XSTATE_BV_OFFSET, compacted } from './layout';
 import { type Memory, locate } from './memory';
 import { checkU64 } from './msr';
+import { noteWrite } from './component-state';
+import { XFEATURE_PT } from './xfeatures';
 import { CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, EXIT_REASON, SECONDARY_EXEC_ENABLE_XSAVES } from './vmcs';
 import { raise, vmExit } from './vmx';
 
@@ -156,6 +158,16 @@ export function xsaveInsn(cpu: CpuState, mem: Memory, insn: SaveInstruction, add
     const off = i < 2 ? 0 : slots[i]!;
     if (insn === 'XSAVE' && hasBit(xfdOff, i)) storeInitComponent(model.components.get(i)!.size, area, base, off);
     else storeComponent(cpu, i, area, base, off);
+  }
+
+  // "XSAVES ... clears IA32_RTIT_CTL.TraceEn after saving the PT state" (SDM Vol1 13.5.6, spec §3.3):
+  // PT state starts with IA32_RTIT_CTL, whose bit 0 is TraceEn; saving it stops tracing.
+  if (insn === 'XSAVES' && hasBit(toBeSaved, XFEATURE_PT)) {
+    const pt = cpu.ext[XFEATURE_PT]!;
+    if (pt[0]! & 1) {
+      pt[0] = pt[0]! & ~1;
+      noteWrite(cpu, XFEATURE_PT);
+    }
   }
 
   switch (insn) {

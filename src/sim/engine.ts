@@ -10,10 +10,13 @@ import {
 } from '../model';
 import { BINARY_CODES, type CompiledFn, type Program, Op, UNARY_CODES } from '../lang/code';
 import { binaryValue } from '../lang/compiler';
-import { BUILTINS, type BuiltinContext, type BuiltinDef, SCRATCH_SIZE, SCRATCH_TILE_DATA, ScenarioError, allocate } from './builtins';
+import { BUILTINS, type BuiltinContext, type BuiltinDef, type BuiltinResult, SCRATCH_SIZE, SCRATCH_TILE_DATA, ScenarioError, allocate } from './builtins';
 import { type KObject, SCHEMAS, fieldProblem, newObject } from './kernel-objects';
 import type { Frame, FrameKind, GuestContext, MachineState, ThreadState } from './machine';
 import { type Value, U64_MASK, isRef, showValue, truthy } from './value';
+import {
+  type InvariantName, type Violation, RETURNS_VALUE, createShadow, describeOutcome, guestStateDifference,
+} from './invariants';
 
 /** Something the debugger or the CLI may stop on, produced by a step. */
 export type Happening =
@@ -29,7 +32,8 @@ export type Happening =
   | { kind: 'thread-end'; cpu: number; thread: number; text: string }
   | { kind: 'end'; text: string }
   | { kind: 'error'; text: string }
-  | { kind: 'oops'; text: string };
+  | { kind: 'oops'; text: string }
+  | { kind: 'invariant'; violation: Violation };
 
 export interface EngineOptions {
   /** CPU model; default the program's `cpu` line, else sapphire-rapids. */
@@ -97,6 +101,9 @@ export class Engine {
       events: program.events.map(() => ({ fired: false, hits: 0 })),
       passedAssertions: 0,
       failedAssertions: [],
+      violations: [],
+      xfdErrGuestBits: cpus.map(() => 0n),
+      xfdErrGuestStep: cpus.map(() => -1),
       halted: null,
     };
     this.createKernelObjects();
@@ -275,6 +282,7 @@ export class Engine {
     if (top && top.kind !== 'vmentry') this.cpu().cpl = top.cpl;
     try {
       this.exec(th, out);
+      this.checkInvariants(th, out);
     } catch (e) {
       if (!(e instanceof ScenarioError)) throw e;
       s.halted = `scenario error: ${e.message}`;
@@ -330,8 +338,12 @@ export class Engine {
         case Op.POP: f.stack.pop(); f.pc++; break;
         case Op.GLOBAL: f.stack.push(this.global(p.names[ins.a]!, th)); f.pc++; break;
         case Op.FIELD: {
-          const o = this.object(f.stack.pop()!, p.names[ins.a]!);
-          f.stack.push(o.fields[p.names[ins.a]!]!);
+          const name = p.names[ins.a]!;
+          const o = this.object(f.stack.pop()!, name);
+          const v = o.fields[name];
+          if (v === undefined) throw new ScenarioError(fieldProblem(o.type, name, null) ?? `${o.type} has no field '${name}'`);
+          if (o.type === 'percpu' && name === 'xfd_state') this.checkXfdCache(th, o, out);
+          f.stack.push(v);
           f.pc++;
           break;
         }
@@ -566,20 +578,37 @@ export class Engine {
         return o;
       },
     };
-    let r;
+    const name = this.program.builtins[index]!;
+    // In a guest, the bare-metal reference executes the instruction too (unless it is the one that
+    // exited and is now waiting for the VMM).
+    const shadow = guest ? this.guestOf(this.vcpuOf(th)).shadow : null;
+    let ref: BuiltinResult | null = null;
+    if (shadow && !shadow.pending) {
+      try {
+        ref = def.run({ ...ctx, cpu: shadow.cpu, mem: shadow.mem }, args);
+      } catch {
+        ref = null; // the real execution reports the argument error
+      }
+    }
+    let r: BuiltinResult;
     try {
       r = def.run(ctx, args);
     } catch (e) {
       // An argument the model cannot take at all is the scenario's error, reported at its statement.
-      if (e instanceof ModelArgumentError) throw new ScenarioError(`${this.program.builtins[index]}: ${e.message}`);
+      if (e instanceof ModelArgumentError) throw new ScenarioError(`${name}: ${e.message}`);
       throw e;
     }
-    this.noteRegisterChanges(th, before, guest, out);
+    const hwNm = r.kind === 'outcome' && r.outcome.kind === 'fault' && r.outcome.fault.nmCause === 'xfd';
+    this.noteRegisterChanges(th, before, guest, out, hwNm);
+    if (shadow && ref && ref.kind === 'outcome' && r.kind === 'outcome') this.compareWithBareMetal(th, shadow, name, r.outcome, ref.outcome, out);
+    else if (shadow && ref && ref.kind === 'value' && r.kind === 'value' && RETURNS_VALUE.has(name) && r.value !== ref.value) {
+      this.violate('guest-observes-bare-metal', th, out, `${name} returned ${showValue(r.value)} in the guest; bare metal returns ${showValue(ref.value)}`);
+    }
     switch (r.kind) {
       case 'value': this.complete(f, argc, r.value); return false;
       case 'outcome': return this.afterOutcome(th, f, r.outcome, out, argc);
       case 'enter-guest': this.enterGuest(th, r.vcpu, out); return true;
-      case 'guest-complete': this.completeGuestInstruction(r.vcpu, r.value); this.complete(f, argc, 0n); return false;
+      case 'guest-complete': this.completeGuestInstruction(th, r.vcpu, r.value, out); this.complete(f, argc, 0n); return false;
       case 'irq': {
         const c = this.c;
         if (r.op === 'irq-off') s.irqOff[c] = true;
@@ -623,8 +652,18 @@ export class Engine {
   }
 
   /** Trace and report changes of XCR0 and the XFD/XSS MSRs made by one instruction. */
-  private noteRegisterChanges(th: ThreadState, before: { xcr0: bigint; xss: bigint; xfd: bigint; xfdErr: bigint }, guest: boolean, out: Happening[]): void {
+  private noteRegisterChanges(th: ThreadState, before: { xcr0: bigint; xss: bigint; xfd: bigint; xfdErr: bigint }, guest: boolean, out: Happening[], hwNm = false): void {
     const cpu = this.cpu();
+    if (cpu.xfdErr !== before.xfdErr) {
+      // Provenance of IA32_XFD_ERR: the guest's when the guest changed it, or when the host wrote a
+      // non-zero value (KVM handing the guest its value back); the host's after a host XFD #NM.
+      const s = this.state;
+      if (hwNm && !guest) s.xfdErrGuestBits[this.c] = 0n;
+      else if (guest || cpu.xfdErr !== 0n) {
+        if (s.xfdErrGuestBits[this.c] !== cpu.xfdErr) s.xfdErrGuestStep[this.c] = s.steps;
+        s.xfdErrGuestBits[this.c] = cpu.xfdErr;
+      } else s.xfdErrGuestBits[this.c] = 0n;
+    }
     const who = guest ? 'guest' : 'host';
     if (cpu.xcr0 !== before.xcr0) {
       this.trace(this.c, 'xcr0', `cpu${this.c} ${who} XCR0 ${formatMask(before.xcr0)} -> ${formatMask(cpu.xcr0)}`);
@@ -647,6 +686,12 @@ export class Engine {
   private deliver(th: ThreadState, fault: Fault, out: Happening[]): void {
     const cpu = this.cpu();
     const guest = cpu.vmx.mode === 'non-root';
+    if (!guest && cpu.cpl === 0 && fault.nmCause === 'xfd') {
+      this.violate('no-kernel-xfd-nm', th, out, fault.reason);
+    }
+    if (!guest && fault.mnemonic === '#PF' && /^X(SAVE|RSTOR)/.test(fault.instruction)) {
+      this.violate('xsave-within-buffer', th, out, fault.reason);
+    }
     out.push({ kind: 'exception', cpu: this.c, thread: th.id, guest, fault });
     this.trace(this.c, 'exception', `cpu${this.c} ${guest ? 'guest' : cpu.cpl === 3 ? 'host user' : 'host kernel'} ${fault.reason}`);
     const name = HANDLERS[fault.vector];
@@ -663,7 +708,7 @@ export class Engine {
 
   private guestOf(vcpu: number): GuestContext {
     let g = this.state.guests.find((x) => x.vcpu === vcpu);
-    if (!g) { g = { vcpu, frames: [], started: false, finished: false }; this.state.guests.push(g); }
+    if (!g) { g = { vcpu, frames: [], started: false, finished: false, shadow: null }; this.state.guests.push(g); }
     return g;
   }
 
@@ -690,6 +735,10 @@ export class Engine {
       return;
     }
     const g = this.guestOf(vcpuId);
+    if (!g.shadow) {
+      const scratch = s.mem.regions.find((r) => r.base === th.scratch)!;
+      g.shadow = createShadow(cpu.model, scratch, vmcs.guest.cr4Osxsave);
+    }
     this.trace(this.c, 'vmentry', `cpu${this.c} VM entry (vcpu ${vcpu.fields.vcpu_id})`);
     out.push({ kind: 'vmentry', cpu: this.c, thread: th.id, vcpu: vcpuId });
     th.frames.push({ fn: -1, pc: 0, stmt: -1, locals: [], stack: [], kind: 'vmentry', cpl: 0, vector: -1, vcpu: vcpuId });
@@ -706,6 +755,13 @@ export class Engine {
     cpu.cpl = top.cpl;
     if (o.value.injected) {
       const inj = o.value.injected;
+      const pending = g.shadow.pending;
+      g.shadow.pending = null;
+      if (!pending || pending.outcome.kind !== 'fault' || pending.outcome.fault.vector !== inj.vector) {
+        this.violate('guest-observes-bare-metal', th, out, pending
+          ? `the VMM injects vector ${inj.vector} for ${pending.insn}, which on bare metal ${describeOutcome(pending.outcome)}`
+          : `the VMM injects vector ${inj.vector}, which no guest instruction raised`);
+      }
       const handlerName = HANDLERS[inj.vector];
       const handler = handlerName === undefined ? undefined : this.guestFns.get(handlerName);
       this.trace(this.c, 'inject', `cpu${this.c} inject vector ${inj.vector} into the guest`);
@@ -720,9 +776,19 @@ export class Engine {
     }
   }
 
-  private completeGuestInstruction(vcpu: number, value: bigint): void {
+  private completeGuestInstruction(th: ThreadState, vcpu: number, value: bigint, out: Happening[]): void {
     const g = this.guestOf(vcpu);
     if (g.finished) return; // a guest past its end has no instruction to complete
+    const pending = g.shadow?.pending;
+    if (g.shadow) g.shadow.pending = null;
+    if (pending) {
+      const S = pending.outcome;
+      if (S.kind !== 'ok') {
+        this.violate('guest-observes-bare-metal', th, out, `the VMM completes ${pending.insn}, which on bare metal ${describeOutcome(S)}`);
+      } else if (RETURNS_VALUE.has(pending.insn) && typeof S.value === 'bigint' && S.value !== value) {
+        this.violate('guest-observes-bare-metal', th, out, `${pending.insn} returns 0x${value.toString(16)} in the guest; bare metal returns 0x${S.value.toString(16)}`);
+      }
+    }
     const top = g.frames[g.frames.length - 1];
     const ins = top ? this.program.functions[top.fn]!.code[top.pc] : undefined;
     if (!top || !ins || ins.op !== Op.BUILTIN) throw new ScenarioError('guest_complete_insn: the guest is not stopped at an instruction');
@@ -870,6 +936,97 @@ export class Engine {
         t.cpu = this.c;
         this.switchOut(th, t.id);
         return true;
+      }
+    }
+  }
+
+  // ---- invariants -----------------------------------------------------------------------------
+
+  /** The vcpu whose guest `th` is running (its innermost [VM entry] frame). */
+  private vcpuOf(th: ThreadState): number {
+    for (let i = th.frames.length - 1; i >= 0; i--) if (th.frames[i]!.kind === 'vmentry') return th.frames[i]!.vcpu;
+    throw new ScenarioError('internal: guest code without a [VM entry] frame');
+  }
+
+  /** Records the first violation of each invariant: trace, happening, and the statement. */
+  private violate(name: InvariantName, th: ThreadState, out: Happening[], text: string, setup: number[] = []): void {
+    const s = this.state;
+    if (s.violations.some((v) => v.name === name)) return;
+    const where = this.where(th).replace(/: $/, '');
+    const v: Violation = { name, step: s.steps, cpu: this.c, thread: th.name, text, where, setup: [...new Set(setup)].filter((x) => x >= 0).sort((a, b) => a - b) };
+    s.violations.push(v);
+    this.trace(this.c, 'invariant', `invariant ${name} violated: ${text}`);
+    out.push({ kind: 'invariant', violation: v });
+  }
+
+  /** The last steps at which `kind` trace entries matching `re` happened on this CPU, newest first. */
+  private lastSteps(kind: string, re: RegExp, n: number): number[] {
+    const out: number[] = [];
+    const t = this.state.trace;
+    for (let i = t.length - 1; i >= 0 && out.length < n; i--) {
+      if (t[i]!.kind === kind && t[i]!.cpu === this.c && re.test(t[i]!.text)) out.push(t[i]!.step);
+    }
+    return out;
+  }
+
+  private compareWithBareMetal(th: ThreadState, shadow: GuestContext['shadow'] & object, insn: string, real: Outcome<unknown>, ref: Outcome<unknown>, out: Happening[]): void {
+    if (real.kind === 'vmexit') { shadow.pending = { insn, outcome: ref }; return; }
+    if (real.kind === 'ok' && ref.kind === 'ok') {
+      if (RETURNS_VALUE.has(insn) && real.value !== ref.value) {
+        this.violate('guest-observes-bare-metal', th, out, `${insn} ${describeOutcome(real)} in the guest; bare metal ${describeOutcome(ref)}`,
+          [...this.lastSteps('vmexit', /./, 1), ...this.lastSteps('msr', /XFD_ERR|XFD /, 2)]);
+      }
+      return;
+    }
+    if (real.kind === 'fault' && ref.kind === 'fault' && real.fault.vector === ref.fault.vector) return;
+    this.violate('guest-observes-bare-metal', th, out, `${insn} ${describeOutcome(real)} in the guest; bare metal ${describeOutcome(ref)}`);
+  }
+
+  private checkXfdCache(th: ThreadState, percpu: KObject, out: Happening[]): void {
+    const cpuIndex = Number(percpu.fields.cpu as bigint);
+    const msr = this.state.cpus[cpuIndex]!.xfd;
+    const cache = percpu.fields.xfd_state as bigint;
+    if (cache !== msr) {
+      this.violate('xfd-cache-matches-msr', th, out,
+        `cpu${cpuIndex}'s xfd_state cache says 0x${cache.toString(16)} while IA32_XFD holds 0x${msr.toString(16)}`,
+        this.lastSteps('msr', /XFD 0x/, 2));
+    }
+  }
+
+  /** The checks made after every step. */
+  private checkInvariants(th: ThreadState, out: Happening[]): void {
+    const s = this.state;
+    const cpu = this.cpu();
+    if (th.status !== 'runnable' || s.running[this.c] !== th.id) return;
+    const top = th.frames[th.frames.length - 1];
+    if (!top || top.kind === 'vmentry') return;
+    if (cpu.vmx.mode === 'non-root') {
+      const shadow = this.guestOf(this.vcpuOf(th)).shadow;
+      const diff = shadow ? guestStateDifference(cpu, shadow.cpu) : null;
+      if (diff) {
+        this.violate('guest-state-matches-bare-metal', th, out, diff,
+          [...this.lastSteps('vmentry', /./, 1), ...this.lastSteps('vmexit', /./, 1), ...this.lastSteps('msr', /./, 1)]);
+      }
+      return;
+    }
+    const guestBits = cpu.xfdErr & s.xfdErrGuestBits[this.c]!;
+    if (guestBits !== 0n && !s.irqOff[this.c]) {
+      this.violate('host-sees-guest-xfd-err', th, out,
+        `interrupts are enabled with IA32_XFD_ERR = 0x${cpu.xfdErr.toString(16)}, set by the guest at step ${s.xfdErrGuestStep[this.c]}`,
+        [s.xfdErrGuestStep[this.c]!, ...this.lastSteps('vmexit', /./, 1)]);
+    }
+    if (top.cpl === 3) {
+      const task = s.heap[th.task]!;
+      const ts = task.fields.thread;
+      const fpu = ts && typeof ts !== 'bigint' ? s.heap[ts.ref]!.fields.fpu : undefined;
+      const fps = fpu && typeof fpu !== 'bigint' ? s.heap[fpu.ref]!.fields.fpstate : undefined;
+      if (fps && typeof fps !== 'bigint') {
+        const xfd = s.heap[fps.ref]!.fields.xfd as bigint;
+        if (xfd !== cpu.xfd) {
+          this.violate('user-xfd-matches-fpstate', th, out,
+            `${th.name} runs in user mode with IA32_XFD = 0x${cpu.xfd.toString(16)}; its fpstate->xfd is 0x${xfd.toString(16)}`,
+            this.lastSteps('msr', /XFD 0x/, 2));
+        }
       }
     }
   }

@@ -4,6 +4,7 @@
 // (it never changes); together they determine everything, so structuredClone of a MachineState is
 // a snapshot, and restoring one and running on gives the same trace as never having stopped.
 import type { CpuState, Memory, Vmcs } from '../model';
+import type { Shadow, Violation } from './invariants';
 import type { KObject } from './kernel-objects';
 import type { Value } from './value';
 
@@ -62,6 +63,8 @@ export interface GuestContext {
   started: boolean;
   /** The guest's outermost function returned; every later entry halts at once. */
   finished: boolean;
+  /** The bare-metal reference CPU of this vCPU, from its first VM entry. */
+  shadow: Shadow | null;
 }
 
 export interface TraceEntry {
@@ -115,6 +118,11 @@ export interface MachineState {
   trace: TraceEntry[];
   events: EventState[];
   passedAssertions: number;
+  /** Invariant violations, the first of each name. */
+  violations: Violation[];
+  /** Per CPU: the IA32_XFD_ERR bits the guest set (by its #NM or its WRMSR) and the step it did. */
+  xfdErrGuestBits: bigint[];
+  xfdErrGuestStep: number[];
   failedAssertions: AssertionFailure[];
   /** Why the machine cannot run on (all threads finished, an oops, a shutdown), or null. */
   halted: string | null;

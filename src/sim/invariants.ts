@@ -1,0 +1,93 @@
+// The invariants (DESIGN §6): what must hold after every step for a design to be right. Each has a
+// stable name. The oracle for the guest is bare metal: a reference CPU per vCPU (the "shadow")
+// executes every guest instruction as a CPU with no hypervisor would, and the guest's observations
+// must match it — instruction results, exceptions, and the registers it can see (components whose
+// XFD bit the guest has set excepted: the SDM makes their contents undefined).
+import {
+  type CpuState, type Memory, type Outcome, bitsOf, cpuModel, createCpu, createMemory, formatMask,
+  X87_RANGES, XMM_RANGE, MXCSR,
+} from '../model';
+
+export const INVARIANTS = {
+  'guest-observes-bare-metal': 'A guest instruction returned, faulted or was completed differently than on bare metal.',
+  'guest-state-matches-bare-metal': 'The guest runs with XCR0, IA32_XFD, IA32_XFD_ERR or component contents different from bare metal.',
+  'host-sees-guest-xfd-err': 'The host runs with interrupts enabled while IA32_XFD_ERR holds a bit the guest set.',
+  'user-xfd-matches-fpstate': "A host user task runs with IA32_XFD different from its fpstate's xfd.",
+  'xfd-cache-matches-msr': 'The kernel reads its per-CPU xfd_state cache while it differs from IA32_XFD.',
+  'no-kernel-xfd-nm': 'An XFD #NM was raised in host kernel mode.',
+  'xsave-within-buffer': 'An XSAVE* or XRSTOR* touched memory beyond the buffer the kernel allocated.',
+} as const;
+export type InvariantName = keyof typeof INVARIANTS;
+
+export interface Violation {
+  readonly name: InvariantName;
+  readonly step: number;
+  readonly cpu: number;
+  readonly thread: string;
+  readonly text: string;
+  /** `file:line:col` of the statement running when it broke. */
+  readonly where: string;
+  /** Earlier steps that set it up (the last change of what differs, the VM entries and exits between). */
+  readonly setup: number[];
+}
+
+/** The bare-metal reference of one vCPU: a CPU without VMX and the guest memory it touches. */
+export interface Shadow {
+  cpu: CpuState;
+  mem: Memory;
+  /**
+   * The reference outcome of the guest instruction that caused the last VM exit, until the VMM
+   * completes it or injects an exception for it.
+   */
+  pending: { insn: string; outcome: Outcome<unknown> } | null;
+}
+
+export function createShadow(model: string, scratch: { base: bigint; bytes: Uint8Array; name: string }, osxsave: boolean): Shadow {
+  const cpu = createCpu(cpuModel(model).name, { osxsave });
+  const mem = createMemory([{ base: scratch.base, bytes: scratch.bytes.slice(), name: `${scratch.name} (bare metal)` }]);
+  return { cpu, mem, pending: null };
+}
+
+/** Builtins whose result the guest reads (an instruction's output register). */
+export const RETURNS_VALUE = new Set(['rdmsr', 'xgetbv', 'cpuid', 'xsave_header_read']);
+
+export function describeOutcome(o: Outcome<unknown>): string {
+  switch (o.kind) {
+    case 'ok': return typeof o.value === 'bigint' ? `returns 0x${o.value.toString(16)}` : 'completes';
+    case 'fault': return `raises ${o.fault.mnemonic}`;
+    case 'vmexit': return `exits (${o.exit.name})`;
+    case 'shutdown': return 'shuts down';
+  }
+}
+
+/**
+ * The first difference between what the guest sees on the real CPU and on its bare-metal
+ * reference: XCR0, XFD, XFD_ERR, then the contents of every component XCR0 enables and XFD does
+ * not disable. null when they agree.
+ */
+export function guestStateDifference(real: CpuState, ref: CpuState): string | null {
+  const hx = (v: bigint) => `0x${v.toString(16)}`;
+  if (real.xcr0 !== ref.xcr0) return `XCR0 is ${formatMask(real.xcr0)}; bare metal holds ${formatMask(ref.xcr0)}`;
+  if (real.xfd !== ref.xfd) return `IA32_XFD is ${hx(real.xfd)}; bare metal holds ${hx(ref.xfd)}`;
+  if (real.xfdErr !== ref.xfdErr) return `IA32_XFD_ERR is ${hx(real.xfdErr)}; bare metal holds ${hx(ref.xfdErr)}`;
+  const visible = real.xcr0 & ~(real.xcr0 & real.xfd);
+  for (const i of bitsOf(visible)) {
+    if (i === 0) {
+      for (const [a, b] of X87_RANGES) if (!same(real.legacy, ref.legacy, a, b)) return 'the x87 registers differ from bare metal';
+    } else if (i === 1) {
+      if (!same(real.legacy, ref.legacy, XMM_RANGE[0], XMM_RANGE[1]) || !same(real.legacy, ref.legacy, MXCSR, MXCSR + 4)) {
+        return 'the SSE registers (XMM0-15, MXCSR) differ from bare metal';
+      }
+    } else {
+      const a = real.ext[i];
+      const b = ref.ext[i];
+      if (a && b && !same(a, b, 0, a.length)) return `component ${i} (${formatMask(1n << BigInt(i)).replace(/^0x[0-9a-f]+ /, '')}) differs from bare metal`;
+    }
+  }
+  return null;
+}
+
+function same(a: Uint8Array, b: Uint8Array, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (a[k] !== b[k]) return false;
+  return true;
+}
