@@ -1,7 +1,7 @@
 // `xsave-sim run FILE [--policy NAME] [--cpu NAME] [--trace] [--max-steps N]`: runs a scenario to
-// its end and reports the trace and the assertions. Exit status: 0 clean, 1 an assertion failed or
-// the kernel oopsed, 2 the scenario has errors (printed as file:line:col: message) or ran past its
-// step budget.
+// its end and reports the trace, the invariant violations and the assertions. Exit status: 0 clean,
+// 1 an invariant or assertion failed or the kernel oopsed, 2 the scenario has errors (printed as
+// file:line:col: message) or ran past its step budget.
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from '../lang/parser';
@@ -70,10 +70,14 @@ export function runCommand(argv: string[]): RunOutput {
   const s = engine.state;
   const out: string[] = [];
   if (args.flags.has('trace')) for (const t of s.trace) out.push(`[${t.step}] ${t.text}`);
+  for (const v of s.violations) {
+    const setup = v.setup.length ? `; set up at step${v.setup.length > 1 ? 's' : ''} ${v.setup.join(', ')}` : '';
+    out.push(`${v.where}: invariant violated: ${v.name}: ${v.text} (${v.thread}, step ${v.step}${setup})`);
+  }
   for (const f of s.failedAssertions) out.push(`${f.file}:${f.line}:${f.column}: assertion failed: ${f.message} (${f.thread}, step ${f.step})`);
   const failed = s.failedAssertions.length;
-  out.push(`assertions: ${s.passedAssertions} held, ${failed} failed`);
-  let status = failed ? 1 : 0;
+  out.push(`assertions: ${s.passedAssertions} held, ${failed} failed; invariants: ${s.violations.length ? s.violations.map((v) => v.name).join(', ') + ' violated' : 'all held'}`);
+  let status = failed || s.violations.length ? 1 : 0;
   let err = '';
   if (result.reason === 'budget') {
     const th = engine.currentThread();

@@ -25,7 +25,7 @@ test('run: a clean scenario exits 0 and --trace prints each hardware event with 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^\[\d+\] cpu0 host XFD_ERR 0x0 -> 0x40000$/m);
   assert.match(r.stdout, /^\[\d+\] cpu0 host user #NM: TILELOADD uses XTILEDATA, disabled by IA32_XFD; IA32_XFD_ERR := 0x40000$/m);
-  assert.match(r.stdout, /^assertions: 1 held, 0 failed$/m);
+  assert.match(r.stdout, /^assertions: 1 held, 0 failed; invariants: all held$/m);
   assert.match(r.stdout, /^end: every thread has finished after \d+ steps$/m);
 });
 

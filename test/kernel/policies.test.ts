@@ -17,13 +17,20 @@ test('xfd-err-leak under naive: the host #NM handler clears the guest\'s XFD_ERR
   const r = run('xfd-err-leak.xsave');
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stdout, /xfd-err-leak\.xsave:16:5: assertion failed: guest lost its XFD_ERR \(qemu\.vcpu0, step \d+\)/);
-  assert.match(r.stdout, /^assertions: 0 held, 1 failed$/m);
+  // The invariants say it earlier than the guest's assertion: the guest's bit reaches the host with
+  // interrupts on, the guest resumes with XFD_ERR 0 where bare metal holds 0x40000, and its RDMSR
+  // returns 0; naive's hand-written XFD also leaves the per-CPU cache stale.
+  assert.match(r.stdout, /kvm\.xsave:\d+:\d+: invariant violated: host-sees-guest-xfd-err: interrupts are enabled with IA32_XFD_ERR = 0x40000, set by the guest at step \d+/);
+  assert.match(r.stdout, /xfd-err-leak\.xsave:15:5: invariant violated: guest-state-matches-bare-metal: IA32_XFD_ERR is 0x0; bare metal holds 0x40000/);
+  assert.match(r.stdout, /xfd-err-leak\.xsave:15:5: invariant violated: guest-observes-bare-metal: rdmsr returns 0x0 in the guest; bare metal returns 0x40000/);
+  assert.match(r.stdout, /fpu\.xsave:\d+:\d+: invariant violated: xfd-cache-matches-msr: cpu0's xfd_state cache says 0x0 while IA32_XFD holds 0x40000/);
+  assert.match(r.stdout, /^assertions: 0 held, 1 failed; invariants: host-sees-guest-xfd-err, xfd-cache-matches-msr, guest-state-matches-bare-metal, guest-observes-bare-metal violated$/m);
 });
 
 test('xfd-err-leak under linux-5.17: #NM intercepted, XFD_ERR saved before interrupts and restored before entry; clean (spec §4.7)', () => {
   const r = run('xfd-err-leak.xsave', '--policy', 'linux-5.17', '--trace');
   assert.equal(r.status, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /^assertions: 1 held, 0 failed$/m);
+  assert.match(r.stdout, /^assertions: 1 held, 0 failed; invariants: all held$/m);
   // The order that makes it work: the #NM exit, XFD_ERR cleared for the host, loaded back, injected.
   const lines = r.stdout.split('\n').map((l) => l.replace(/^\[\d+\] /, ''));
   const from = lines.findIndex((l) => l.startsWith('cpu0 VM exit: EXCEPTION_NMI intr-info 0x80000307'));
@@ -41,7 +48,7 @@ test('xfd-err-leak under tglx-2021 and linux-6.19: clean (spec §6.1; §4.5b, §
   for (const policy of ['tglx-2021', 'linux-6.19']) {
     const r = run('xfd-err-leak.xsave', '--policy', policy);
     assert.equal(r.status, 0, `${policy}: ${r.stdout}${r.stderr}`);
-    assert.match(r.stdout, /^assertions: 1 held, 0 failed$/m);
+    assert.match(r.stdout, /^assertions: 1 held, 0 failed; invariants: all held$/m);
   }
 });
 
