@@ -5,7 +5,7 @@
 // XFD bit the guest has set excepted: the SDM makes their contents undefined).
 import {
   type CpuState, type Memory, type Outcome, bitsOf, cpuModel, createCpu, createMemory, formatMask,
-  X87_RANGES, XMM_RANGE, MXCSR,
+  X87_RANGES, XMM_RANGE, MXCSR, xfeatureName,
 } from '../model';
 
 export const INVARIANTS = {
@@ -81,7 +81,7 @@ export function guestStateDifference(real: CpuState, ref: CpuState): string | nu
     } else {
       const a = real.ext[i];
       const b = ref.ext[i];
-      if (a && b && !same(a, b, 0, a.length)) return `component ${i} (${formatMask(1n << BigInt(i)).replace(/^0x[0-9a-f]+ /, '')}) differs from bare metal`;
+      if (a && b && !same(a, b, 0, a.length)) return `component ${i} (${xfeatureName(i)}) differs from bare metal`;
     }
   }
   return null;
