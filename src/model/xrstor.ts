@@ -17,7 +17,7 @@ import { tilecfgProblem } from './tilecfg';
 import { UNCERTAIN } from './uncertain';
 import { raise } from './vmx';
 import { type RestoreInstruction, slotTable, unmapped, xsaveFamilyChecks } from './xsave';
-import { XFEATURE_XTILE_CFG, XFEATURE_XTILE_DATA, decodeMask, formatMask } from './xfeatures';
+import { XFEATURE_PT, XFEATURE_XTILE_CFG, XFEATURE_XTILE_DATA, decodeMask, formatMask } from './xfeatures';
 
 const hx = (v: bigint) => '0x' + v.toString(16);
 
@@ -68,6 +68,11 @@ export function xrstorInsn(cpu: CpuState, mem: Memory, insn: RestoreInstruction,
     }
     toBeRestored = rfbm & xstateBv;
     toBeInitialized = rfbm & ~xstateBv;
+  }
+  // "XRSTORS causes a general-protection exception if it would restore or initialize PT state
+  // while IA32_RTIT_CTL.TraceEn = 1" (SDM Vol1 13.5.6). PT state begins with IA32_RTIT_CTL.
+  if (insn === 'XRSTORS' && hasBit(toBeRestored | toBeInitialized, XFEATURE_PT) && (cpu.ext[XFEATURE_PT]![0]! & 1)) {
+    return raise(cpu, gp(insn, 'would restore or initialize PT state while IA32_RTIT_CTL.TraceEn=1'));
   }
   const slots = slotTable(model, compacted, format);
   const slot = (i: number) => slots[i]!;
