@@ -100,5 +100,7 @@ export interface Program {
   /** Where the `cpu` line is, for errors about the model it names. */
   readonly cpuAt: { readonly file: string; readonly range: Range } | null;
   readonly policy: string | null;
+  /** `cpus N;` of the main file, or null. */
+  readonly cpus: number | null;
   readonly files: string[];
 }

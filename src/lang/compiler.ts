@@ -81,6 +81,7 @@ class Compiler {
   private cpuModel: string | null = null;
   private cpuAt: { file: string; range: Range } | null = null;
   private policy: string | null = null;
+  private cpus: number | null = null;
 
   constructor(private readonly files: FileAccessor, private readonly env: CompileEnv) {}
 
@@ -113,6 +114,7 @@ class Compiler {
         cpuModel: this.cpuModel,
         cpuAt: this.cpuAt,
         policy: this.policy,
+        cpus: this.cpus,
         files: this.order,
       },
       diagnostics: [],
@@ -160,6 +162,7 @@ class Compiler {
           break;
         }
         case 'import': break;
+        case 'cpus': if (isMain) this.cpus = item.count; break;
         case 'const': this.declareConst(this.kernelConsts, item, file); break;
         case 'fn': this.declareFn(this.kernelFns, item, 'kernel', null, file, item.name.name); break;
         case 'guest':

@@ -17,7 +17,7 @@ const BINARY_LEVELS: BinaryOp[][] = [
 ];
 const STMT_KEYWORDS = new Set(['let', 'if', 'while', 'return', 'break', 'continue', 'assert', 'spawn']);
 /** Words that begin a top-level item; all but const and fn are contextual (lexed as names). */
-const ITEM_WORDS = new Set(['cpu', 'policy', 'import', 'const', 'fn', 'guest', 'host', 'events']);
+const ITEM_WORDS = new Set(['cpu', 'cpus', 'policy', 'import', 'const', 'fn', 'guest', 'host', 'events']);
 
 function describe(t: Token): string {
   if (t.kind === 'eof') return 'the end of the file';
@@ -58,6 +58,7 @@ export class Parser {
     switch (t.text) {
       case 'const': case 'fn': return t.kind === 'keyword';
       case 'cpu': case 'policy': case 'import': return n.kind === 'string';
+      case 'cpus': return n.kind === 'number';
       case 'guest': case 'events': return n.text === '{' && n.kind === 'op';
       case 'host': return n.kind === 'ident';
       default: return false;
@@ -150,6 +151,13 @@ export class Parser {
     if (t.kind === 'keyword' || t.kind === 'ident') {
       switch (t.text) {
         case 'cpu': { this.next(); const s = this.string('a CPU model name'); const end = this.expect(';', "after the cpu declaration"); return { kind: 'cpu', model: s.text, range: span(t.range, end.range) }; }
+        case 'cpus': {
+          this.next();
+          const n = this.smallNumber('the number of CPUs');
+          if (n.value < 1 || n.value > 64) this.fail(this.tokens[this.i - 1]!, 'the machine has 1 to 64 CPUs');
+          const end = this.expect(';', 'after the cpus declaration');
+          return { kind: 'cpus', count: n.value, range: span(t.range, end.range) };
+        }
         case 'policy': { this.next(); const s = this.string('a policy name or file'); const end = this.expect(';', 'after the policy declaration'); return { kind: 'policy', policy: s.text, range: span(t.range, end.range) }; }
         case 'import': { this.next(); const s = this.string('a file to import'); const end = this.expect(';', 'after the import'); return { kind: 'import', path: s.text, pathRange: s.range, range: span(t.range, end.range) }; }
         case 'const': return this.constDecl();
@@ -159,7 +167,7 @@ export class Parser {
         case 'events': return this.eventsBlock();
       }
     }
-    return this.fail(t, `expected a declaration (cpu, policy, import, const, fn, guest, host or events), found ${describe(t)}`);
+    return this.fail(t, `expected a declaration (cpu, cpus, policy, import, const, fn, guest, host or events), found ${describe(t)}`);
   }
 
   private constDecl(): ConstDecl {

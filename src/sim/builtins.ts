@@ -4,7 +4,7 @@
 // allocation does. Each declares its parameters and the contexts that may call it; the compiler
 // checks both, the engine runs `run`.
 import {
-  type CpuState, type Memory, type MsrEntry, type Outcome, type Vmcs, XCOMP_BV_COMPACTED, cpuidLeafD, locate, readU64, writeU64, compactedSize, cpuModel, fld, fninit,
+  type CpuState, type Memory, type MsrEntry, type Outcome, type Vmcs, XCOMP_BV_COMPACTED, compacted, cpuidLeafD, locate, readU64, writeU64, compactedSize, cpuModel, fld, fninit,
   kmovq, ldmxcsr, ldtilecfg, mapRegion, movdqa, rdmsr, setMsrIntercept, sttilecfg, tdpbssd, tileloadd, tilerelease,
   tilestored, tilezero, vmovdqa64Zmm, vmovdqaYmm, vzeroall, vzeroupper, wrmsr, wrpkru, xgetbv, xrstorInsn, xsaveInsn,
   xsetbv, createVmcs, hlt,
@@ -24,6 +24,10 @@ export type BuiltinResult =
   | { kind: 'enter-guest'; vcpu: number }
   /** local_irq_disable/enable, preempt_disable/enable: events may be held back until they allow them. */
   | { kind: 'irq'; op: 'irq-off' | 'irq-on' | 'preempt-off' | 'preempt-on' }
+  /** sched_setaffinity(cpu): the thread moves to another CPU's run queue. */
+  | { kind: 'move'; cpu: number }
+  /** QEMU's migration of the guest's memory and registers from one vCPU to another. */
+  | { kind: 'migrate-guest'; from: number; to: number }
   /** The VMM emulated the guest's pending instruction: it completes with `value`. */
   | { kind: 'guest-complete'; vcpu: number; value: bigint }
   | { kind: 'kill'; signal: number }
@@ -379,6 +383,47 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
       throw new ScenarioError('user_mode(): not in an exception handler');
     },
   },
+  /** sched_setaffinity(cpu): the calling thread moves to that CPU (switched out here, queued there). */
+  sched_setaffinity: {
+    params: ['cpu'], contexts: ['user'],
+    run: (c, a) => {
+      const cpu = small(c, a, 0, 'cpu', 63);
+      if (cpu >= c.state.cpus.length) throw new ScenarioError(`sched_setaffinity: the machine has ${c.state.cpus.length} CPU(s); declare more with 'cpus N;'`);
+      return { kind: 'move', cpu };
+    },
+  },
+  /** A user-space buffer (an XSAVE image for KVM_GET_XSAVE2 / KVM_SET_XSAVE), zeroed; returns its address. */
+  user_buffer_alloc: {
+    params: ['size'], contexts: ['user', 'kernel'],
+    run: (c, a) => {
+      const size = c.u64(a, 0, 'size');
+      if (size < 1n || size > 1n << 20n) throw new ScenarioError(`user_buffer_alloc: ${size} bytes (1 .. 1 MiB)`);
+      return value(allocate(c.state, Number(size), `user buffer ${c.state.mem.regions.length}`));
+    },
+  },
+  /**
+   * What QEMU migrates besides the FPU and MSRs: the guest's memory and general registers. The guest
+   * continues on `to` where it stopped on `from` (and so does its bare-metal reference: it is the
+   * same machine to the guest).
+   */
+  migrate_guest_memory: {
+    params: ['from', 'to'], contexts: ['user', 'kernel'],
+    run: (c, a) => ({ kind: 'migrate-guest', from: c.obj(a, 0, 'from', 'vcpu').id, to: c.obj(a, 1, 'to', 'vcpu').id }),
+  },
+  /**
+   * The kernel's copies between its XSAVE buffer and a user (UABI, standard-format) buffer, as
+   * copy_xstate_to_uabi_buf() and copy_uabi_to_xstate() do: the legacy region, the header with
+   * XSTATE_BV & mask, and each component of `mask` at its place in either format (a component not in
+   * XSTATE_BV is written as its initial configuration, zeros). The validation is kernel code.
+   */
+  copy_xstate_to_uabi: {
+    params: ['dst', 'src', 'mask'], contexts: K,
+    run: (c, a) => { copyXstate(c, c.u64(a, 0, 'dst'), false, c.u64(a, 1, 'src'), c.u64(a, 2, 'mask')); return value(0n); },
+  },
+  copy_uabi_to_xstate: {
+    params: ['dst', 'src', 'mask'], contexts: K,
+    run: (c, a) => { copyXstate(c, c.u64(a, 0, 'dst'), true, c.u64(a, 1, 'src'), c.u64(a, 2, 'mask')); return value(0n); },
+  },
   /** force_sig(sig): the current user thread dies with the signal (SIGILL for AMX without permission). */
   force_sig: { params: ['sig'], contexts: K, run: (c, a) => ({ kind: 'kill', signal: small(c, a, 0, 'sig', 64) }) },
   /** die(): a kernel oops; the machine stops. */
@@ -392,6 +437,50 @@ function msrList(v: Vmcs, list: number): MsrEntry[] {
     case 1: return v.exitMsrStore;
     case 2: return v.exitMsrLoad;
     default: throw new ScenarioError(`no VMCS MSR list ${list} (VM_ENTRY_MSR_LOAD, VM_EXIT_MSR_STORE or VM_EXIT_MSR_LOAD)`);
+  }
+}
+
+/**
+ * Copies the components of `mask` from the XSAVE image at `src` (its form from its own XCOMP_BV[63])
+ * to the one at `dst`: standard form, or (`dstKernel`) the form dst's XCOMP_BV already says.
+ */
+function copyXstate(c: BuiltinContext, dst: bigint, dstKernel: boolean, src: bigint, mask: bigint): void {
+  const model = cpuModel(c.cpu.model);
+  const sh = locate(c.mem, src, 576);
+  const dh = locate(c.mem, dst, 576);
+  if (!sh || !dh) throw new ScenarioError('copy of an XSAVE image: a buffer of at least 576 bytes is not mapped');
+  const S = sh.region.bytes;
+  const D = dh.region.bytes;
+  const so = sh.offset;
+  const d0 = dh.offset;
+  const sXcomp = readU64(S, so + 520);
+  const sCompacted = (sXcomp >> 63n) === 1n;
+  const dXcomp = dstKernel ? readU64(D, d0 + 520) : 0n;
+  const dCompacted = (dXcomp >> 63n) === 1n;
+  const xstateBv = readU64(S, so + 512) & mask;
+  const offset = (compactedForm: boolean, format: bigint, i: number) =>
+    compactedForm ? compacted(model, format & ~(1n << 63n)).offsets[i]! : model.components.get(i)!.offset;
+  // The legacy region (x87 and SSE) sits at the same place in both forms.
+  D.set(S.subarray(so, so + 512), d0);
+  writeU64(D, d0 + 512, xstateBv);
+  if (!dstKernel) writeU64(D, d0 + 520, 0n);
+  for (let i = 2; i < 64; i++) {
+    if (!((mask >> BigInt(i)) & 1n)) continue;
+    const info = model.components.get(i);
+    if (!info) continue;
+    if (dCompacted && !((dXcomp >> BigInt(i)) & 1n)) continue;
+    if (!dCompacted && info.supervisor) continue;
+    const dOff = offset(dCompacted, dXcomp, i);
+    const dAt = locate(c.mem, dst + BigInt(dOff), info.size);
+    if (!dAt) throw new ScenarioError(`copy of an XSAVE image: component ${i} does not fit in the destination buffer`);
+    if ((xstateBv >> BigInt(i)) & 1n) {
+      const sOff = offset(sCompacted, sXcomp, i);
+      const sAt = locate(c.mem, src + BigInt(sOff), info.size);
+      if (!sAt) throw new ScenarioError(`copy of an XSAVE image: component ${i} is missing from the source buffer`);
+      dAt.region.bytes.set(sAt.region.bytes.subarray(sAt.offset, sAt.offset + info.size), dAt.offset);
+    } else {
+      dAt.region.bytes.fill(0, dAt.offset, dAt.offset + info.size);
+    }
   }
 }
 

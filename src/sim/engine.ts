@@ -76,7 +76,7 @@ export class Engine {
     });
     const modelName = opts.cpu ?? program.cpuModel ?? 'sapphire-rapids';
     const model = cpuModel(modelName);
-    const n = Math.max(opts.cpus ?? 1, 1 + Math.max(0, ...program.events.map((e) => e.cpu)));
+    const n = Math.max(opts.cpus ?? program.cpus ?? 1, 1 + Math.max(0, ...program.events.map((e) => e.cpu)));
     if (n > 64) throw new ScenarioError(`${n} CPUs: the simulator runs at most 64`);
     const cpus = Array.from({ length: n }, () => createCpu(model.name));
     this.state = {
@@ -192,7 +192,7 @@ export class Engine {
     if (cpl === 3 && clone !== undefined) frames.push(this.frame(clone, 'hook', 0, [{ ref: task.id }]));
     const th: ThreadState = {
       id, name, process, cpu: cpuIndex, frames, status: runnable ? 'runnable' : 'waiting',
-      task: task.id, scratch, exitValue: 0n, signal: 0, switchTo: -1, afterBoot: false,
+      task: task.id, scratch, exitValue: 0n, signal: 0, switchTo: -1, afterBoot: false, moveTo: -1,
     };
     s.threads.push(th);
     if (runnable) s.runQueues[cpuIndex]!.push(id);
@@ -518,9 +518,12 @@ export class Engine {
       this.trace(this.c, 'sched', `run ${s.threads[next]!.name}`);
       this.toUser(s.threads[next]!);
     } else {
-      s.runQueues[this.c]!.push(prev.id);
+      const dest = prev.moveTo >= 0 ? prev.moveTo : this.c;
+      prev.moveTo = -1;
+      prev.cpu = dest;
+      s.runQueues[dest]!.push(prev.id);
       s.running[this.c] = -1;
-      this.trace(this.c, 'sched', `${prev.name} switched out`);
+      this.trace(this.c, 'sched', dest === this.c ? `${prev.name} switched out` : `${prev.name} moves to cpu${dest}`);
     }
   }
 
@@ -609,6 +612,22 @@ export class Engine {
       case 'outcome': return this.afterOutcome(th, f, r.outcome, out, argc);
       case 'enter-guest': this.enterGuest(th, r.vcpu, out); return true;
       case 'guest-complete': this.completeGuestInstruction(th, r.vcpu, r.value, out); this.complete(f, argc, 0n); return false;
+      case 'move':
+        this.complete(f, argc, 0n);
+        if (r.cpu === this.c) return false;
+        th.moveTo = r.cpu;
+        this.switchOut(th, -1);
+        return true;
+      case 'migrate-guest': {
+        const from = this.guestOf(r.from);
+        const to = this.guestOf(r.to);
+        if (to.started) throw new ScenarioError('migrate_guest_memory: the destination vCPU has already run');
+        to.frames = from.frames; to.started = from.started; to.finished = from.finished; to.shadow = from.shadow;
+        from.frames = []; from.finished = true;
+        this.trace(this.c, 'migrate', `guest of vcpu object ${r.from} moves to vcpu object ${r.to}`);
+        this.complete(f, argc, 0n);
+        return false;
+      }
       case 'irq': {
         const c = this.c;
         if (r.op === 'irq-off') s.irqOff[c] = true;

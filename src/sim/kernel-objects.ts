@@ -36,6 +36,8 @@ export const SCHEMAS: Readonly<Record<string, Readonly<Record<string, FieldKind>
     pending_exception: 'u64',
     /** The KVM_EXIT_* reason KVM_RUN returns to user space. */
     exit_to_user: 'u64',
+    /** QEMU asked the vCPU thread to return to user space (a signal). */
+    exit_request: 'u64',
   },
   /** xfd: the guest's XFD where a design keeps it apart from fpstate->xfd (tglx-2021; Paolo's 2025 patch). */
   fpu_guest: { xfeatures: 'u64', perm: 'u64', xfd: 'u64', xfd_err: 'u64', uabi_size: 'u64', fpstate: { ref: 'fpstate' } },

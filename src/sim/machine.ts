@@ -54,6 +54,8 @@ export interface ThreadState {
   switchTo: number;
   /** Starts once every CPU has booted (start_kernel and start_secondary have returned). */
   afterBoot: boolean;
+  /** While a `switch` frame runs for sched_setaffinity(): the CPU the thread moves to, else -1. */
+  moveTo: number;
 }
 
 /** A vCPU's guest execution while the host runs: the guest frames VM exit took off the stack. */

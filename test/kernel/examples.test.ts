@@ -24,7 +24,7 @@ function result(example: string, policy: string): { status: number | null; findi
 
 const EXPECTED: Record<string, Record<(typeof POLICIES)[number], string[]>> = {
   'xfd-err-leak.xsave': {
-    naive: ['host-sees-guest-xfd-err@kvm.xsave:203', 'xfd-cache-matches-msr@fpu.xsave:115', 'guest-state-matches-bare-metal@xfd-err-leak.xsave:15',
+    naive: ['host-sees-guest-xfd-err@kvm.xsave:211', 'xfd-cache-matches-msr@fpu.xsave:115', 'guest-state-matches-bare-metal@xfd-err-leak.xsave:15',
       'guest-observes-bare-metal@xfd-err-leak.xsave:15', 'assert "guest lost its XFD_ERR"@xfd-err-leak.xsave:16'],
     'tglx-2021': [], 'linux-5.17': [], 'linux-6.19': [],
   },
@@ -34,6 +34,11 @@ const EXPECTED: Record<string, Record<(typeof POLICIES)[number], string[]>> = {
   'host-amx-permission.xsave': { naive: [], 'tglx-2021': [], 'linux-5.17': [], 'linux-6.19': [] },
   'preempt-guest-fpu.xsave': {
     naive: ['xfd-cache-matches-msr@fpu.xsave:115', 'guest-state-matches-bare-metal@preempt-guest-fpu.xsave:26'],
+    'tglx-2021': [], 'linux-5.17': [], 'linux-6.19': [],
+  },
+  'migrate-in-nm-handler.xsave': {
+    naive: ['host-sees-guest-xfd-err@kvm.xsave:211', 'xfd-cache-matches-msr@fpu.xsave:115', 'guest-state-matches-bare-metal@migrate-in-nm-handler.xsave:19',
+      'guest-observes-bare-metal@migrate-in-nm-handler.xsave:19', 'assert "XFD_ERR survives the migration"@migrate-in-nm-handler.xsave:20'],
     'tglx-2021': [], 'linux-5.17': [], 'linux-6.19': [],
   },
   'fpu-irq-after-xfd-write.xsave': {
