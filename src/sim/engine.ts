@@ -15,7 +15,7 @@ import { type KObject, SCHEMAS, fieldProblem, newObject } from './kernel-objects
 import type { Frame, FrameKind, GuestContext, MachineState, ThreadState } from './machine';
 import { type Value, U64_MASK, isRef, showValue, truthy } from './value';
 import {
-  type InvariantName, type Violation, RETURNS_VALUE, createShadow, describeOutcome, guestStateDifference,
+  type InvariantName, type Violation, RETURNS_VALUE, createShadow, describeOutcome, guestStateDifference, userStateDifference,
 } from './invariants';
 
 /** Something the debugger or the CLI may stop on, produced by a step. */
@@ -192,7 +192,7 @@ export class Engine {
     if (cpl === 3 && clone !== undefined) frames.push(this.frame(clone, 'hook', 0, [{ ref: task.id }]));
     const th: ThreadState = {
       id, name, process, cpu: cpuIndex, frames, status: runnable ? 'runnable' : 'waiting',
-      task: task.id, scratch, exitValue: 0n, signal: 0, switchTo: -1, afterBoot: false, moveTo: -1,
+      task: task.id, scratch, exitValue: 0n, signal: 0, switchTo: -1, afterBoot: false, moveTo: -1, shadow: null,
     };
     s.threads.push(th);
     if (runnable) s.runQueues[cpuIndex]!.push(id);
@@ -602,6 +602,18 @@ export class Engine {
       throw e;
     }
     const hwNm = r.kind === 'outcome' && r.outcome.kind === 'fault' && r.outcome.fault.nmCause === 'xfd';
+    // A user task's reference runs each user-mode instruction once it completes on the real CPU
+    // (a fault the kernel fixes up makes it run again; the reference runs it then).
+    if (!guest && f.cpl === 3 && r.kind === 'outcome' && r.outcome.kind === 'ok') {
+      if (!th.shadow) {
+        const scratch = s.mem.regions.find((x) => x.base === th.scratch)!;
+        th.shadow = createShadow(cpu.model, scratch, true);
+      }
+      const ref = th.shadow.cpu;
+      Object.assign(ref, { xcr0: cpu.xcr0, xfd: 0n, cpl: 3 });
+      ref.cr4.pke = cpu.cr4.pke;
+      try { def.run({ ...ctx, cpu: ref, mem: th.shadow.mem }, args); } catch { /* the real run has reported */ }
+    }
     this.noteRegisterChanges(th, before, guest, out, hwNm);
     if (shadow && ref && ref.kind === 'outcome' && r.kind === 'outcome') this.compareWithBareMetal(th, shadow, name, r.outcome, ref.outcome, out);
     else if (shadow && ref && ref.kind === 'value' && r.kind === 'value' && RETURNS_VALUE.has(name) && r.value !== ref.value) {
@@ -1033,6 +1045,13 @@ export class Engine {
       this.violate('host-sees-guest-xfd-err', th, out,
         `interrupts are enabled with IA32_XFD_ERR = 0x${cpu.xfdErr.toString(16)}, set by the guest at step ${s.xfdErrGuestStep[this.c]}`,
         [s.xfdErrGuestStep[this.c]!, ...this.lastSteps('vmexit', /./, 1)]);
+    }
+    if (top.cpl === 3 && th.shadow) {
+      const diff = userStateDifference(cpu, th.shadow.cpu);
+      if (diff) {
+        this.violate('user-state-matches-bare-metal', th, out, `${th.name}: ${diff.replace('bare metal', 'a CPU that ran only this task')}`,
+          [...this.lastSteps('sched', /./, 2), ...this.lastSteps('vmexit', /./, 1)]);
+      }
     }
     if (top.cpl === 3) {
       const task = s.heap[th.task]!;

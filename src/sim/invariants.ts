@@ -13,6 +13,7 @@ export const INVARIANTS = {
   'guest-state-matches-bare-metal': 'The guest runs with XCR0, IA32_XFD, IA32_XFD_ERR or component contents different from bare metal.',
   'host-sees-guest-xfd-err': 'The host runs with interrupts enabled while IA32_XFD_ERR holds a bit the guest set.',
   'user-xfd-matches-fpstate': "A host user task runs with IA32_XFD different from its fpstate's xfd.",
+  'user-state-matches-bare-metal': 'A host user task runs with component contents different from a CPU that ran only it.',
   'xfd-cache-matches-msr': 'The kernel reads its per-CPU xfd_state cache while it differs from IA32_XFD.',
   'no-kernel-xfd-nm': 'An XFD #NM was raised in host kernel mode.',
   'xsave-within-buffer': 'An XSAVE* or XRSTOR* touched memory beyond the buffer the kernel allocated.',
@@ -85,6 +86,18 @@ export function guestStateDifference(real: CpuState, ref: CpuState): string | nu
     }
   }
   return null;
+}
+
+/**
+ * The first difference in the component contents a user task sees (every component XCR0 enables
+ * and XFD does not disable), between the real CPU and the task's reference; null when none.
+ */
+export function userStateDifference(real: CpuState, ref: CpuState): string | null {
+  const saved = { xcr0: ref.xcr0, xfd: ref.xfd, xfdErr: ref.xfdErr };
+  Object.assign(ref, { xcr0: real.xcr0, xfd: real.xfd, xfdErr: real.xfdErr });
+  const d = guestStateDifference(real, ref);
+  Object.assign(ref, saved);
+  return d;
 }
 
 function same(a: Uint8Array, b: Uint8Array, from: number, to: number): boolean {

@@ -56,6 +56,8 @@ export interface ThreadState {
   afterBoot: boolean;
   /** While a `switch` frame runs for sched_setaffinity(): the CPU the thread moves to, else -1. */
   moveTo: number;
+  /** The user task's reference: a CPU that runs only this task's user-mode instructions. */
+  shadow: Shadow | null;
 }
 
 /** A vCPU's guest execution while the host runs: the guest frames VM exit took off the stack. */

@@ -79,3 +79,10 @@ test('the bare-metal comparison skips components the guest disabled with XFD, wh
   wrmsr(a, MSR_IA32_XFD_ERR, 0x40000n);
   assert.equal(guestStateDifference(a, b), 'IA32_XFD_ERR is 0x40000; bare metal holds 0x0');
 });
+
+test('user-state-matches-bare-metal: a kernel that does not switch FPU state lets one task clobber another\'s YMM', () => {
+  const e = load(`host a { thread main { ymm_write(3, 1); x = 1; y = 2; } }
+host b { thread main { ymm_write(3, 2); } }
+events { preempt at a.main + 1; }`);
+  assert.deepEqual(violations(e), ['user-state-matches-bare-metal @ 1:48: a.main: the SSE registers (XMM0-15, MXCSR) differ from a CPU that ran only this task']);
+});
