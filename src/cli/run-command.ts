@@ -70,14 +70,19 @@ export function runCommand(argv: string[]): RunOutput {
   const s = engine.state;
   const out: string[] = [];
   if (args.flags.has('trace')) for (const t of s.trace) out.push(`[${t.step}] ${t.text}`);
+  const broken = s.violations.filter((v) => !v.deviation);
   for (const v of s.violations) {
     const setup = v.setup.length ? `; set up at step${v.setup.length > 1 ? 's' : ''} ${v.setup.join(', ')}` : '';
-    out.push(`${v.where}: invariant violated: ${v.name}: ${v.text} (${v.thread}, step ${v.step}${setup})`);
+    if (v.deviation) {
+      out.push(`${v.where}: known deviation of the policy: ${v.name}: ${v.text} (${v.thread}, step ${v.step}; declared at ${v.deviation.file}:${v.deviation.line}: ${v.deviation.why})`);
+    } else {
+      out.push(`${v.where}: invariant violated: ${v.name}: ${v.text} (${v.thread}, step ${v.step}${setup})`);
+    }
   }
   for (const f of s.failedAssertions) out.push(`${f.file}:${f.line}:${f.column}: assertion failed: ${f.message} (${f.thread}, step ${f.step})`);
   const failed = s.failedAssertions.length;
-  out.push(`assertions: ${s.passedAssertions} held, ${failed} failed; invariants: ${s.violations.length ? s.violations.map((v) => v.name).join(', ') + ' violated' : 'all held'}`);
-  let status = failed || s.violations.length ? 1 : 0;
+  out.push(`assertions: ${s.passedAssertions} held, ${failed} failed; invariants: ${broken.length ? broken.map((v) => v.name).join(', ') + ' violated' : 'all held'}`);
+  let status = failed || broken.length ? 1 : 0;
   let err = '';
   if (result.reason === 'budget') {
     const th = engine.currentThread();

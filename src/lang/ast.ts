@@ -102,6 +102,8 @@ export interface EventDecl {
 
 export type Item =
   | { readonly kind: 'cpu'; readonly model: string; readonly range: Range }
+  /** `deviation "invariant" "text" "why";`: a policy's known deviation from bare metal. */
+  | { readonly kind: 'deviation'; readonly invariant: string; readonly invariantRange: Range; readonly match: string; readonly why: string; readonly range: Range }
   /** `cpus 2;`: how many physical CPUs the machine has. */
   | { readonly kind: 'cpus'; readonly count: number; readonly range: Range }
   | { readonly kind: 'policy'; readonly policy: string; readonly range: Range }

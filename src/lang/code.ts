@@ -100,6 +100,8 @@ export interface Program {
   /** Where the `cpu` line is, for errors about the model it names. */
   readonly cpuAt: { readonly file: string; readonly range: Range } | null;
   readonly policy: string | null;
+  /** Known deviations the policy declares: violations of `invariant` whose text contains `match`. */
+  readonly deviations: ReadonlyArray<{ readonly invariant: string; readonly match: string; readonly why: string; readonly file: string; readonly line: number }>;
   /** `cpus N;` of the main file, or null. */
   readonly cpus: number | null;
   readonly files: string[];

@@ -29,6 +29,8 @@ export interface CompileEnv {
   readonly fields: ReadonlySet<string>;
   /** Names the engine provides as values, with the contexts that may read them. */
   readonly globals: ReadonlyMap<string, readonly Context[]>;
+  /** The invariants a `deviation` may name. */
+  readonly invariants?: ReadonlySet<string>;
 }
 
 export interface FileAccessor {
@@ -82,6 +84,7 @@ class Compiler {
   private cpuAt: { file: string; range: Range } | null = null;
   private policy: string | null = null;
   private cpus: number | null = null;
+  private readonly deviations: Array<{ invariant: string; match: string; why: string; file: string; line: number }> = [];
 
   constructor(private readonly files: FileAccessor, private readonly env: CompileEnv) {}
 
@@ -115,6 +118,7 @@ class Compiler {
         cpuAt: this.cpuAt,
         policy: this.policy,
         cpus: this.cpus,
+        deviations: this.deviations,
         files: this.order,
       },
       diagnostics: [],
@@ -163,6 +167,15 @@ class Compiler {
         }
         case 'import': break;
         case 'cpus': if (isMain) this.cpus = item.count; break;
+        case 'deviation': {
+          const known = this.env.invariants;
+          if (known && !known.has(item.invariant)) {
+            this.error(file, item.invariantRange, `unknown invariant '${item.invariant}'${didYouMean(item.invariant, known)}`);
+            break;
+          }
+          this.deviations.push({ invariant: item.invariant, match: item.match, why: item.why, file, line: item.range.start.line });
+          break;
+        }
         case 'const': this.declareConst(this.kernelConsts, item, file); break;
         case 'fn': this.declareFn(this.kernelFns, item, 'kernel', null, file, item.name.name); break;
         case 'guest':

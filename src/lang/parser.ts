@@ -17,7 +17,7 @@ const BINARY_LEVELS: BinaryOp[][] = [
 ];
 const STMT_KEYWORDS = new Set(['let', 'if', 'while', 'return', 'break', 'continue', 'assert', 'spawn']);
 /** Words that begin a top-level item; all but const and fn are contextual (lexed as names). */
-const ITEM_WORDS = new Set(['cpu', 'cpus', 'policy', 'import', 'const', 'fn', 'guest', 'host', 'events']);
+const ITEM_WORDS = new Set(['cpu', 'cpus', 'policy', 'import', 'deviation', 'const', 'fn', 'guest', 'host', 'events']);
 
 function describe(t: Token): string {
   if (t.kind === 'eof') return 'the end of the file';
@@ -57,7 +57,7 @@ export class Parser {
     const n = this.peek(1);
     switch (t.text) {
       case 'const': case 'fn': return t.kind === 'keyword';
-      case 'cpu': case 'policy': case 'import': return n.kind === 'string';
+      case 'cpu': case 'policy': case 'import': case 'deviation': return n.kind === 'string';
       case 'cpus': return n.kind === 'number';
       case 'guest': case 'events': return n.text === '{' && n.kind === 'op';
       case 'host': return n.kind === 'ident';
@@ -151,6 +151,14 @@ export class Parser {
     if (t.kind === 'keyword' || t.kind === 'ident') {
       switch (t.text) {
         case 'cpu': { this.next(); const s = this.string('a CPU model name'); const end = this.expect(';', "after the cpu declaration"); return { kind: 'cpu', model: s.text, range: span(t.range, end.range) }; }
+        case 'deviation': {
+          this.next();
+          const inv = this.string('the invariant the policy deviates from');
+          const match = this.string('the text its violations contain');
+          const why = this.string('the explanation');
+          const end = this.expect(';', 'after the deviation');
+          return { kind: 'deviation', invariant: inv.text, invariantRange: inv.range, match: match.text, why: why.text, range: span(t.range, end.range) };
+        }
         case 'cpus': {
           this.next();
           const n = this.smallNumber('the number of CPUs');
@@ -167,7 +175,7 @@ export class Parser {
         case 'events': return this.eventsBlock();
       }
     }
-    return this.fail(t, `expected a declaration (cpu, cpus, policy, import, const, fn, guest, host or events), found ${describe(t)}`);
+    return this.fail(t, `expected a declaration (cpu, cpus, policy, import, deviation, const, fn, guest, host or events), found ${describe(t)}`);
   }
 
   private constDecl(): ConstDecl {

@@ -5,7 +5,7 @@
 // standard-format bytes for the others), so saving and restoring is a copy and the debugger shows
 // exactly the bytes hardware would store. structuredClone copies all of it exactly.
 import { type Mask, type U64, bitsOf, writeU16, writeU32 } from './bits';
-import { type CpuModel, type CpuModelName, cpuModel } from './cpu-model';
+import { type CpuModel, type CpuModelName, CPUID_D1_EAX_XFD, cpuModel } from './cpu-model';
 import { FCW, FCW_DEFAULT, LEGACY_REGION_BYTES, MXCSR, MXCSR_DEFAULT, MXCSR_MASK } from './legacy-region';
 import type { Vmcs } from './vmcs';
 
@@ -22,8 +22,19 @@ export interface XrstorInfo {
 
 export type VmxMode = 'off' | 'root' | 'non-root';
 
+/**
+ * What a virtual CPU's CPUID leaves out of its model: the XCR0 bits it enumerates and whether it
+ * enumerates XFD. A bare-metal reference for a guest is the CPU its CPUID describes.
+ */
+export interface CpuidLimit {
+  xcr0: Mask;
+  xfd: boolean;
+}
+
 export interface CpuState {
   readonly model: CpuModelName;
+  /** A narrower CPUID than the model's (the guest's), or null for the model as it is. */
+  cpuidLimit: CpuidLimit | null;
   cr0: { ts: boolean };
   cr4: { osxsave: boolean; pke: boolean };
   cpl: number;
@@ -44,8 +55,26 @@ export interface CpuState {
   halted: boolean;
 }
 
+const limited = new Map<string, CpuModel>();
+
+/** The CPU model an instruction sees: the named model, narrowed by cpuidLimit when set. */
 export function modelOf(cpu: CpuState): CpuModel {
-  return cpuModel(cpu.model);
+  const base = cpuModel(cpu.model);
+  const lim = cpu.cpuidLimit;
+  if (!lim) return base;
+  const key = `${base.name}:${lim.xcr0.toString(16)}:${lim.xfd}`;
+  let m = limited.get(key);
+  if (!m) {
+    m = {
+      ...base,
+      xcr0Supported: base.xcr0Supported & lim.xcr0,
+      d1Eax: lim.xfd ? base.d1Eax : base.d1Eax & ~CPUID_D1_EAX_XFD,
+      amx: (lim.xcr0 & 0x60000n) === 0x60000n ? base.amx : null,
+    };
+    if (limited.size > 256) limited.clear();
+    limited.set(key, m);
+  }
+  return m;
 }
 
 /**
@@ -69,6 +98,7 @@ export function createCpu(name: CpuModelName | string, opts: { osxsave?: boolean
   }
   return {
     model: model.name,
+    cpuidLimit: null,
     cr0: { ts: false },
     cr4: { osxsave: opts.osxsave ?? false, pke: false },
     cpl: 0,

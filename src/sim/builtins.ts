@@ -24,6 +24,8 @@ export type BuiltinResult =
   | { kind: 'enter-guest'; vcpu: number }
   /** local_irq_disable/enable, preempt_disable/enable: events may be held back until they allow them. */
   | { kind: 'irq'; op: 'irq-off' | 'irq-on' | 'preempt-off' | 'preempt-on' }
+  /** fixup_exception(): the handler skips the faulting instruction, which returns 0. */
+  | { kind: 'fixup' }
   /** sched_setaffinity(cpu): the thread moves to another CPU's run queue. */
   | { kind: 'move'; cpu: number }
   /** QEMU's migration of the guest's memory and registers from one vCPU to another. */
@@ -424,6 +426,12 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
     params: ['dst', 'src', 'mask'], contexts: K,
     run: (c, a) => { copyXstate(c, c.u64(a, 0, 'dst'), true, c.u64(a, 1, 'src'), c.u64(a, 2, 'mask')); return value(0n); },
   },
+  /**
+   * fixup_exception(): in an exception handler, resume after the faulting instruction instead of
+   * retrying it, as Linux's exception-table fixups do for rdmsr_safe/wrmsr_safe; the instruction
+   * returns 0.
+   */
+  fixup_exception: { params: [], contexts: KG, run: () => ({ kind: 'fixup' }) },
   /** force_sig(sig): the current user thread dies with the signal (SIGILL for AMX without permission). */
   force_sig: { params: ['sig'], contexts: K, run: (c, a) => ({ kind: 'kill', signal: small(c, a, 0, 'sig', 64) }) },
   /** die(): a kernel oops; the machine stops. */

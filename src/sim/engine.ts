@@ -624,6 +624,16 @@ export class Engine {
       case 'outcome': return this.afterOutcome(th, f, r.outcome, out, argc);
       case 'enter-guest': this.enterGuest(th, r.vcpu, out); return true;
       case 'guest-complete': this.completeGuestInstruction(th, r.vcpu, r.value, out); this.complete(f, argc, 0n); return false;
+      case 'fixup': {
+        let k = th.frames.length - 1;
+        while (k > 0 && th.frames[k]!.kind !== 'exception') k--;
+        const below = k > 0 ? th.frames[k - 1]! : undefined;
+        const ins = below && below.fn >= 0 ? this.program.functions[below.fn]!.code[below.pc] : undefined;
+        if (!below || !ins || ins.op !== Op.BUILTIN) throw new ScenarioError('fixup_exception(): not in the handler of a faulting instruction');
+        this.complete(below, ins.b, 0n);
+        this.complete(f, argc, 0n);
+        return false;
+      }
       case 'move':
         this.complete(f, argc, 0n);
         if (r.cpu === this.c) return false;
@@ -769,6 +779,15 @@ export class Engine {
     if (!g.shadow) {
       const scratch = s.mem.regions.find((r) => r.base === th.scratch)!;
       g.shadow = createShadow(cpu.model, scratch, vmcs.guest.cr4Osxsave);
+      // Bare metal for this guest is the CPU its CPUID describes (KVM_SET_CPUID2: guest_supported_xcr0
+      // and the XFD bit), when the kernel keeps them in vcpu->arch.
+      const arch = vcpu.fields.arch;
+      if (arch && typeof arch !== 'bigint') {
+        const a = s.heap[arch.ref]!.fields;
+        if (typeof a.guest_supported_xcr0 === 'bigint' && typeof a.guest_cpuid_xfd === 'bigint') {
+          g.shadow.cpu.cpuidLimit = { xcr0: a.guest_supported_xcr0 | 1n, xfd: a.guest_cpuid_xfd !== 0n };
+        }
+      }
     }
     this.trace(this.c, 'vmentry', `cpu${this.c} VM entry (vcpu ${vcpu.fields.vcpu_id})`);
     out.push({ kind: 'vmentry', cpu: this.c, thread: th.id, vcpu: vcpuId });
@@ -982,11 +1001,17 @@ export class Engine {
   /** Records the first violation of each invariant: trace, happening, and the statement. */
   private violate(name: InvariantName, th: ThreadState, out: Happening[], text: string, setup: number[] = []): void {
     const s = this.state;
-    if (s.violations.some((v) => v.name === name)) return;
+    const dev = this.program.deviations.find((d) => d.invariant === name && text.includes(d.match));
+    // The first violation of each invariant, and the first of each declared deviation.
+    if (s.violations.some((v) => v.name === name && (dev ? v.deviation?.why === dev.why : !v.deviation))) return;
     const where = this.where(th).replace(/: $/, '');
-    const v: Violation = { name, step: s.steps, cpu: this.c, thread: th.name, text, where, setup: [...new Set(setup)].filter((x) => x >= 0).sort((a, b) => a - b) };
+    const v: Violation = {
+      name, step: s.steps, cpu: this.c, thread: th.name, text, where,
+      setup: [...new Set(setup)].filter((x) => x >= 0).sort((a, b) => a - b),
+      ...(dev ? { deviation: { why: dev.why, file: dev.file, line: dev.line } } : {}),
+    };
     s.violations.push(v);
-    this.trace(this.c, 'invariant', `invariant ${name} violated: ${text}`);
+    this.trace(this.c, 'invariant', dev ? `known deviation (${name}): ${text}` : `invariant ${name} violated: ${text}`);
     out.push({ kind: 'invariant', violation: v });
   }
 

@@ -8,11 +8,13 @@ import { BUILTINS, ScenarioError } from './builtins';
 import { CONSTANTS } from './constants';
 import { Engine, type EngineOptions } from './engine';
 import { allFieldNames } from './kernel-objects';
+import { INVARIANTS } from './invariants';
 
 export const COMPILE_ENV: CompileEnv = {
   constants: CONSTANTS,
   builtins: new Map(Object.entries(BUILTINS)),
   fields: allFieldNames(),
+  invariants: new Set(Object.keys(INVARIANTS)),
   globals: new Map(['current', 'this_cpu', 'init_fpstate', 'fpu_kernel_cfg', 'fpu_user_cfg'].map((g) => [g, ['kernel'] as const])),
 };
 
