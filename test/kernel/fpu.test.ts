@@ -178,3 +178,20 @@ events { fpu_irq at p.main + 1; }`);
   const hdr = readBytes(e.state.mem, (fps.regs as bigint) + 512n, 8)!;
   assert.equal(hdr[0]! & 0x6, 0x6);
 });
+
+test('guest permission is locked by the first vCPU: a later ARCH_REQ_XCOMP_GUEST_PERM is -EBUSY; KVM_SET_CPUID2 with AMX but no permission is -EPERM (spec §2.1, §4.2-§4.3, §7e)', () => {
+  const policy = join(root, 'src', 'kernel', 'policies', 'linux-5.17.xsave');
+  const path = join(root, 'test', 'fixtures', '__inline__.xsave');
+  const src = `host late { thread main {
+    v = kvm_create_vcpu();
+    assert(arch_prctl(ARCH_REQ_XCOMP_GUEST_PERM, XFEATURE_XTILE_DATA) == -EBUSY, "locked by the first vCPU");
+    assert(kvm_set_cpuid(v, XFEATURE_MASK_FPSSE | XFEATURE_MASK_XTILE) == -EPERM, "no permission for AMX");
+    assert(kvm_set_cpuid(v, XFEATURE_MASK_FPSSE | XFEATURE_MASK_YMM) == 0, "without AMX it is fine");
+  } }`;
+  const files = { read: (p: string) => (p === path ? src : nodeFiles.read(p)), resolve: nodeFiles.resolve };
+  const r = loadScenario(path, files, { imports: [policy] });
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), []);
+  runAll(r.engine!);
+  assert.deepEqual(r.engine!.state.failedAssertions, []);
+  assert.equal(r.engine!.state.passedAssertions, 3);
+});
