@@ -5,38 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  type CpuState, type Fault, type Memory, type Outcome,
-  MSR_IA32_XFD, MSR_IA32_XFD_ERR, MSR_IA32_XSS, UNCERTAIN, createCpu, createMemory, fld, kmovq, ldmxcsr, ldtilecfg,
+  type CpuState, type Memory, MSR_IA32_XFD, MSR_IA32_XFD_ERR, MSR_IA32_XSS, UNCERTAIN, createMemory, fld, kmovq, ldmxcsr, ldtilecfg,
   mapRegion, movdqa, noteWrite, readU64, tileRow, tileloadd, tilerelease, vmovdqa64Zmm, vmovdqaYmm, wrmsr, wrpkru,
-  writeU32, writeU64, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
-} from '../../src/model';
+  writeU32, writeU64, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, } from '../../src/model';
+import { C, ALL, AREA, ok, fault, spr, withArea, bytes, fill, fromLe, pat } from './support';
 
-const C = 1n << 63n; // XCOMP_BV[63]
-const ALL = 0xffffffffffffffffn;
-const AREA = 0x10000n;
 const XTILEDATA = 0x40000n;
 
-const show = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `0x${x.toString(16)}` : x));
-function ok(o: Outcome<unknown>): void {
-  assert.equal(o.kind, 'ok', show(o));
-}
-function fault(o: Outcome<unknown>): Fault {
-  if (o.kind !== 'fault') assert.fail(`expected a fault, got ${show(o)}`);
-  return o.fault;
-}
-function spr(xcr0 = 0x602e7n): CpuState {
-  const cpu = createCpu('sapphire-rapids', { osxsave: true });
-  ok(xsetbv(cpu, 0, xcr0));
-  return cpu;
-}
-function withArea(size = 12288): { mem: Memory; a: Uint8Array } {
-  const mem = createMemory();
-  return { mem, a: mapRegion(mem, AREA, size, 'area').bytes };
-}
-const bytes = (b: Uint8Array, from: number, len: number) => Array.from(b.subarray(from, from + len));
-const fill = (len: number, v: number) => new Array<number>(len).fill(v);
-const fromLe = (b: number[]) => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
-const pat = (len: number, seed: number) => Array.from({ length: len }, (_, j) => ((seed * 37 + j * 11) % 251) + 1);
 
 const cfgBytes = (() => {
   const c = new Array<number>(64).fill(0);

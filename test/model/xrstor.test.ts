@@ -5,36 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  type CpuState, type Fault, type Memory, type Outcome,
+  type CpuState, type Fault, type Outcome,
   MSR_IA32_XFD_ERR, MSR_IA32_XSS, UNCERTAIN, createCpu, createMemory, kmovq, ldmxcsr, mapRegion, movdqa, noteWrite,
   readMxcsr, readOpmask, readXmm, readYmm, vmovdqaYmm, wrmsr, writeLE, writeU16, writeU32, writeU64,
   xrstor, xrstors, xsave, xsavec, xsetbv,
 } from '../../src/model';
+import { C, ALL, AREA, ok, fault, spr, withArea, bytes, fill } from './support';
 
-const C = 1n << 63n; // XCOMP_BV[63]
-const ALL = 0xffffffffffffffffn;
-const AREA = 0x10000n;
 const M128 = (1n << 128n) - 1n;
 
-const show = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `0x${x.toString(16)}` : x));
-function ok(o: Outcome<unknown>): void {
-  assert.equal(o.kind, 'ok', show(o));
-}
-function fault(o: Outcome<unknown>): Fault {
-  if (o.kind !== 'fault') assert.fail(`expected a fault, got ${show(o)}`);
-  return o.fault;
-}
-function spr(xcr0 = 0x602e7n): CpuState {
-  const cpu = createCpu('sapphire-rapids', { osxsave: true });
-  ok(xsetbv(cpu, 0, xcr0));
-  return cpu;
-}
-function withArea(size = 12288): { mem: Memory; a: Uint8Array } {
-  const mem = createMemory();
-  return { mem, a: mapRegion(mem, AREA, size, 'area').bytes };
-}
-const bytes = (b: Uint8Array, from: number, len: number) => Array.from(b.subarray(from, from + len));
-const fill = (len: number, v: number) => new Array<number>(len).fill(v);
 
 /** Writes a header: XSTATE_BV, XCOMP_BV, bytes 16..63 zero; MXCSR field 1F80H. */
 function header(a: Uint8Array, xstate: bigint, xcomp: bigint): void {

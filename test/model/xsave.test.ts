@@ -9,37 +9,12 @@ import {
   movdqa, noteWrite, readU64, tileloadd, vmovdqa64Zmm, vmovdqaYmm, wrmsr, wrpkru, writeLE, writeU16, writeU64,
   xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
 } from '../../src/model';
+import { C, ALL, AREA, ok, fault, spr, withArea, bytes, fill, le, fromLe, pat } from './support';
 
-const C = 1n << 63n; // XCOMP_BV[63]
 type SaveFn = typeof xsave;
 const NAME = new Map<SaveFn, string>([[xsave, 'XSAVE'], [xsaveopt, 'XSAVEOPT'], [xsavec, 'XSAVEC'], [xsaves, 'XSAVES']]);
 const nameOf = (f: SaveFn) => NAME.get(f)!;
-const ALL = 0xffffffffffffffffn;
-const AREA = 0x10000n;
 
-const show = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `0x${x.toString(16)}` : x));
-function ok(o: Outcome<unknown>): void {
-  assert.equal(o.kind, 'ok', show(o));
-}
-function fault(o: Outcome<unknown>): Fault {
-  if (o.kind !== 'fault') assert.fail(`expected a fault, got ${show(o)}`);
-  return o.fault;
-}
-function spr(xcr0 = 0x602e7n): CpuState {
-  const cpu = createCpu('sapphire-rapids', { osxsave: true });
-  ok(xsetbv(cpu, 0, xcr0));
-  return cpu;
-}
-function withArea(size = 12288): { mem: Memory; a: Uint8Array } {
-  const mem = createMemory();
-  return { mem, a: mapRegion(mem, AREA, size, 'area').bytes };
-}
-const bytes = (b: Uint8Array, from: number, len: number) => Array.from(b.subarray(from, from + len));
-const fill = (len: number, v: number) => new Array<number>(len).fill(v);
-const le = (v: bigint, len: number) => Array.from({ length: len }, (_, j) => Number((v >> BigInt(8 * j)) & 0xffn));
-const fromLe = (b: number[]) => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
-/** Never-zero byte pattern. */
-const pat = (len: number, seed: number) => Array.from({ length: len }, (_, j) => ((seed * 37 + j * 11) % 251) + 1);
 
 // ---- register contents used throughout -------------------------------------------------------
 

@@ -1,0 +1,41 @@
+// Shared helpers of the model tests: a booted Sapphire Rapids CPU, an XSAVE area in memory, and
+// assertions on outcomes. Not a test file itself (the test runner picks *.test.ts).
+import assert from 'node:assert/strict';
+import { type CpuState, type Fault, type Memory, type Outcome, createCpu, createMemory, mapRegion, xsetbv } from '../../src/model';
+
+/** XCOMP_BV[63]: the compacted format. */
+export const C = 1n << 63n;
+export const ALL = 0xffffffffffffffffn;
+/** Where withArea() maps its XSAVE area. */
+export const AREA = 0x10000n;
+
+export const show = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `0x${x.toString(16)}` : x));
+
+export function ok(o: Outcome<unknown>): void {
+  assert.equal(o.kind, 'ok', show(o));
+}
+
+export function fault(o: Outcome<unknown>): Fault {
+  if (o.kind !== 'fault') assert.fail(`expected a fault, got ${show(o)}`);
+  return o.fault;
+}
+
+/** A Sapphire Rapids CPU with CR4.OSXSAVE=1 and XCR0 = `xcr0`. */
+export function spr(xcr0 = 0x602e7n): CpuState {
+  const cpu = createCpu('sapphire-rapids', { osxsave: true });
+  ok(xsetbv(cpu, 0, xcr0));
+  return cpu;
+}
+
+/** Memory with one region of `size` bytes at AREA. */
+export function withArea(size = 12288): { mem: Memory; a: Uint8Array } {
+  const mem = createMemory();
+  return { mem, a: mapRegion(mem, AREA, size, 'area').bytes };
+}
+
+export const bytes = (b: Uint8Array, from: number, len: number) => Array.from(b.subarray(from, from + len));
+export const fill = (len: number, v: number) => new Array<number>(len).fill(v);
+export const le = (v: bigint, len: number) => Array.from({ length: len }, (_, j) => Number((v >> BigInt(8 * j)) & 0xffn));
+export const fromLe = (b: number[]) => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
+/** A never-zero byte pattern. */
+export const pat = (len: number, seed: number) => Array.from({ length: len }, (_, j) => ((seed * 37 + j * 11) % 251) + 1);
