@@ -1,5 +1,5 @@
-// The standalone debug adapter entry point (`node dist/adapter.js`, DAP over stdio). The adapter
-// itself is built on the simulation engine, which does not exist yet; until then this entry point
-// answers every client with one clear error and exits non-zero instead of hanging.
-process.stderr.write('xsave-debug: the debug adapter is not available in this version; use `xsave-sim layout`.\n');
-process.exitCode = 1;
+// The standalone debug adapter: `node dist/adapter.js` speaks the Debug Adapter Protocol over stdin
+// and stdout for any DAP client (VS Code, nvim-dap, Emacs dap-mode, Helix).
+import { XsaveDebugSession } from './debug/session';
+
+XsaveDebugSession.run(XsaveDebugSession);

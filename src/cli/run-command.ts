@@ -2,14 +2,13 @@
 // its end and reports the trace, the invariant violations and the assertions. Exit status: 0 clean,
 // 1 an invariant or assertion failed or the kernel oopsed, 2 the scenario has errors (printed as
 // file:line:col: message) or ran past its step budget.
-import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from '../lang/parser';
 import { type Diagnostic, formatDiagnostic } from '../lang/source';
 import { CPU_MODELS } from '../model';
 import { loadScenario } from '../sim/scenario';
 import { UsageError, parseArgs } from './args';
-import { nodeFiles } from './node-files';
+import { nodeFiles, policyFile, unknownPolicyMessage } from '../debug/host-files';
 
 export const RUN_USAGE = `usage: xsave-sim run FILE [--policy NAME] [--cpu NAME] [--trace] [--max-steps N]
   --policy     run-loop policy: a shipped name or a .xsave file (default: the scenario's policy line)
@@ -21,16 +20,6 @@ export interface RunOutput {
   status: number;
   stdout: string;
   stderr: string;
-}
-
-/** Where shipped policies live: src/kernel/policies/ next to the bundle's package root. */
-function policyDir(): string {
-  return resolve(__dirname, '..', 'src', 'kernel', 'policies');
-}
-
-function shippedPolicies(): string[] {
-  const d = policyDir();
-  return existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.xsave')).map((f) => f.slice(0, -6)).sort() : [];
 }
 
 export function runCommand(argv: string[]): RunOutput {
@@ -53,10 +42,9 @@ export function runCommand(argv: string[]): RunOutput {
   const policy = args.options.get('policy') ?? policyItem?.policy;
   const imports: string[] = [];
   if (policy !== undefined) {
-    const asFile = policy.endsWith('.xsave') ? resolve(args.options.has('policy') ? process.cwd() : join(file, '..'), policy) : join(policyDir(), `${policy}.xsave`);
-    if (nodeFiles.read(asFile) === null) {
-      const known = shippedPolicies();
-      const message = `unknown policy '${policy}' (${known.length ? `shipped: ${known.join(', ')}` : 'no policies are shipped in this version'}; or name a .xsave file)`;
+    const asFile = policyFile(policy, args.options.has('policy') ? process.cwd() : join(file, '..'));
+    if (asFile === null) {
+      const message = unknownPolicyMessage(policy);
       if (args.options.has('policy') || !policyItem) throw new UsageError(`--policy: ${message}`);
       return errors([{ file, range: policyItem.range, severity: 'error', message }]);
     }

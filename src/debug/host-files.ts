@@ -1,0 +1,40 @@
+// Scenario and policy files on disk, for the CLI and the debug adapter: the FileAccessor the
+// compiler reads through, and where a policy name leads (src/kernel/policies/NAME.xsave next to the
+// bundles in dist/, or a .xsave file of the user's).
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { FileAccessor } from '../lang/compiler';
+
+export const nodeFiles: FileAccessor = {
+  read(path: string): string | null {
+    try {
+      return existsSync(path) && statSync(path).isFile() ? readFileSync(path, 'utf8') : null;
+    } catch {
+      return null;
+    }
+  },
+  resolve(from: string, rel: string): string {
+    return resolve(dirname(from), rel);
+  },
+};
+
+/** Where shipped policies live: src/kernel/policies/ beside the bundles' dist/. */
+export function policyDir(): string {
+  return resolve(__dirname, '..', 'src', 'kernel', 'policies');
+}
+
+export function shippedPolicies(): string[] {
+  const d = policyDir();
+  return existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.xsave')).map((f) => f.slice(0, -6)).sort() : [];
+}
+
+/** The file a policy names: a shipped name, or a .xsave path relative to `base`; null if it is not there. */
+export function policyFile(policy: string, base: string): string | null {
+  const path = policy.endsWith('.xsave') ? resolve(base, policy) : join(policyDir(), `${policy}.xsave`);
+  return nodeFiles.read(path) === null ? null : path;
+}
+
+export function unknownPolicyMessage(policy: string): string {
+  const known = shippedPolicies();
+  return `unknown policy '${policy}' (${known.length ? `shipped: ${known.join(', ')}` : 'no policies are shipped in this version'}; or name a .xsave file)`;
+}
