@@ -9,6 +9,7 @@ import {
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename, dirname } from 'node:path';
+import { Op } from '../lang/code';
 import { parse } from '../lang/parser';
 import { formatDiagnostic } from '../lang/source';
 import { formatMask, msrName, MSR_IA32_XFD, MSR_IA32_XFD_ERR } from '../model';
@@ -221,7 +222,8 @@ export class XsaveDebugSession extends LoggingDebugSession {
     const fn = e.fn(top)!;
     const k = e.stmtOf(top);
     const ins = fn.code[top.pc];
-    if (k < 0 || !ins || ins.op !== 0 /* STMT: the statement has not started */) return false;
+    // At a STMT op: the statement has not started yet (a breakpoint stops before its line runs).
+    if (k < 0 || !ins || ins.op !== Op.STMT) return false;
     const st = fn.stmts[k]!;
     return this.breakpoints.get(st.file)?.has(st.range.start.line) ?? false;
   }
