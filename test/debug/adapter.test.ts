@@ -16,14 +16,19 @@ async function client(): Promise<DebugClient> {
   return dc;
 }
 
+/** Launches the seed example under linux-5.17 and waits for the stop on entry. */
+async function launchStopped(dc: DebugClient): Promise<void> {
+  await Promise.all([
+    dc.configurationSequence(),
+    dc.launch({ program: example, policy: 'linux-5.17', stopOnEntry: true } as never),
+    dc.assertStoppedLocation('entry', {}),
+  ]);
+}
+
 test('launch stops on entry; a breakpoint in the guest #NM handler shows guest frames above [VM entry] and the CPU registers', async () => {
   const dc = await client();
   try {
-    await Promise.all([
-      dc.configurationSequence(),
-      dc.launch({ program: example, policy: 'linux-5.17', stopOnEntry: true } as never),
-      dc.assertStoppedLocation('entry', {}),
-    ]);
+    await launchStopped(dc);
     const bps = await dc.setBreakpointsRequest({ source: { path: example }, breakpoints: [{ line: 15 }, { line: 9 }] });
     assert.deepEqual(bps.body.breakpoints.map((b) => b.verified), [true, false]);
     await Promise.all([dc.continueRequest({ threadId: 1 }), dc.assertStoppedLocation('breakpoint', { path: example, line: 15 })]);
@@ -57,11 +62,7 @@ test('launch stops on entry; a breakpoint in the guest #NM handler shows guest f
 test('step over, into and out move by statements', async () => {
   const dc = await client();
   try {
-    await Promise.all([
-      dc.configurationSequence(),
-      dc.launch({ program: example, policy: 'linux-5.17', stopOnEntry: true } as never),
-      dc.assertStoppedLocation('entry', {}),
-    ]);
+    await launchStopped(dc);
     const top = async () => {
       const f = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
       return f.map((x) => `${x.name}:${x.line}`);

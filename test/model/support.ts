@@ -39,3 +39,13 @@ export const le = (v: bigint, len: number) => Array.from({ length: len }, (_, j)
 export const fromLe = (b: number[]) => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
 /** A never-zero byte pattern. */
 export const pat = (len: number, seed: number) => Array.from({ length: len }, (_, j) => ((seed * 37 + j * 11) % 251) + 1);
+
+/** A palette-1 TILECFG image: 8 tiles of 16 rows x 64 bytes. */
+export const cfgBytes = (() => {
+  const c = new Array<number>(64).fill(0);
+  c[0] = 1;
+  for (let t = 0; t < 8; t++) { c[16 + 2 * t] = 64; c[48 + t] = 16; }
+  return c;
+})();
+/** 8192 never-zero bytes of tile data. */
+export const tileBytes = Array.from({ length: 8192 }, (_, j) => ((j * 7 + (j >> 10)) % 255) + 1);

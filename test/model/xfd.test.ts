@@ -8,18 +8,11 @@ import {
   type CpuState, type Memory, MSR_IA32_XFD, MSR_IA32_XFD_ERR, MSR_IA32_XSS, UNCERTAIN, createMemory, fld, kmovq, ldmxcsr, ldtilecfg,
   mapRegion, movdqa, noteWrite, readU64, tileRow, tileloadd, tilerelease, vmovdqa64Zmm, vmovdqaYmm, wrmsr, wrpkru,
   writeU32, writeU64, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, } from '../../src/model';
-import { C, ALL, AREA, ok, fault, spr, withArea, bytes, fill, fromLe, pat } from './support';
+import { C, ALL, AREA, ok, fault, spr, withArea, bytes, fill, fromLe, pat, cfgBytes, tileBytes } from './support';
 
 const XTILEDATA = 0x40000n;
 
 
-const cfgBytes = (() => {
-  const c = new Array<number>(64).fill(0);
-  c[0] = 1;
-  for (let t = 0; t < 8; t++) { c[16 + 2 * t] = 64; c[48 + t] = 16; }
-  return c;
-})();
-const tileBytes = Array.from({ length: 8192 }, (_, j) => ((j * 7 + (j >> 10)) % 255) + 1);
 
 /** LDTILECFG palette 1 (8 tiles of 16 rows x 64 bytes) and TILELOADD of every tile: XINUSE[18:17] = 11b. */
 function loadTiles(cpu: CpuState, mem: Memory): void {

@@ -9,7 +9,7 @@ import {
   movdqa, noteWrite, readU64, tileloadd, vmovdqa64Zmm, vmovdqaYmm, wrmsr, wrpkru, writeLE, writeU16, writeU64,
   xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
 } from '../../src/model';
-import { C, ALL, AREA, ok, fault, spr, withArea, bytes, fill, le, fromLe, pat } from './support';
+import { C, ALL, AREA, ok, fault, spr, withArea, bytes, fill, le, fromLe, pat, cfgBytes, tileBytes } from './support';
 
 type SaveFn = typeof xsave;
 const NAME = new Map<SaveFn, string>([[xsave, 'XSAVE'], [xsaveopt, 'XSAVEOPT'], [xsavec, 'XSAVEC'], [xsaves, 'XSAVES']]);
@@ -45,13 +45,6 @@ const MXCSR_1F80 = [0x80, 0x1f, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00];
 const zmmBytes = (n: number) => pat(64, n + 1);
 const kval = (k: number) => 0x0101010101010101n * BigInt(k + 1) + 0x8000000000000000n;
 const PKRU = 0x55555554;
-const cfgBytes = (() => {
-  const c = new Array<number>(64).fill(0);
-  c[0] = 1;
-  for (let t = 0; t < 8; t++) { c[16 + 2 * t] = 64; c[48 + t] = 16; }
-  return c;
-})();
-const tileBytes = Array.from({ length: 8192 }, (_, j) => ((j * 7 + (j >> 10)) % 255) + 1);
 
 /** Every user component of SPR out of its initial configuration (XINUSE = 0x602e7). */
 function fillUser(cpu: CpuState, mem: Memory): void {
