@@ -192,7 +192,7 @@ export class Engine {
     if (cpl === 3 && clone !== undefined) frames.push(this.frame(clone, 'hook', 0, [{ ref: task.id }]));
     const th: ThreadState = {
       id, name, process, cpu: cpuIndex, frames, status: runnable ? 'runnable' : 'waiting',
-      task: task.id, scratch, exitValue: 0n, signal: 0, switchTo: -1, afterBoot: false, moveTo: -1, shadow: null,
+      task: task.id, scratch, exitValue: 0n, signal: 0, switchTo: -1, afterBoot: false, moveTo: -1, shadow: null, pendingFault: null,
     };
     s.threads.push(th);
     if (runnable) s.runQueues[cpuIndex]!.push(id);
@@ -281,7 +281,8 @@ export class Engine {
     const top = th.frames[th.frames.length - 1];
     if (top && top.kind !== 'vmentry') this.cpu().cpl = top.cpl;
     try {
-      this.exec(th, out);
+      if (th.pendingFault) this.deliverPending(th, out);
+      else this.exec(th, out);
       this.checkInvariants(th, out);
     } catch (e) {
       if (!(e instanceof ScenarioError)) throw e;
@@ -742,9 +743,19 @@ export class Engine {
       throw new ScenarioError(`${fault.reason}, and ${where} defines no handler${name ? ` (fn ${name})` : ''}`);
     }
     if (th.frames.length >= this.maxFrames) throw new ScenarioError(`exception nesting exceeds ${this.maxFrames} frames`);
-    const args = fault.errorCode !== undefined ? [BigInt(fault.errorCode)] : [];
-    th.frames.push(this.frame(handler, 'exception', 0, args, fault.vector));
-    cpu.cpl = 0;
+    // Delivered by the thread's next step (deliverPending): the faulting statement stays on top.
+    th.pendingFault = { handler, vector: fault.vector, errorCode: fault.errorCode ?? null, mnemonic: fault.mnemonic };
+  }
+
+  /** The delivery step of a recognized fault: the handler frame goes on, at CPL 0. */
+  private deliverPending(th: ThreadState, out: Happening[]): void {
+    const p = th.pendingFault!;
+    th.pendingFault = null;
+    const args = p.errorCode !== null ? [BigInt(p.errorCode)] : [];
+    th.frames.push(this.frame(p.handler, 'exception', 0, args, p.vector));
+    this.cpu().cpl = 0;
+    const fn = this.program.functions[p.handler]!;
+    out.push({ kind: 'call', cpu: this.c, thread: th.id, fn: p.handler, name: fn.name });
   }
 
   private guestOf(vcpu: number): GuestContext {
@@ -1120,14 +1131,14 @@ export class Engine {
   stepOver(stop: (h: Happening[]) => boolean, budget: number) {
     const th = this.currentThread();
     const depth = th?.frames.length ?? 0;
-    return this.run((h) => stop(h) || (this.state.lastThread === th?.id && th.frames.length <= depth), budget);
+    return this.run((h) => stop(h) || (this.state.lastThread === th?.id && th.frames.length <= depth && !th.pendingFault), budget);
   }
 
   /** Step out: run until the running thread's current frame has returned (or `stop`). */
   stepOut(stop: (h: Happening[]) => boolean, budget: number) {
     const th = this.currentThread();
     const depth = th?.frames.length ?? 0;
-    return this.run((h) => stop(h) || (this.state.lastThread === th?.id && th.frames.length < depth), budget);
+    return this.run((h) => stop(h) || (this.state.lastThread === th?.id && th.frames.length < depth && !th.pendingFault), budget);
   }
 
   snapshot(): MachineState {

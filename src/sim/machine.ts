@@ -58,6 +58,20 @@ export interface ThreadState {
   moveTo: number;
   /** The user task's reference: a CPU that runs only this task's user-mode instructions. */
   shadow: Shadow | null;
+  /**
+   * A fault recognized by the last step and not yet delivered: the thread's next step pushes the
+   * handler frame. Recognition (the faulting statement, XFD_ERR already written: SDM Vol1 13.14)
+   * and delivery are two steps, so a stop on the fault shows the instruction that raised it.
+   */
+  pendingFault: PendingFault | null;
+}
+
+export interface PendingFault {
+  /** Index of the `exc_*` function that handles it. */
+  readonly handler: number;
+  readonly vector: number;
+  readonly errorCode: number | null;
+  readonly mnemonic: string;
 }
 
 /** A vCPU's guest execution while the host runs: the guest frames VM exit took off the stack. */
