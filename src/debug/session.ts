@@ -1,23 +1,35 @@
 // The debug adapter: Debug Adapter Protocol requests translated to the engine, engine happenings
 // translated to DAP events. It knows nothing of VS Code; it runs inline in the extension host or
-// as `node dist/adapter.js` over stdio for any DAP client. This version covers launching a
-// scenario, threads, stack traces (guest frames above a [VM entry] label above the host frames),
-// Locals and CPU register scopes, line breakpoints, and step in/over/out and continue.
+// as `node dist/adapter.js` over stdio for any DAP client. The runtime is the engine (src/sim);
+// this file only translates. Each handler sits under the `static { capability(...) }` block that
+// declares what it implements, and the initialize response is assembled from those blocks.
+// A continue runs in slices that yield to the event loop, so pause (and anything else) is answered
+// while it runs; stepBack and reverseContinue replay from time-travel checkpoints (src/sim/history).
 import {
-  Handles, InitializedEvent, LoggingDebugSession, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent,
+  InitializedEvent, InvalidatedEvent, LoggingDebugSession, OutputEvent, Source, StackFrame, StoppedEvent, TerminatedEvent,
   Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename, dirname } from 'node:path';
-import { Op } from '../lang/code';
 import { parse } from '../lang/parser';
 import { formatDiagnostic } from '../lang/source';
-import { formatMask, msrName, MSR_IA32_XFD, MSR_IA32_XFD_ERR } from '../model';
+import { formatMask } from '../model';
 import type { Engine, Happening } from '../sim/engine';
+import {
+  type ExprContext, type Place, ExpressionError, REGISTER_NAMES, evaluate, fieldsOf, namesInScope, parseDebugExpression,
+  placeOf, registerValue,
+} from '../sim/expression';
+import { History } from '../sim/history';
 import type { ThreadState } from '../sim/machine';
 import { loadScenario } from '../sim/scenario';
-import { showValue } from '../sim/value';
+import type { Value } from '../sim/value';
+import { Breakpoints, EXCEPTION_FILTERS, type StopDecision } from './breakpoints';
+import { capabilities, capability } from './capabilities';
+import { readLe } from './components';
+import { EditRefused, parseValue, writeSlot } from './edits';
 import { nodeFiles, policyFile, unknownPolicyMessage } from './host-files';
+import { formatMemoryRef, parseMemoryRef, readMemory, writeMemory } from './memory-references';
+import { type Slot, VariableTree } from './variables';
 
 export interface XsaveLaunchArguments extends DebugProtocol.LaunchRequestArguments {
   /** The scenario file. */
@@ -29,24 +41,36 @@ export interface XsaveLaunchArguments extends DebugProtocol.LaunchRequestArgumen
   stopOnEntry?: boolean;
   /** Step budget of one continue or step request (default 1,000,000 statements). */
   maxSteps?: number;
-  /** Print the hardware trace to the Debug Console. */
+  /** Print the hardware trace to the Debug Console, grouped per VM entry (default true). */
   trace?: boolean;
 }
 
-/** What a variablesReference stands for (tagged handles, not number ranges). */
-type VarRef =
-  | { kind: 'locals'; thread: number; frame: number }
-  | { kind: 'cpu'; cpu: number }
-  | { kind: 'mask'; value: bigint };
-
 const FRAME_STRIDE = 1000;
+/** Longest slice a running request takes before it yields to the event loop. */
+const SLICE_MS = 10;
+
+/** Error ids of the responses (the message says what to do). */
+const ERR = { notLaunched: 2001, badFrame: 2002, badReference: 2003, expression: 2004, edit: 2005, launch: 2006, busy: 2007, memory: 2008 } as const;
+
+type Mode = 'continue' | 'over' | 'in' | 'out';
+
+class RequestError extends Error {
+  constructor(readonly id: number, message: string) {
+    super(message);
+  }
+}
 
 export class XsaveDebugSession extends LoggingDebugSession {
   private engine: Engine | null = null;
+  private history: History<Map<number, number>> | null = null;
   private args: XsaveLaunchArguments | null = null;
-  private readonly breakpoints = new Map<string, Set<number>>();
-  private vars = new Handles<VarRef>();
+  private readonly bps = new Breakpoints();
+  private readonly vars = new VariableTree(() => this.engine);
   private traceSent = 0;
+  private groupOpen = false;
+  private running = false;
+  private pauseRequested = false;
+  private lastStop: StopDecision | null = null;
   private configured!: () => void;
   private readonly configurationDone = new Promise<void>((r) => (this.configured = r));
 
@@ -56,67 +80,201 @@ export class XsaveDebugSession extends LoggingDebugSession {
     this.setDebuggerColumnsStartAt1(true);
   }
 
+  // ---- lifecycle ----------------------------------------------------------------------------------
+
   protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
-    response.body = {
-      supportsConfigurationDoneRequest: true,
-    };
+    response.body = capabilities();
     this.sendResponse(response);
     this.sendEvent(new InitializedEvent());
   }
 
+  static {
+    capability({ supportsConfigurationDoneRequest: true });
+  }
   protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
     this.sendResponse(response);
     this.configured();
   }
 
   protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: XsaveLaunchArguments): Promise<void> {
-    if (typeof args.program !== 'string' || args.program === '') {
-      this.sendErrorResponse(response, 1001, "launch: 'program' must name a scenario file");
+    try {
+      this.load(args);
+    } catch (e) {
+      this.fail(response, e);
       return;
+    }
+    this.sendResponse(response);
+    await this.configurationDone;
+    this.begin();
+  }
+
+  static {
+    capability({ supportsRestartRequest: true });
+  }
+  protected override restartRequest(response: DebugProtocol.RestartResponse, args: DebugProtocol.RestartArguments): void {
+    const launch = (args.arguments as XsaveLaunchArguments | undefined) ?? this.args;
+    if (!launch) { this.fail(response, new RequestError(ERR.notLaunched, 'restart: nothing was launched')); return; }
+    try {
+      this.load(launch);
+    } catch (e) {
+      this.fail(response, e);
+      return;
+    }
+    this.sendResponse(response);
+    this.begin();
+  }
+
+  static {
+    capability({ supportsTerminateRequest: true });
+  }
+  protected override terminateRequest(response: DebugProtocol.TerminateResponse): void {
+    this.pauseRequested = true;
+    this.sendResponse(response);
+    this.sendEvent(new TerminatedEvent());
+  }
+
+  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
+    this.pauseRequested = true;
+    this.engine = null;
+    this.history = null;
+    this.sendResponse(response);
+  }
+
+  /** Compiles the scenario with its policy and makes a fresh machine; errors are RequestErrors. */
+  private load(args: XsaveLaunchArguments): void {
+    if (typeof args.program !== 'string' || args.program === '') {
+      throw new RequestError(ERR.launch, "launch: 'program' must name a scenario file (.xsave)");
     }
     const text = nodeFiles.read(args.program);
-    if (text === null) {
-      this.sendErrorResponse(response, 1002, `launch: cannot read '${args.program}'`);
-      return;
-    }
+    if (text === null) throw new RequestError(ERR.launch, `launch: cannot read '${args.program}'`);
     const policyItem = parse(args.program, text).ast.items.find((i) => i.kind === 'policy') as { policy: string } | undefined;
     const policy = args.policy ?? policyItem?.policy;
     const imports: string[] = [];
     if (policy !== undefined) {
       const file = policyFile(policy, dirname(args.program));
-      if (file === null) {
-        this.sendErrorResponse(response, 1003, `launch: ${unknownPolicyMessage(policy)}`);
-        return;
-      }
+      if (file === null) throw new RequestError(ERR.launch, `launch: ${unknownPolicyMessage(policy)}`);
       imports.push(file);
     }
     const loaded = loadScenario(args.program, nodeFiles, { ...(args.cpu ? { cpu: args.cpu } : {}), imports });
     if (!loaded.engine) {
-      this.sendErrorResponse(response, 1004, `the scenario has errors:\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`);
-      return;
+      throw new RequestError(ERR.launch, `the scenario has errors:\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`);
     }
     this.engine = loaded.engine;
     this.args = args;
-    this.sendResponse(response);
-    await this.configurationDone;
-    if (args.stopOnEntry) this.reportStop('entry');
-    else this.resume('continue');
+    this.traceSent = 0;
+    this.groupOpen = false;
+    this.lastStop = null;
+    this.bps.loadHits(new Map());
+    this.history = new History(loaded.engine, { save: () => this.bps.saveHits(), load: (h) => this.bps.loadHits(h) });
   }
+
+  private begin(): void {
+    if (this.args?.stopOnEntry) this.reportStop({ reason: 'entry' });
+    else void this.resume('continue');
+  }
+
+  // ---- breakpoints --------------------------------------------------------------------------------
 
   protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
     const path = args.source.path ?? '';
-    const lines = (args.breakpoints ?? []).map((b) => b.line);
-    this.breakpoints.set(path, new Set(lines));
-    const known = this.statementLines(path);
+    const bps = args.breakpoints ?? (args.lines ?? []).map((line) => ({ line }));
+    response.body = { breakpoints: this.bps.setLines(path, bps, this.statementLines(path)) };
+    this.sendResponse(response);
+  }
+
+  static {
+    capability({ supportsConditionalBreakpoints: true, supportsHitConditionalBreakpoints: true, supportsLogPoints: true });
+  }
+  // (conditions, hit conditions and log messages are parsed in setLines above, evaluated in Breakpoints.check)
+
+  static {
+    capability({ supportsFunctionBreakpoints: true });
+  }
+  protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
+    const e = this.engine;
+    const known = (name: string): boolean => !e || e.program.functions.some((f) => f.name === name || f.shortName === name);
+    response.body = { breakpoints: this.bps.setFunctions(args.breakpoints, known) };
+    this.sendResponse(response);
+  }
+
+  static {
+    capability({ exceptionBreakpointFilters: EXCEPTION_FILTERS, supportsExceptionFilterOptions: true, supportsExceptionOptions: false });
+  }
+  protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): void {
+    response.body = { breakpoints: this.bps.setExceptions(args) };
+    this.sendResponse(response);
+  }
+
+  static {
+    capability({ supportsExceptionInfoRequest: true });
+  }
+  protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse): void {
+    const x = this.lastStop?.exception;
+    if (!x) { this.fail(response, new RequestError(ERR.badReference, 'exceptionInfo: the last stop was not an exception')); return; }
     response.body = {
-      breakpoints: lines.map((line) => ({
-        verified: known === null || known.has(line),
-        line,
-        ...(known !== null && !known.has(line) ? { message: 'no statement starts on this line' } : {}),
-      })),
+      exceptionId: x.exceptionId, description: x.description, breakMode: 'always',
+      details: { message: x.details, typeName: x.exceptionId },
     };
     this.sendResponse(response);
   }
+
+  static {
+    capability({ supportsDataBreakpoints: true });
+  }
+  protected override dataBreakpointInfoRequest(response: DebugProtocol.DataBreakpointInfoResponse, args: DebugProtocol.DataBreakpointInfoArguments): void {
+    try {
+      const slot = this.slotOf(args.variablesReference, args.name, args.frameId);
+      const id = slot ? dataIdOf(slot, this.engine!) : null;
+      response.body = id
+        ? { dataId: id, description: `${args.name} (${id})`, accessTypes: ['write'], canPersist: true }
+        : { dataId: null, description: slot?.kind === 'local' ? 'a local lives only as long as its frame: watch a register, an MSR or a field' : `'${args.name}' cannot be watched` };
+      this.sendResponse(response);
+    } catch (e) {
+      this.fail(response, e);
+    }
+  }
+
+  protected override setDataBreakpointsRequest(response: DebugProtocol.SetDataBreakpointsResponse, args: DebugProtocol.SetDataBreakpointsArguments): void {
+    response.body = { breakpoints: this.bps.setData(args.breakpoints.map((b) => ({ ...b, read: this.watcher(b.dataId) }))) };
+    this.sendResponse(response);
+  }
+
+  /** Reads the value a dataId names, as text (compared between steps). */
+  private watcher(dataId: string): (() => string | null) | null {
+    const reg = /^cpu(\d+)\.([A-Z0-9_]+)$/.exec(dataId);
+    if (reg && (REGISTER_NAMES as readonly string[]).includes(reg[2]!)) {
+      const k = Number(reg[1]);
+      const name = reg[2] as (typeof REGISTER_NAMES)[number];
+      return () => {
+        const c = this.engine?.state.cpus[k];
+        return c ? formatMask(registerValue(c, name)) : null;
+      };
+    }
+    const field = /^([a-z_]+)#(\d+)\.([A-Za-z0-9_]+)$/.exec(dataId);
+    if (field) {
+      const id = Number(field[2]);
+      return () => {
+        const o = this.engine?.state.heap[id];
+        if (!o || o.type !== field[1]) return null;
+        const v = o.fields[field[3]!];
+        return v === undefined ? null : typeof v === 'bigint' ? `0x${v.toString(16)}` : `&obj${v.ref}`;
+      };
+    }
+    const bytes = /^(.+):(\d+)$/.exec(dataId);
+    const mem = bytes ? parseMemoryRef(bytes[1]!) : null;
+    if (bytes && mem) {
+      const size = Number(bytes[2]);
+      return () => {
+        const s = this.engine?.state;
+        if (!s) return null;
+        const r = readMemory(s, mem, 0, size);
+        return r.unreadable ? null : `0x${readLe(r.data, 0, size).toString(16)}`;
+      };
+    }
+    return null;
+  }
+
+  // ---- threads and frames -------------------------------------------------------------------------
 
   protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
     const threads = this.engine?.state.threads ?? [];
@@ -125,17 +283,21 @@ export class XsaveDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
+  static {
+    capability({ supportsDelayedStackTraceLoading: true });
+  }
   protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
     const e = this.engine;
-    const th = e?.state.threads[args.threadId - 1];
-    if (!e || !th) { response.body = { stackFrames: [], totalFrames: 0 }; this.sendResponse(response); return; }
+    if (!e) { this.fail(response, notLaunched()); return; }
+    const th = e.state.threads[args.threadId - 1];
+    if (!th) { response.body = { stackFrames: [], totalFrames: 0 }; this.sendResponse(response); return; }
     const frames: DebugProtocol.StackFrame[] = [];
     for (let k = th.frames.length - 1; k >= 0; k--) {
       const f = th.frames[k]!;
       const fn = e.fn(f);
       const id = th.id * FRAME_STRIDE + k;
       if (!fn) {
-        const label = new StackFrame(id, '[VM entry]');
+        const label = new StackFrame(id, '[VM entry]') as DebugProtocol.StackFrame;
         label.presentationHint = 'label';
         frames.push(label);
         continue;
@@ -143,61 +305,411 @@ export class XsaveDebugSession extends LoggingDebugSession {
       const stmt = fn.stmts[e.stmtOf(f)] ?? null;
       const line = stmt?.range.start.line ?? fn.range.start.line;
       const column = stmt?.range.start.column ?? fn.range.start.column;
-      frames.push(new StackFrame(id, fn.name, new Source(basename(fn.file), fn.file), line, column));
+      const frame = new StackFrame(id, fn.name, new Source(basename(fn.file), fn.file), line, column) as DebugProtocol.StackFrame;
+      if (stmt) { frame.endLine = stmt.range.end.line; frame.endColumn = stmt.range.end.column; }
+      frames.push(frame);
     }
     const start = args.startFrame ?? 0;
-    const levels = args.levels ?? frames.length;
+    const levels = args.levels || frames.length;
     response.body = { stackFrames: frames.slice(start, start + levels), totalFrames: frames.length };
     this.sendResponse(response);
   }
 
   protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
-    const thread = Math.floor(args.frameId / FRAME_STRIDE);
-    const frame = args.frameId % FRAME_STRIDE;
-    const th = this.engine?.state.threads[thread];
-    const scopes: DebugProtocol.Scope[] = [new Scope('Locals', this.vars.create({ kind: 'locals', thread, frame }), false)];
-    if (th) {
-      const cpu = new Scope(`CPU ${th.cpu}`, this.vars.create({ kind: 'cpu', cpu: th.cpu }), false) as DebugProtocol.Scope;
-      cpu.presentationHint = 'registers';
-      scopes.push(cpu);
+    try {
+      const { th, frame } = this.frame(args.frameId);
+      response.body = { scopes: this.vars.scopes(th, frame) };
+      this.sendResponse(response);
+    } catch (e) {
+      this.fail(response, e);
     }
-    response.body = { scopes };
-    this.sendResponse(response);
   }
 
   protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
-    const ref = this.vars.get(args.variablesReference);
-    response.body = { variables: ref ? this.variables(ref) : [] };
+    if (!this.engine) { this.fail(response, notLaunched()); return; }
+    const vars = this.vars.variables(args.variablesReference);
+    if (vars === null) {
+      this.fail(response, new RequestError(ERR.badReference, `no variables reference ${args.variablesReference} (references are valid until the next stop)`));
+      return;
+    }
+    const start = args.start ?? 0;
+    response.body = { variables: args.count ? vars.slice(start, start + args.count) : vars.slice(start) };
     this.sendResponse(response);
   }
 
+  // ---- editing ------------------------------------------------------------------------------------
+
+  static {
+    capability({ supportsSetVariable: true });
+  }
+  protected override setVariableRequest(response: DebugProtocol.SetVariableResponse, args: DebugProtocol.SetVariableArguments): void {
+    try {
+      const slot = this.slotOf(args.variablesReference, args.name);
+      if (!slot) throw new RequestError(ERR.edit, `${args.name} cannot be changed here`);
+      const value = this.write(slot, args.value, this.contextForRef(args.variablesReference));
+      response.body = { value };
+      this.sendResponse(response);
+      this.sendEvent(new InvalidatedEvent(['variables']));
+    } catch (e) {
+      this.fail(response, e);
+    }
+  }
+
+  static {
+    capability({ supportsSetExpression: true });
+  }
+  protected override setExpressionRequest(response: DebugProtocol.SetExpressionResponse, args: DebugProtocol.SetExpressionArguments): void {
+    try {
+      const ctx = this.context(args.frameId);
+      const value = this.write(slotOfPlace(placeOf(parseDebugExpression(args.expression), ctx), ctx), args.value, ctx);
+      response.body = { value };
+      this.sendResponse(response);
+      this.sendEvent(new InvalidatedEvent(['variables']));
+    } catch (e) {
+      this.fail(response, e);
+    }
+  }
+
+  /** Applies an edit with the model's rules; the history keeps the edited present (History.edited). */
+  private write(slot: Slot, text: string, ctx: ExprContext): string {
+    const e = this.need();
+    const v = parseValue(text, slot, ctx);
+    writeSlot(e, slot, v);
+    this.history!.edited();
+    this.bps.resyncData();
+    return this.show(slot, v);
+  }
+
+  private show(slot: Slot, v: Value): string {
+    if (typeof v !== 'bigint') return `&obj${v.ref}`;
+    if (slot.kind === 'register' && slot.name !== 'CR0.TS') return this.vars.mask(v);
+    if (slot.kind === 'bytes' && slot.size > 8) return `0x${v.toString(16).padStart(2 * slot.size, '0')}`;
+    return this.vars.int(v);
+  }
+
+  // ---- evaluation ---------------------------------------------------------------------------------
+
+  static {
+    capability({ supportsEvaluateForHovers: true });
+  }
+  protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
+    try {
+      const ctx = this.context(args.frameId);
+      // An assignment typed in the Debug Console is the one side effect asked for explicitly.
+      const assign = args.context === 'repl' ? /^\s*([A-Za-z_][\w.>-]*)\s*=(?!=)\s*(.+)$/.exec(args.expression) : null;
+      if (assign) {
+        const value = this.write(slotOfPlace(placeOf(parseDebugExpression(assign[1]!), ctx), ctx), assign[2]!, ctx);
+        response.body = { result: value, variablesReference: 0 };
+        this.sendResponse(response);
+        this.sendEvent(new InvalidatedEvent(['variables']));
+        return;
+      }
+      const expr = parseDebugExpression(args.expression);
+      const v = evaluate(expr, ctx);
+      const field = expr.kind === 'field' ? expr.field.name : expr.kind === 'name' && (REGISTER_NAMES as readonly string[]).includes(expr.name) ? 'xfeatures' : null;
+      const shown = this.vars.value(args.expression, v, args.expression, field);
+      response.body = { result: shown.value, variablesReference: shown.variablesReference };
+      this.sendResponse(response);
+    } catch (e) {
+      this.fail(response, e);
+    }
+  }
+
+  static {
+    capability({ supportsCompletionsRequest: true, completionTriggerCharacters: ['.', '>'] });
+  }
+  protected override completionsRequest(response: DebugProtocol.CompletionsResponse, args: DebugProtocol.CompletionsArguments): void {
+    try {
+      const ctx = this.context(args.frameId);
+      const before = args.text.slice(0, Math.max(0, args.column - 1));
+      const m = /([A-Za-z_][\w]*)?$/.exec(before)!;
+      const prefix = m[1] ?? '';
+      const head = before.slice(0, before.length - prefix.length);
+      let items: DebugProtocol.CompletionItem[];
+      const member = /([A-Za-z_][\w.>-]*?)(\.|->)$/.exec(head);
+      if (member) {
+        const v = evaluate(parseDebugExpression(member[1]!), ctx);
+        const type = typeof v === 'bigint' ? '' : this.engine!.state.heap[v.ref]?.type ?? '';
+        items = fieldsOf(type).filter((f) => f.startsWith(prefix)).map((f) => ({ label: f, type: 'property' }));
+      } else {
+        items = namesInScope(ctx).filter((n) => n.startsWith(prefix)).sort().slice(0, 200)
+          .map((n) => ({ label: n, type: /^[A-Z0-9_]+$/.test(n) ? (REGISTER_NAMES as readonly string[]).includes(n) ? 'variable' : 'value' : 'variable' }));
+      }
+      response.body = { targets: items.map((i) => ({ ...i, length: prefix.length })) };
+      this.sendResponse(response);
+    } catch (e) {
+      this.fail(response, e);
+    }
+  }
+
+  // ---- memory -------------------------------------------------------------------------------------
+
+  static {
+    capability({ supportsReadMemoryRequest: true });
+  }
+  protected override readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): void {
+    try {
+      const s = this.need().state;
+      const ref = parseMemoryRef(args.memoryReference);
+      if (!ref) throw new RequestError(ERR.memory, `memory reference '${args.memoryReference}': expected 0xADDRESS or cpuN/COMPONENT+0xOFFSET`);
+      const r = readMemory(s, ref, args.offset ?? 0, Math.max(0, Math.min(args.count, 1 << 20)));
+      response.body = { address: r.address, data: Buffer.from(r.data).toString('base64'), unreadableBytes: r.unreadable };
+      this.sendResponse(response);
+    } catch (e) {
+      this.fail(response, e);
+    }
+  }
+
+  static {
+    capability({ supportsWriteMemoryRequest: true });
+  }
+  protected override writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse, args: DebugProtocol.WriteMemoryArguments): void {
+    try {
+      const s = this.need().state;
+      const ref = parseMemoryRef(args.memoryReference);
+      if (!ref) throw new RequestError(ERR.memory, `memory reference '${args.memoryReference}': expected 0xADDRESS or cpuN/COMPONENT+0xOFFSET`);
+      const data = new Uint8Array(Buffer.from(args.data, 'base64'));
+      const n = writeMemory(s, ref, args.offset ?? 0, data);
+      if (n === 0 && data.length) throw new RequestError(ERR.memory, `${formatMemoryRef(ref)}+${args.offset ?? 0}: not mapped`);
+      if (ref.kind === 'cpu' && n) {
+        // A register image written by hand: XINUSE/XMODIFIED follow as after a register write.
+        writeSlot(this.engine!, { kind: 'bytes', mem: { ...ref, offset: ref.offset + (args.offset ?? 0) }, size: 0, name: 'memory' }, 0n);
+      }
+      this.history!.edited();
+      this.bps.resyncData();
+      response.body = { bytesWritten: n };
+      this.sendResponse(response);
+      this.sendEvent(new InvalidatedEvent(['variables']));
+    } catch (e) {
+      this.fail(response, e);
+    }
+  }
+
+  // ---- display ------------------------------------------------------------------------------------
+
+  /** `xsave/toggleHex`: numbers in hex (default) or decimal; masks keep their decoded names. */
+  protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
+    if (command === 'xsave/toggleHex' || command === 'xsave/setFormat') {
+      const want = (args as { hex?: boolean } | undefined)?.hex;
+      this.vars.decimal = command === 'xsave/setFormat' && typeof want === 'boolean' ? !want : !this.vars.decimal;
+      response.body = { hex: !this.vars.decimal };
+      this.sendResponse(response);
+      this.sendEvent(new InvalidatedEvent(['variables']));
+      return;
+    }
+    this.fail(response, new RequestError(ERR.badReference, `unknown request '${command}'`));
+  }
+
+  // ---- running ------------------------------------------------------------------------------------
+
   protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
+    if (!this.ready(response)) return;
     response.body = { allThreadsContinued: true };
     this.sendResponse(response);
-    this.resume('continue');
+    void this.resume('continue');
   }
 
   protected override nextRequest(response: DebugProtocol.NextResponse): void {
+    if (!this.ready(response)) return;
     this.sendResponse(response);
-    this.resume('over');
+    void this.resume('over');
   }
 
   protected override stepInRequest(response: DebugProtocol.StepInResponse): void {
+    if (!this.ready(response)) return;
     this.sendResponse(response);
-    this.resume('in');
+    void this.resume('in');
   }
 
   protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
+    if (!this.ready(response)) return;
     this.sendResponse(response);
-    this.resume('out');
+    void this.resume('out');
   }
 
-  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
-    this.engine = null;
+  protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
     this.sendResponse(response);
+    if (this.running) this.pauseRequested = true;
   }
 
-  // ---- running ----------------------------------------------------------------------------------
+  static {
+    capability({ supportsStepBack: true });
+  }
+  protected override stepBackRequest(response: DebugProtocol.StepBackResponse): void {
+    if (!this.ready(response)) return;
+    this.sendResponse(response);
+    this.reverse('step');
+  }
+
+  protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): void {
+    if (!this.ready(response)) return;
+    this.sendResponse(response);
+    this.reverse('continue');
+  }
+
+  /** Whether a run request can start now; if not, the response is an error. */
+  private ready(response: DebugProtocol.Response): boolean {
+    if (!this.engine) { this.fail(response, notLaunched()); return false; }
+    if (this.running) { this.fail(response, new RequestError(ERR.busy, 'the machine is running: pause it first')); return false; }
+    return true;
+  }
+
+  /** One forward step with its bookkeeping: history checkpoint, then the breakpoints' decision. */
+  private stepOnce(quiet: boolean): { h: Happening[]; stop: StopDecision | null } {
+    const e = this.engine!;
+    const h = e.step();
+    this.history!.afterStep();
+    const stop = this.bps.check(e, h, (th, f, b) => this.contextOf(th, f, b), quiet ? () => {} : (text, th) => this.logpoint(text, th));
+    return { h, stop };
+  }
+
+  private async resume(mode: Mode): Promise<void> {
+    const e = this.engine!;
+    const budget = this.args?.maxSteps ?? 1_000_000;
+    const th = mode === 'continue' ? null : e.currentThread();
+    const depth = th?.frames.length ?? 0;
+    this.running = true;
+    this.pauseRequested = false;
+    let taken = 0;
+    try {
+      for (;;) {
+        const sliceEnd = Date.now() + SLICE_MS;
+        for (let k = 0; ; k++) {
+          if (this.engine !== e) return; // disconnected or restarted meanwhile
+          const { h, stop } = this.stepOnce(false);
+          taken++;
+          const end = h.find((x) => x.kind === 'end' || x.kind === 'error' || x.kind === 'oops');
+          if (end) { this.ended(end); return; }
+          if (stop) { this.reportStop(stop); return; }
+          if (th && this.stepDone(mode, th, depth)) { this.reportStop({ reason: 'step' } as never); return; }
+          if (taken >= budget) {
+            this.sendEvent(new OutputEvent(`the step budget of ${budget} statements ran out (launch attribute maxSteps)\n`, 'stderr'));
+            this.reportStop({ reason: 'pause', description: 'step budget exhausted' } as never);
+            return;
+          }
+          if ((k & 255) === 255 && Date.now() >= sliceEnd) break;
+        }
+        this.flushTrace();
+        await new Promise<void>((r) => setImmediate(r));
+        if (this.pauseRequested) { this.reportStop({ reason: 'pause' } as never); return; }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Whether a step request is done: the stepping thread is back at a statement of the right depth. */
+  private stepDone(mode: Mode, th: ThreadState, depth: number): boolean {
+    const s = this.engine!.state;
+    if (th.status === 'exited' || th.status === 'killed') return true;
+    if (s.lastThread !== th.id || th.pendingFault) return false;
+    switch (mode) {
+      case 'in': return true;
+      case 'over': return th.frames.length <= depth;
+      case 'out': return th.frames.length < depth;
+      default: return false;
+    }
+  }
+
+  /**
+   * Step back (the last earlier position where the stepping thread stood at a statement of the same
+   * or a shallower frame, or any breakpoint held) and reverse continue (the last earlier position
+   * where a breakpoint held; else the start).
+   */
+  private reverse(mode: 'step' | 'continue'): void {
+    const e = this.engine!;
+    const h = this.history!;
+    const here = h.position;
+    const th = e.currentThread();
+    const depth = th?.frames.length ?? 0;
+    let decision: StopDecision | null = null;
+    const decisions = new Map<number, StopDecision>();
+    const found = h.lastMatching(here, () => {
+      const { stop } = this.stepOnce(true);
+      if (stop) { decisions.set(e.state.steps, stop); return true; }
+      if (mode === 'step' && th) {
+        const t = e.state.threads[th.id]!;
+        return e.state.lastThread === th.id && t.frames.length > 0 && t.frames.length <= depth && !t.pendingFault;
+      }
+      return false;
+    });
+    const target = found ?? h.start;
+    h.travel(target, () => { this.stepOnce(true); });
+    decision = found !== null ? decisions.get(found) ?? null : null;
+    this.traceSent = e.state.trace.length;
+    if (this.groupOpen) { this.sendEvent(groupEnd()); this.groupOpen = false; }
+    this.reportStop(decision ?? { reason: found === null ? 'entry' : 'step' } as never);
+  }
+
+  private ended(h: Happening): void {
+    this.flushTrace();
+    if (h.kind === 'error' || h.kind === 'oops') {
+      this.sendEvent(new OutputEvent(`${h.text}\n`, 'stderr'));
+      this.reportStop({
+        reason: 'exception', text: h.text, description: h.kind === 'oops' ? 'kernel oops' : 'scenario error',
+        exception: { exceptionId: h.kind === 'oops' ? 'oops' : 'scenario error', description: h.text, details: h.text },
+      });
+      return;
+    }
+    const s = this.engine!.state;
+    this.sendEvent(new OutputEvent(
+      `${h.kind === 'end' ? h.text : 'ended'}: ${s.passedAssertions} assertion(s) held, ${s.failedAssertions.length} failed; ${s.violations.filter((v) => !v.deviation).length} invariant violation(s)\n`,
+      'console'));
+    this.sendEvent(new TerminatedEvent());
+  }
+
+  private reportStop(d: StopDecision | { reason: 'entry' | 'step' | 'pause'; description?: string }): void {
+    this.flushTrace();
+    this.vars.reset();
+    this.lastStop = 'exception' in d ? d as StopDecision : null;
+    const th = this.engine?.currentThread();
+    const ev = new StoppedEvent(d.reason, (th?.id ?? 0) + 1, 'text' in d ? d.text : undefined) as DebugProtocol.StoppedEvent;
+    ev.body.allThreadsStopped = true;
+    if (d.description) ev.body.description = d.description;
+    if ('hitBreakpointIds' in d && d.hitBreakpointIds) ev.body.hitBreakpointIds = d.hitBreakpointIds;
+    this.sendEvent(ev);
+  }
+
+  private logpoint(text: string, th: ThreadState): void {
+    const e = this.engine!;
+    const top = th.frames[th.frames.length - 1];
+    const fn = top ? e.fn(top) : null;
+    const ev = new OutputEvent(`${text}\n`, 'console') as DebugProtocol.OutputEvent;
+    if (fn && top) {
+      const st = fn.stmts[e.stmtOf(top)];
+      ev.body.source = new Source(basename(fn.file), fn.file);
+      if (st) ev.body.line = st.range.start.line;
+    }
+    this.sendEvent(ev);
+  }
+
+  /** The hardware trace to the Debug Console, each VM entry..exit as a collapsible group. */
+  private flushTrace(): void {
+    const e = this.engine;
+    if (!e || this.args?.trace === false) return;
+    const t = e.state.trace;
+    for (; this.traceSent < t.length; this.traceSent++) {
+      const x = t[this.traceSent]!;
+      const line = `[${x.step}] ${x.text}`;
+      if (x.kind === 'vmentry') {
+        if (this.groupOpen) this.sendEvent(groupEnd());
+        const ev = new OutputEvent(`${line}\n`, 'console') as DebugProtocol.OutputEvent;
+        ev.body.group = 'startCollapsed';
+        this.sendEvent(ev);
+        this.groupOpen = true;
+        continue;
+      }
+      this.sendEvent(new OutputEvent(`${line}\n`, 'console'));
+      if (x.kind === 'vmexit' && this.groupOpen) { this.sendEvent(groupEnd()); this.groupOpen = false; }
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------
+
+  private need(): Engine {
+    if (!this.engine) throw notLaunched();
+    return this.engine;
+  }
 
   /** Lines of `path` on which a statement starts, or null if the program does not include the file. */
   private statementLines(path: string): Set<number> | null {
@@ -213,117 +725,99 @@ export class XsaveDebugSession extends LoggingDebugSession {
     return seen ? lines : null;
   }
 
-  /** Whether the thread that just stepped stands at a breakpoint line. */
-  private atBreakpoint(): boolean {
-    const e = this.engine!;
+  private frame(frameId: number): { th: ThreadState; frame: number } {
+    const e = this.need();
+    const th = e.state.threads[Math.floor(frameId / FRAME_STRIDE)];
+    const frame = frameId % FRAME_STRIDE;
+    if (!th || !Number.isInteger(frameId) || frameId < 0 || !th.frames[frame]) {
+      throw new RequestError(ERR.badFrame, `no frame ${frameId} (frame ids are valid until the next stop)`);
+    }
+    return { th, frame };
+  }
+
+  /** The expression context of a frame, or of the stopped thread's top frame. */
+  private context(frameId: number | undefined): ExprContext {
+    const e = this.need();
+    if (frameId !== undefined) {
+      const { th, frame } = this.frame(frameId);
+      return this.contextOf(th, frame);
+    }
     const th = e.currentThread();
-    const top = th?.frames[th.frames.length - 1];
-    if (!th || !top || top.fn < 0) return false;
-    const fn = e.fn(top)!;
-    const k = e.stmtOf(top);
-    const ins = fn.code[top.pc];
-    // At a STMT op: the statement has not started yet (a breakpoint stops before its line runs).
-    if (k < 0 || !ins || ins.op !== Op.STMT) return false;
-    const st = fn.stmts[k]!;
-    return this.breakpoints.get(st.file)?.has(st.range.start.line) ?? false;
+    if (!th) return { state: e.state, program: e.program, cpu: 0, thread: null, locals: null, guest: false };
+    return this.contextOf(th, th.frames.length - 1);
   }
 
-  private resume(mode: 'continue' | 'over' | 'in' | 'out'): void {
-    const e = this.engine;
-    if (!e) return;
-    const budget = this.args?.maxSteps ?? 1_000_000;
-    let stopReason: { reason: string; text?: string } | null = null;
-    const stop = (h: Happening[]): boolean => {
-      for (const x of h) {
-        if (x.kind === 'exception') { stopReason = { reason: 'exception', text: x.fault.reason }; return true; }
-        if (x.kind === 'invariant' && !x.violation.deviation) { stopReason = { reason: 'exception', text: `invariant ${x.violation.name}: ${x.violation.text}` }; return true; }
-        if (x.kind === 'assertion') { stopReason = { reason: 'exception', text: `assertion failed: ${x.message}` }; return true; }
-      }
-      if (this.atBreakpoint()) { stopReason = { reason: 'breakpoint' }; return true; }
-      return false;
+  private contextOf(th: ThreadState, frame: number, bindings?: ReadonlyMap<string, Value>): ExprContext {
+    const e = this.engine!;
+    const f = th.frames[frame];
+    const fn = f ? e.fn(f) : null;
+    return {
+      state: e.state, program: e.program, cpu: th.cpu, thread: th,
+      locals: f && fn ? { names: fn.locals, values: f.locals } : null,
+      guest: fn?.context === 'guest',
+      ...(bindings ? { bindings } : {}),
     };
-    const r = mode === 'in' ? e.run(() => true, 1)
-      : mode === 'over' ? e.stepOver(stop, budget)
-        : mode === 'out' ? e.stepOut(stop, budget)
-          : e.run(stop, budget);
-    this.flushTrace();
-    const ended = r.reason === 'end' || (e.state.halted !== null && !e.currentThread()?.frames.length);
-    if (r.reason === 'end' || ended) {
-      const last = r.happenings.find((x) => x.kind === 'error' || x.kind === 'oops' || x.kind === 'end');
-      if (last && (last.kind === 'error' || last.kind === 'oops')) {
-        this.sendEvent(new OutputEvent(`${last.text}\n`, 'stderr'));
-        this.reportStop('exception', last.text);
-        return;
-      }
-      this.sendEvent(new TerminatedEvent());
-      return;
-    }
-    if (r.reason === 'budget') {
-      this.sendEvent(new OutputEvent(`the step budget of ${budget} ran out\n`, 'stderr'));
-      this.reportStop('pause', 'step budget exhausted');
-      return;
-    }
-    const sr = stopReason as { reason: string; text?: string } | null;
-    if (sr) this.reportStop(sr.reason, sr.text);
-    else this.reportStop('step');
   }
 
-  private reportStop(reason: string, text?: string): void {
-    this.vars.reset();
-    const th = this.engine?.currentThread();
-    const ev = new StoppedEvent(reason, (th?.id ?? 0) + 1, text) as DebugProtocol.StoppedEvent;
-    ev.body.allThreadsStopped = true;
-    this.sendEvent(ev);
+  /** The context a variables reference's children are evaluated in (its frame, for locals). */
+  private contextForRef(ref: number): ExprContext {
+    const r = this.vars.get(ref);
+    if (r?.kind === 'locals') {
+      const th = this.engine!.state.threads[r.thread];
+      if (th) return this.contextOf(th, r.frame);
+    }
+    return this.context(undefined);
   }
 
-  private flushTrace(): void {
-    const e = this.engine;
-    if (!e || !this.args?.trace) return;
-    const t = e.state.trace;
-    for (; this.traceSent < t.length; this.traceSent++) {
-      this.sendEvent(new OutputEvent(`[${t[this.traceSent]!.step}] ${t[this.traceSent]!.text}\n`, 'console'));
+  /** The slot behind `name` under a variables reference, or behind the expression `name`. */
+  private slotOf(ref: number | undefined, name: string, frameId?: number): Slot | null {
+    this.need();
+    if (ref === undefined || ref === 0) {
+      const ctx = this.context(frameId);
+      return slotOfPlace(placeOf(parseDebugExpression(name), ctx), ctx);
     }
+    const r = this.vars.get(ref);
+    if (!r) throw new RequestError(ERR.badReference, `no variables reference ${ref} (references are valid until the next stop)`);
+    const child = this.vars.children(r).find((c) => c.variable.name === name);
+    if (!child) throw new RequestError(ERR.badReference, `no variable '${name}' here`);
+    return child.slot;
   }
 
-  // ---- variables -----------------------------------------------------------------------------------
-
-  private variables(ref: VarRef): DebugProtocol.Variable[] {
-    const e = this.engine;
-    if (!e) return [];
-    switch (ref.kind) {
-      case 'locals': {
-        const th: ThreadState | undefined = e.state.threads[ref.thread];
-        const f = th?.frames[ref.frame];
-        const fn = f ? e.fn(f) : null;
-        if (!f || !fn) return [];
-        return fn.locals.map((name, i) => ({ name, value: showValue(f.locals[i]!), variablesReference: 0 }));
-      }
-      case 'cpu': {
-        const c = e.state.cpus[ref.cpu];
-        if (!c) return [];
-        const mask = (name: string, v: bigint): DebugProtocol.Variable => ({
-          name, value: formatMask(v), variablesReference: v ? this.vars.create({ kind: 'mask', value: v }) : 0,
-        });
-        return [
-          { name: 'mode', value: c.vmx.mode === 'non-root' ? 'guest (VMX non-root)' : c.vmx.mode === 'root' ? 'host (VMX root)' : 'host', variablesReference: 0 },
-          { name: 'CPL', value: String(c.cpl), variablesReference: 0 },
-          mask('XCR0', c.xcr0),
-          mask('IA32_XSS', c.xss),
-          mask(msrName(MSR_IA32_XFD), c.xfd),
-          mask(msrName(MSR_IA32_XFD_ERR), c.xfdErr),
-          mask('XINUSE', c.xinuse),
-          { name: 'CR0.TS', value: c.cr0.ts ? '1' : '0', variablesReference: 0 },
-          { name: 'CR4.OSXSAVE', value: c.cr4.osxsave ? '1' : '0', variablesReference: 0 },
-        ];
-      }
-      case 'mask': {
-        const out: DebugProtocol.Variable[] = [];
-        for (let i = 0; i < 64; i++) {
-          if ((ref.value >> BigInt(i)) & 1n) out.push({ name: `[${i}]`, value: formatMask(1n << BigInt(i)), variablesReference: 0 });
-        }
-        return out;
-      }
-    }
+  private fail(response: DebugProtocol.Response, e: unknown): void {
+    const id = e instanceof RequestError ? e.id : e instanceof ExpressionError ? ERR.expression : e instanceof EditRefused ? ERR.edit : 2999;
+    const message = e instanceof Error ? e.message : String(e);
+    this.sendErrorResponse(response, { id, format: message.replace(/\{/g, '{{').replace(/\}/g, '}}'), showUser: false });
   }
 }
 
+function notLaunched(): RequestError {
+  return new RequestError(ERR.notLaunched, 'no scenario is running: launch one first');
+}
+
+function groupEnd(): DebugProtocol.OutputEvent {
+  const ev = new OutputEvent('', 'console') as DebugProtocol.OutputEvent;
+  ev.body.group = 'end';
+  return ev;
+}
+
+function slotOfPlace(p: Place, ctx: ExprContext): Slot {
+  switch (p.kind) {
+    case 'local': {
+      const th = ctx.thread!;
+      const frame = th.frames.findIndex((f) => f.locals === ctx.locals?.values);
+      return { kind: 'local', thread: th.id, frame, index: p.index };
+    }
+    case 'register': return { kind: 'register', cpu: p.cpu, name: p.name };
+    case 'field': return { kind: 'field', object: p.object, field: p.field };
+  }
+}
+
+/** A data breakpoint's id: the same place gets the same id in every run of the scenario. */
+function dataIdOf(slot: Slot, e: Engine): string | null {
+  switch (slot.kind) {
+    case 'register': return slot.name === 'CR0.TS' ? null : `cpu${slot.cpu}.${slot.name}`;
+    case 'field': return `${e.state.heap[slot.object]!.type}#${slot.object}.${slot.field}`;
+    case 'bytes': return `${formatMemoryRef(slot.mem)}:${slot.size}`;
+    case 'local': return null;
+  }
+}

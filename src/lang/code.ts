@@ -105,4 +105,6 @@ export interface Program {
   /** `cpus N;` of the main file, or null. */
   readonly cpus: number | null;
   readonly files: string[];
+  /** The values of the scenario's and the policy's `const`s: kernel/user ones, and the guest block's. */
+  readonly constants: { readonly kernel: ReadonlyMap<string, bigint>; readonly guest: ReadonlyMap<string, bigint> };
 }

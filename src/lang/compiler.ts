@@ -120,6 +120,10 @@ class Compiler {
         cpus: this.cpus,
         deviations: this.deviations,
         files: this.order,
+        constants: {
+          kernel: new Map([...this.kernelConsts].map(([k, v]) => [k, v.value ?? 0n])),
+          guest: new Map([...this.guestConsts].map(([k, v]) => [k, v.value ?? 0n])),
+        },
       },
       diagnostics: [],
     };

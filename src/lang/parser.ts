@@ -421,6 +421,19 @@ export class Parser {
 
   // ---- expressions ------------------------------------------------------------------------
 
+  /** One expression and nothing after it (a debugger condition, watch or log-message hole). */
+  expressionOnly(): Expr | null {
+    try {
+      const e = this.expr();
+      const t = this.peek();
+      if (t.kind !== 'eof') this.fail(t, `unexpected ${describe(t)} after the expression`);
+      return e;
+    } catch (err) {
+      if (err instanceof SyntaxError_) return null;
+      throw err;
+    }
+  }
+
   expr(): Expr {
     const test = this.binary(0);
     if (!this.eat('?')) return test;
@@ -524,4 +537,14 @@ export function parse(file: string, text: string): { ast: ScenarioFile; diagnost
   const ast = p.parseFile();
   const diagnostics = [...p.diagnostics].sort((a, b) => a.range.start.offset - b.range.start.offset);
   return { ast, diagnostics };
+}
+
+/**
+ * Parses one expression of the language, as the debugger's conditions, log messages, watches and
+ * the Debug Console use them; errors are diagnostics with exact ranges in `text`.
+ */
+export function parseExpression(file: string, text: string): { expr: Expr | null; diagnostics: Diagnostic[] } {
+  const p = new Parser(file, text);
+  const expr = p.expressionOnly();
+  return { expr: p.diagnostics.length ? null : expr, diagnostics: [...p.diagnostics] };
 }

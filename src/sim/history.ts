@@ -1,0 +1,108 @@
+// Time travel (DESIGN §4): the machine state is plain data and a step is deterministic, so a
+// checkpoint every K steps plus replay from the nearest one reaches any earlier position exactly.
+// Step back and reverse continue are "the last earlier position where a predicate held", found by
+// replaying windows between checkpoints from the newest backwards. A position is the number of steps
+// taken (`state.steps`). The trace is append-only along a timeline, so checkpoints keep only its
+// length. What the debugger counts per step (hit counts) travels with each checkpoint as `aux`.
+import type { Engine } from './engine';
+import type { MachineState } from './machine';
+
+interface Checkpoint<A> {
+  readonly position: number;
+  readonly state: MachineState;
+  readonly traceLength: number;
+  readonly aux: A;
+}
+
+/** How the owner of the per-step bookkeeping saves and restores it with a checkpoint. */
+export interface AuxState<A> {
+  save(): A;
+  load(a: A): void;
+}
+
+export class History<A> {
+  private checkpoints: Checkpoint<A>[] = [];
+
+  /** `every`: steps between checkpoints; a window replays at most that many steps. */
+  constructor(private readonly engine: Engine, private readonly aux: AuxState<A>, private readonly every = 128) {
+    this.checkpoint();
+  }
+
+  get position(): number {
+    return this.engine.state.steps;
+  }
+
+  /** The earliest position that can be reached (0 unless an edit cut the history). */
+  get start(): number {
+    return this.checkpoints[0]!.position;
+  }
+
+  /** Call after every forward step. */
+  afterStep(): void {
+    const p = this.engine.state.steps;
+    const last = this.checkpoints[this.checkpoints.length - 1]!;
+    if (p - last.position >= this.every) this.checkpoint();
+  }
+
+  /**
+   * The state was changed by hand (setVariable): replay from before this point would not reproduce
+   * it. Later checkpoints are dropped and the edited state becomes a checkpoint; earlier positions
+   * stay reachable and show the history as it ran, before the edit.
+   */
+  edited(): void {
+    const p = this.engine.state.steps;
+    this.checkpoints = this.checkpoints.filter((c) => c.position < p);
+    this.checkpoint();
+  }
+
+  /** Moves the machine to `position` (≤ now): restores the nearest checkpoint and replays. */
+  travel(position: number, replayStep: () => void): void {
+    const c = this.nearest(position);
+    this.restore(c);
+    while (this.engine.state.steps < position && !this.engine.state.halted) replayStep();
+  }
+
+  /**
+   * The last position p with start < p < before at which `replayStep` (one step, then the
+   * predicate) returned true, or null. Leaves the machine at an unspecified position: travel next.
+   */
+  lastMatching(before: number, replayStep: () => boolean): number | null {
+    let end = before;
+    for (let k = this.checkpoints.length - 1; k >= 0; k--) {
+      const c = this.checkpoints[k]!;
+      if (c.position >= end) continue;
+      this.restore(c);
+      let found: number | null = null;
+      while (this.engine.state.steps < end - 1 && !this.engine.state.halted) {
+        if (replayStep()) found = this.engine.state.steps;
+      }
+      // The step that reaches end - 1 is checked too; position `end` itself is not a candidate.
+      if (found !== null) return found;
+      end = c.position + 1;
+    }
+    return null;
+  }
+
+  private nearest(position: number): Checkpoint<A> {
+    let best = this.checkpoints[0]!;
+    for (const c of this.checkpoints) if (c.position <= position) best = c;
+    return best;
+  }
+
+  private checkpoint(): void {
+    const s = this.engine.state;
+    this.checkpoints.push({
+      position: s.steps,
+      state: structuredClone({ ...s, trace: [] }),
+      traceLength: s.trace.length,
+      aux: this.aux.save(),
+    });
+  }
+
+  private restore(c: Checkpoint<A>): void {
+    const trace = this.engine.state.trace.slice(0, c.traceLength);
+    this.engine.state = structuredClone(c.state);
+    this.engine.state.trace = trace;
+    this.aux.load(c.aux);
+  }
+}
