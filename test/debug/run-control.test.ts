@@ -1,0 +1,47 @@
+// Running through a real DAP client: pause interrupts a long continue (the run loop yields to the
+// event loop), the step budget stops a runaway loop with a reason, the hardware trace arrives in the
+// Debug Console grouped per VM entry, and the end of the run terminates the session with a summary.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { example, fixture, launchStopped, stack, stopAfter, withClient } from './support';
+
+test('pause stops a continue that would never end, inside the loop', async () => {
+  await withClient(async (dc) => {
+    await launchStopped(dc, 'naive', fixture('runaway.xsave'), { maxSteps: 1e12 });
+    await dc.continueRequest({ threadId: 1 });
+    await new Promise((r) => setTimeout(r, 100));
+    const [ev] = await Promise.all([dc.waitForEvent('stopped'), dc.pauseRequest({ threadId: 1 })]);
+    assert.equal((ev as DebugProtocol.StoppedEvent).body.reason, 'pause');
+    const top = (await stack(dc, (ev as DebugProtocol.StoppedEvent).body.threadId!))[0]!;
+    assert.match(top, /^spin\.main:[567]$/);
+  });
+});
+
+test('the step budget stops a runaway loop with a reason in the stop and on stderr', async () => {
+  await withClient(async (dc) => {
+    await launchStopped(dc, 'naive', fixture('runaway.xsave'), { maxSteps: 5000 });
+    const err = dc.assertOutput('stderr', 'the step budget of 5000 statements ran out');
+    const ev = await stopAfter(dc, () => dc.continueRequest({ threadId: 1 }));
+    assert.equal(ev.body.reason, 'pause');
+    assert.equal(ev.body.description, 'step budget exhausted');
+    await err;
+  });
+});
+
+test('the hardware trace is grouped per VM entry in the Debug Console; the end terminates with a summary', async () => {
+  await withClient(async (dc) => {
+    const out: DebugProtocol.OutputEvent['body'][] = [];
+    dc.on('output', (e: DebugProtocol.OutputEvent) => out.push(e.body));
+    await launchStopped(dc, 'linux-6.19', example, { trace: true });
+    await dc.setExceptionBreakpointsRequest({ filters: [] });
+    await Promise.all([dc.waitForEvent('terminated'), dc.continueRequest({ threadId: 1 })]);
+    const firstEntry = out.findIndex((o) => o.group === 'startCollapsed');
+    assert.ok(firstEntry >= 0);
+    assert.match(out[firstEntry]!.output, /^\[\d+\] cpu0 VM entry \(vcpu 0\)\n$/);
+    const end = out.findIndex((o, i) => i > firstEntry && o.group === 'end');
+    assert.match(out[end - 1]!.output, /VM exit/);
+    assert.ok(out.slice(firstEntry + 1, end).every((o) => o.group === undefined));
+    assert.match(out[out.length - 1]!.output, /^every thread has finished: 1 assertion\(s\) held, 0 failed; 0 invariant violation\(s\)\n$/);
+  });
+});
