@@ -16,6 +16,8 @@ const common = {
   sourcemap: true,
   logLevel: 'warning',
   absWorkingDir: root,
+  // docs/language.md's builtins table documents hovers and completion in the editor.
+  loader: { '.md': 'text' },
 };
 
 function walk(dir, suffix) {

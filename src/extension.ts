@@ -1,10 +1,14 @@
-// The VS Code extension's activation. This layer alone imports 'vscode' (DESIGN §3). Until the
-// debug adapter lands it contributes the scenario language (grammar and editor configuration,
-// declared in package.json) and nothing at run time.
+// The VS Code extension's activation: the only code that imports 'vscode' (DESIGN §3; helpers in
+// src/extension/). Activation registers the debugger (an inline adapter over the same session as
+// `node dist/adapter.js`), its configuration provider and commands, and the language features.
+// Everything registered goes into the context's subscriptions, so deactivation disposes it.
 import type * as vscode from 'vscode';
+import { registerDebugging } from './extension/debugging';
+import { registerLanguageFeatures } from './extension/language-features';
 
-export function activate(_context: vscode.ExtensionContext): void {
-  // The language contributions are declarative; there is nothing to register yet.
+export function activate(context: vscode.ExtensionContext): void {
+  registerDebugging(context);
+  registerLanguageFeatures(context);
 }
 
 export function deactivate(): void {}

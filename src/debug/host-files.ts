@@ -4,6 +4,8 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { FileAccessor } from '../lang/compiler';
+import { parse } from '../lang/parser';
+import type { Diagnostic } from '../lang/source';
 
 export const nodeFiles: FileAccessor = {
   read(path: string): string | null {
@@ -37,4 +39,19 @@ export function policyFile(policy: string, base: string): string | null {
 export function unknownPolicyMessage(policy: string): string {
   const known = shippedPolicies();
   return `unknown policy '${policy}' (${known.length ? `shipped: ${known.join(', ')}` : 'no policies are shipped in this version'}; or name a .xsave file)`;
+}
+
+/**
+ * The policy file a scenario runs with: `override` (a launch attribute) or the scenario's `policy`
+ * line, as an import for the compiler. An unknown policy is a diagnostic at the policy line (or at
+ * the top of the file when the override names it).
+ */
+export function policyImports(program: string, text: string, override: string | undefined): { imports: string[]; diagnostic: Diagnostic | null } {
+  const item = parse(program, text).ast.items.find((i) => i.kind === 'policy') as { policy: string; range: Diagnostic['range'] } | undefined;
+  const policy = override ?? item?.policy;
+  if (policy === undefined) return { imports: [], diagnostic: null };
+  const file = policyFile(policy, dirname(program));
+  if (file !== null) return { imports: [file], diagnostic: null };
+  const range = override === undefined && item ? item.range : { start: { offset: 0, line: 1, column: 1 }, end: { offset: 0, line: 1, column: 1 } };
+  return { imports: [], diagnostic: { file: program, range, severity: 'error', message: unknownPolicyMessage(policy) } };
 }

@@ -10,8 +10,7 @@ import {
   Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { basename, dirname } from 'node:path';
-import { parse } from '../lang/parser';
+import { basename } from 'node:path';
 import { formatDiagnostic } from '../lang/source';
 import { formatMask } from '../model';
 import type { Engine, Happening } from '../sim/engine';
@@ -27,7 +26,7 @@ import { Breakpoints, EXCEPTION_FILTERS, type StopDecision } from './breakpoints
 import { capabilities, capability } from './capabilities';
 import { readLe } from './components';
 import { EditRefused, parseValue, writeSlot } from './edits';
-import { nodeFiles, policyFile, unknownPolicyMessage } from './host-files';
+import { nodeFiles, policyImports } from './host-files';
 import { formatMemoryRef, parseMemoryRef, readMemory, writeMemory } from './memory-references';
 import { type Slot, VariableTree } from './variables';
 
@@ -147,14 +146,9 @@ export class XsaveDebugSession extends LoggingDebugSession {
     }
     const text = nodeFiles.read(args.program);
     if (text === null) throw new RequestError(ERR.launch, `launch: cannot read '${args.program}'`);
-    const policyItem = parse(args.program, text).ast.items.find((i) => i.kind === 'policy') as { policy: string } | undefined;
-    const policy = args.policy ?? policyItem?.policy;
-    const imports: string[] = [];
-    if (policy !== undefined) {
-      const file = policyFile(policy, dirname(args.program));
-      if (file === null) throw new RequestError(ERR.launch, `launch: ${unknownPolicyMessage(policy)}`);
-      imports.push(file);
-    }
+    const policy = policyImports(args.program, text, args.policy);
+    if (policy.diagnostic) throw new RequestError(ERR.launch, `launch: ${policy.diagnostic.message}`);
+    const imports = policy.imports;
     const loaded = loadScenario(args.program, nodeFiles, { ...(args.cpu ? { cpu: args.cpu } : {}), imports });
     if (!loaded.engine) {
       throw new RequestError(ERR.launch, `the scenario has errors:\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`);
@@ -559,6 +553,8 @@ export class XsaveDebugSession extends LoggingDebugSession {
     const e = this.engine!;
     const h = e.step();
     this.history!.afterStep();
+    // Run without debugging (noDebug): no breakpoint stops; the run ends or hits its budget.
+    if (this.args?.noDebug) return { h, stop: null };
     const stop = this.bps.check(e, h, (th, f, b) => this.contextOf(th, f, b), quiet ? () => {} : (text, th) => this.logpoint(text, th));
     return { h, stop };
   }
@@ -578,7 +574,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
           if (this.engine !== e) return; // disconnected or restarted meanwhile
           const { h, stop } = this.stepOnce(false);
           taken++;
-          const end = h.find((x) => x.kind === 'end' || x.kind === 'error' || x.kind === 'oops');
+          const end = h.find((x): x is Extract<Happening, { kind: 'end' | 'error' | 'oops' }> => x.kind === 'end' || x.kind === 'error' || x.kind === 'oops');
           if (end) { this.ended(end); return; }
           if (stop) { this.reportStop(stop); return; }
           if (th && this.stepDone(mode, th, depth)) { this.reportStop({ reason: 'step' } as never); return; }
@@ -641,9 +637,9 @@ export class XsaveDebugSession extends LoggingDebugSession {
     this.reportStop(decision ?? { reason: found === null ? 'entry' : 'step' } as never);
   }
 
-  private ended(h: Happening): void {
+  private ended(h: Extract<Happening, { kind: 'end' | 'error' | 'oops' }>): void {
     this.flushTrace();
-    if (h.kind === 'error' || h.kind === 'oops') {
+    if ((h.kind === 'error' || h.kind === 'oops') && !this.args?.noDebug) {
       this.sendEvent(new OutputEvent(`${h.text}\n`, 'stderr'));
       this.reportStop({
         reason: 'exception', text: h.text, description: h.kind === 'oops' ? 'kernel oops' : 'scenario error',
@@ -652,6 +648,11 @@ export class XsaveDebugSession extends LoggingDebugSession {
       return;
     }
     const s = this.engine!.state;
+    if (h.kind !== 'end') this.sendEvent(new OutputEvent(`${h.text}\n`, 'stderr'));
+    for (const v of s.violations) {
+      this.sendEvent(new OutputEvent(`${v.where}: ${v.deviation ? 'known deviation' : 'invariant violated'}: ${v.name}: ${v.text}\n`, v.deviation ? 'console' : 'stderr'));
+    }
+    for (const a of s.failedAssertions) this.sendEvent(new OutputEvent(`${a.file}:${a.line}:${a.column}: assertion failed: ${a.message}\n`, 'stderr'));
     this.sendEvent(new OutputEvent(
       `${h.kind === 'end' ? h.text : 'ended'}: ${s.passedAssertions} assertion(s) held, ${s.failedAssertions.length} failed; ${s.violations.filter((v) => !v.deviation).length} invariant violation(s)\n`,
       'console'));

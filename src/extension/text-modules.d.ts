@@ -1,0 +1,6 @@
+// Markdown files bundled as text by esbuild (loader 'text'): the builtins table of docs/language.md
+// is the one source of the editor's hover and completion documentation.
+declare module '*.md' {
+  const text: string;
+  export default text;
+}
