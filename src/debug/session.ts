@@ -694,13 +694,13 @@ export class XsaveDebugSession extends LoggingDebugSession {
       const line = `[${x.step}] ${x.text}`;
       if (x.kind === 'vmentry') {
         if (this.groupOpen) this.sendEvent(groupEnd());
-        const ev = new OutputEvent(`${line}\n`, 'console') as DebugProtocol.OutputEvent;
+        const ev = new OutputEvent(`${line}\n`, 'stdout') as DebugProtocol.OutputEvent;
         ev.body.group = 'startCollapsed';
         this.sendEvent(ev);
         this.groupOpen = true;
         continue;
       }
-      this.sendEvent(new OutputEvent(`${line}\n`, 'console'));
+      this.sendEvent(new OutputEvent(`${line}\n`, 'stdout'));
       if (x.kind === 'vmexit' && this.groupOpen) { this.sendEvent(groupEnd()); this.groupOpen = false; }
     }
   }
@@ -796,7 +796,7 @@ function notLaunched(): RequestError {
 }
 
 function groupEnd(): DebugProtocol.OutputEvent {
-  const ev = new OutputEvent('', 'console') as DebugProtocol.OutputEvent;
+  const ev = new OutputEvent('', 'stdout') as DebugProtocol.OutputEvent;
   ev.body.group = 'end';
   return ev;
 }

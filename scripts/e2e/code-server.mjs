@@ -1,0 +1,72 @@
+// Starting the browser VS Code (code-server, from scripts/e2e/setup.sh) with the extension's VSIX
+// installed into a fresh profile, on 127.0.0.1 only. Shared by `npm run test:e2e` and `npm start`.
+// code-server and its extension hosts run in their own process group (detached), so stop() ends
+// all of them; code-server writes to HOME even for --version, so it gets a private one.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Runs setup.sh and returns its KEY=VALUE lines as an object. */
+export function setup() {
+  const out = execFileSync('bash', [join(repo, 'scripts', 'e2e', 'setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return Object.fromEntries(out.trim().split('\n').map((l) => l.split('=')).map(([k, ...v]) => [k, v.join('=')]));
+}
+
+/** Settings that keep the workbench quiet and predictable (no tours, no updates, no AI panel). */
+const SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'update.mode': 'none',
+  'chat.disableAIFeatures': true,
+  'debug.openDebug': 'openOnSessionStart',
+  'window.commandCenter': false,
+};
+
+export async function startCodeServer({ env, port, profile, vsix, log = () => {} }) {
+  const node24bin = dirname(env.NODE24);
+  const cs = env.CODE_SERVER;
+  rmSync(profile, { recursive: true, force: true });
+  mkdirSync(join(profile, 'ud', 'User'), { recursive: true });
+  mkdirSync(join(profile, 'ext'), { recursive: true });
+  mkdirSync(join(profile, 'home'), { recursive: true });
+  const tmp = join(env.E2E_ROOT, 'tmp'); // short: VS Code puts Unix sockets under TMPDIR
+  mkdirSync(tmp, { recursive: true });
+  writeFileSync(join(profile, 'ud', 'User', 'settings.json'), JSON.stringify(SETTINGS, null, 2));
+  const procEnv = { ...process.env, PATH: `${node24bin}:${process.env.PATH}`, HOME: join(profile, 'home'), TMPDIR: tmp };
+  const common = ['--user-data-dir', join(profile, 'ud'), '--extensions-dir', join(profile, 'ext'), '--config', join(profile, 'config.yaml')];
+  execFileSync(cs, [...common, '--install-extension', vsix], { env: procEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const listed = execFileSync(cs, [...common, '--list-extensions'], { env: procEnv, encoding: 'utf8' });
+  if (!listed.includes('xsave-debug.xsave-debug')) throw new Error(`the VSIX did not install: ${listed}`);
+  log('extension installed into a fresh profile');
+  const child = spawn(cs, [...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry',
+    '--disable-update-check', '--disable-workspace-trust', '--ignore-last-opened'], { env: procEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+    await new Promise((r) => setTimeout(r, 500));
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+  };
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`code-server exited (${child.exitCode}):\n${output}`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) break;
+    } catch { /* not yet */ }
+    if (i > 300) { await stop(); throw new Error(`code-server did not answer on ${url}:\n${output}`); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, stop, output: () => output };
+}
