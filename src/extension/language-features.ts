@@ -4,12 +4,12 @@
 import * as vscode from 'vscode';
 import { compile } from '../lang/compiler';
 import type { Diagnostic } from '../lang/source';
-import { decodeMask, formatMask, msrName } from '../model';
 import { nodeFiles, policyImports } from '../debug/host-files';
 import { CONSTANTS } from '../sim/constants';
 import { BUILTINS } from '../sim/builtins';
 import { COMPILE_ENV } from '../sim/scenario';
 import { BUILTIN_DOCS } from './builtin-docs';
+import { hoverText } from './hover-text';
 
 const KEYWORDS = ['fn', 'let', 'const', 'if', 'else', 'while', 'return', 'break', 'continue', 'assert', 'spawn', 'true', 'false',
   'cpu', 'cpus', 'policy', 'import', 'deviation', 'guest', 'host', 'thread', 'events', 'at', 'after', 'previous', 'on', 'hit'];
@@ -60,22 +60,6 @@ function publish(collection: vscode.DiagnosticCollection, doc: vscode.TextDocume
     byFile.get(d.file)!.push(diag);
   }
   for (const [file, diags] of byFile) collection.set(vscode.Uri.file(file), diags);
-}
-
-/** Hover text for a word of a scenario: a constant's exact value, an MSR, a builtin's signature. */
-export function hoverText(word: string): string | null {
-  const v = CONSTANTS.get(word);
-  if (v !== undefined) {
-    const lines = [`\`${word}\` = \`0x${v.toString(16)}\` (${v.toString(10)})`];
-    if (word.startsWith('MSR_')) lines.push(`MSR ${msrName(Number(v))}`);
-    else if (/MASK|^XCR0|XFEATURES?_/.test(word) && v !== 0n && decodeMask(v).length) lines.push(`mask ${formatMask(v)}`);
-    return lines.join('\n\n');
-  }
-  const b = BUILTIN_DOCS.get(word);
-  if (b) return `\`${b.signature}\` — ${b.where}\n\n${b.what}`;
-  const def = BUILTINS[word];
-  if (def) return `\`${word}(${def.params.join(', ')})\``;
-  return null;
 }
 
 function provideHover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | null {
