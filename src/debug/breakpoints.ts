@@ -247,7 +247,13 @@ export class Breakpoints {
       if (now === d.last) continue;
       const before = d.last;
       d.last = now;
-      if (!th || !this.holds(d, ctx(th, th.frames.length - 1))) continue;
+      let held: boolean;
+      try {
+        held = th !== null && this.holds(d, ctx(th, th.frames.length - 1));
+      } catch (err) {
+        return { reason: 'data breakpoint', hitBreakpointIds: [d.id], description: `condition failed: ${(err as Error).message}` };
+      }
+      if (!held) continue;
       return { reason: 'data breakpoint', hitBreakpointIds: [d.id], description: `${d.dataId} changed`, text: `${d.dataId}: ${before ?? '-'} -> ${now ?? '-'}` };
     }
     if (!th) return null;
@@ -257,7 +263,13 @@ export class Breakpoints {
     if (top.pc === 0 && top.stmt === -1 && this.functions.length) {
       for (const b of this.functions) {
         if (b.name !== fn.name && b.name !== fn.shortName) continue;
-        if (this.holds(b, ctx(th, th.frames.length - 1))) {
+        let held: boolean;
+        try {
+          held = this.holds(b, ctx(th, th.frames.length - 1));
+        } catch (err) {
+          return { reason: 'function breakpoint', hitBreakpointIds: [b.id], description: `condition failed: ${(err as Error).message}` };
+        }
+        if (held) {
           return { reason: 'function breakpoint', hitBreakpointIds: [b.id], description: `entered ${fn.name}` };
         }
       }

@@ -589,9 +589,18 @@ export class XsaveDebugSession extends LoggingDebugSession {
         await new Promise<void>((r) => setImmediate(r));
         if (this.pauseRequested) { this.reportStop({ reason: 'pause' } as never); return; }
       }
+    } catch (err) {
+      this.internalError(err);
     } finally {
       this.running = false;
     }
+  }
+
+  /** A defect of the adapter or the engine: reported and stopped on, never a crashed adapter. */
+  private internalError(err: unknown): void {
+    const text = `internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`;
+    this.sendEvent(new OutputEvent(`${text}\n`, 'stderr'));
+    this.reportStop({ reason: 'exception', text, description: 'internal error', exception: { exceptionId: 'internal error', description: text, details: text } });
   }
 
   /** Whether a step request is done: the stepping thread is back at a statement of the right depth. */
@@ -613,6 +622,14 @@ export class XsaveDebugSession extends LoggingDebugSession {
    * where a breakpoint held; else the start).
    */
   private reverse(mode: 'step' | 'continue'): void {
+    try {
+      this.reverseUnguarded(mode);
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  private reverseUnguarded(mode: 'step' | 'continue'): void {
     const e = this.engine!;
     const h = this.history!;
     const here = h.position;

@@ -172,3 +172,16 @@ test('line breakpoints: a condition in the language, a hit count, and a log mess
     assert.deepEqual(outputs, Array(2).fill('guest #NM: XFD_ERR=0x40000 XFD=0x40000 vector 0x7\n'));
   });
 });
+
+test('a condition that fails at run time stops at its breakpoint and says why, rather than hiding it or crashing', async () => {
+  await withClient(async (dc) => {
+    await launchStopped(dc, 'linux-5.17');
+    await dc.setBreakpointsRequest({ source: { path: example }, breakpoints: [{ line: 16, condition: 'err.xfd == 0' }] });
+    const ev = await stopAfter(dc, () => dc.continueRequest({ threadId: 1 }));
+    assert.equal(ev.body.reason, 'breakpoint');
+    assert.equal(ev.body.description, "condition failed: 'xfd' of an integer (0x40000), not an object");
+    assert.equal((await stack(dc, ev.body.threadId!))[0], 'guest:exc_device_not_available:16');
+    // The adapter goes on answering.
+    assert.equal((await dc.threadsRequest()).body.threads.length > 0, true);
+  });
+});
