@@ -72,7 +72,7 @@ test('one worker thread and two give the same result as this thread', async () =
   for (const workers of [1, 2]) {
     const r = await explore({ ...opts, workers });
     assert.equal(r.workers, workers);
-    assert.ok(r.units > 100, `${r.units} units`);
+    assert.equal(r.units, 10); // unit 0 and the nine guest statements that run an instruction
     assert.deepEqual([r.states, r.distinctStates, r.units, r.maxDepth, r.boundsHit], [here.states, here.distinctStates, here.units, here.maxDepth, here.boundsHit]);
     assert.equal(r.counterexample!.text, here.counterexample!.text);
     assert.equal(r.first!.text, here.first!.text);
