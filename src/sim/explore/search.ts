@@ -284,11 +284,12 @@ export class Search {
       const f = this.failure(h, e.state);
       this.error(h);
       if (f) { this.found(f, e.state); end = d - 1; break; }
-      // Only an instruction changes register images and memory, and a state worth hashing follows
-      // one: runs that meet, meet at the next instruction too.
-      if (e.builtinRuns !== runs) {
-        runs = e.builtinRuns;
-        arrays = arraysHash(e.state);
+      // States are hashed where runs that differ by a placement meet again: after a VM entry or
+      // exit, an exception, a thread's end or a fired event (a deterministic choice of states, so
+      // two runs that meet anywhere meet at the next such step too). Register images and memory,
+      // most of the bytes, change only when an instruction runs: their hash is kept until then.
+      if (h.length && h.some(checkpoint)) {
+        if (e.builtinRuns !== runs) { runs = e.builtinRuns; arrays = arraysHash(e.state); }
         const key = stateHash(e.state, arrays, packed);
         if (subsumed(this.seed, key, packed, d) || (this.table !== this.seed && subsumed(this.table, key, packed, d))) { end = d; break; }
         if (record(this.table, key, packed, d)) this.result.distinct++;
@@ -314,6 +315,10 @@ export class Search {
     hit.fpuIrqs ||= r.fpuIrqs;
     return end;
   }
+}
+
+function checkpoint(x: Happening): boolean {
+  return x.kind === 'vmentry' || x.kind === 'vmexit' || x.kind === 'exception' || x.kind === 'thread-end' || x.kind === 'event';
 }
 
 export function mergeBoundsHit(a: BoundsHit, b: BoundsHit): BoundsHit {
