@@ -70,7 +70,7 @@ export async function exploreCommand(argv: string[], progress: ((line: string) =
   if (r.counterexample) {
     const c = r.counterexample;
     writeFileSync(out, c.text);
-    lines.push(`${c.where}: ${c.invariant === 'oops' || c.invariant === 'assertion' ? c.invariant : `invariant violated: ${c.invariant}`}: ${c.message} (step ${c.step})`);
+    lines.push(`${c.where ? `${c.where}: ` : ''}${c.invariant === 'oops' || c.invariant === 'assertion' ? c.invariant : `invariant violated: ${c.invariant}`}: ${c.message} (step ${c.step})`);
     for (const p of c.placements) lines.push(`  ${p.kind}${p.target ? ` ${p.target}` : ''} before step ${p.depth + 1}: ${p.line}`);
     lines.push(`counterexample written to ${out}`);
     status = 1;
