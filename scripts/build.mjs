@@ -34,6 +34,8 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
   build({ ...common, entryPoints: ['src/adapter.ts'], outfile: 'dist/adapter.js' }),
   build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
+  // The explorer's worker threads run this bundle (src/debug/explore-runner.ts finds it).
+  build({ ...common, entryPoints: ['src/debug/explore-worker.ts'], outfile: 'dist/explore-worker.js' }),
 ]);
 
 if (args.has('--tests')) {

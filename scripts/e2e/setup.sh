@@ -27,8 +27,14 @@ if [ ${#missing[@]} -gt 0 ] && [ -z "${E2E_SKIP_APT:-}" ]; then
 fi
 
 # Node 24: the npm package 'node' brings the platform binary as a dependency.
-n24() { ls -d "$ROOT"/node24/node_modules/node/node_modules/node-linux-*/ "$ROOT"/node24/node_modules/node-linux-*/ 2>/dev/null | head -1; }
-N24=$(n24 || true)
+n24() {
+  local d
+  for d in "$ROOT"/node24/node_modules/node/node_modules/node-linux-* "$ROOT"/node24/node_modules/node-linux-*; do
+    if [ -x "$d/bin/node" ]; then echo "$d/"; return 0; fi
+  done
+  return 0
+}
+N24=$(n24)
 if [ -z "$N24" ] || [[ "$("${N24}bin/node" --version 2>/dev/null)" != v24.* ]]; then
   log "npm install node@24"
   mkdir -p "$ROOT/node24"; [ -f "$ROOT/node24/package.json" ] || echo '{"private":true}' >"$ROOT/node24/package.json"

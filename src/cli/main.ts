@@ -3,19 +3,23 @@
 // (0 success, 1 a failed assertion, 2 bad usage or bad input).
 import { LAYOUT_USAGE, layoutCommand } from './layout-command';
 import { RUN_USAGE, runCommand } from './run-command';
+import { EXPLORE_USAGE, exploreCommand } from './explore-command';
 import { UsageError } from './args';
 
 const USAGE = `usage: xsave-sim <command> [options]
 
 commands:
   run       run a scenario, print its trace and assertion results
+  explore   try every placement of interrupts, preemptions and FPU interrupts; write the shortest violation
   layout    CPUID leaf 0DH and the standard and compacted XSAVE layouts of a CPU model
 
 ${RUN_USAGE}
 
+${EXPLORE_USAGE}
+
 ${LAYOUT_USAGE}`;
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE + '\n');
@@ -34,8 +38,18 @@ function main(argv: string[]): number {
         process.stderr.write(r.stderr);
         return r.status;
       }
+      case 'explore': {
+        if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(EXPLORE_USAGE + '\n'); return 0; }
+        // Progress on a terminal only, rewritten in place.
+        const tty = process.stderr.isTTY === true;
+        const r = await exploreCommand(rest, tty ? (line) => process.stderr.write(`\r\x1b[K${line}`) : null);
+        if (tty) process.stderr.write('\r\x1b[K');
+        process.stdout.write(r.stdout);
+        process.stderr.write(r.stderr);
+        return r.status;
+      }
       default:
-        throw new UsageError(`unknown command '${command}' (commands: run, layout)`);
+        throw new UsageError(`unknown command '${command}' (commands: run, explore, layout)`);
     }
   } catch (e) {
     if (e instanceof UsageError) {
@@ -46,4 +60,4 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+void main(process.argv.slice(2)).then((status) => { process.exitCode = status; });

@@ -62,6 +62,17 @@ export class Engine {
   private readonly maxFrames: number;
   /** The CPU the current step runs on. */
   private c = 0;
+  /**
+   * An event (index into program.events) the explorer fires at the next statement boundary, as if
+   * its `at` point were there and this its hit; -1 for none. Not part of the state: the explorer
+   * sets it just before the step it belongs to.
+   */
+  private injected = -1;
+  /**
+   * How many builtins have run: only they change byte arrays (registers, memory), so the explorer
+   * rehashes those only when this moved. Not part of the state.
+   */
+  builtinRuns = 0;
 
   constructor(readonly program: Program, opts: EngineOptions = {}) {
     this.maxFrames = opts.maxFrames ?? 256;
@@ -246,6 +257,43 @@ export class Engine {
     if (!fn) return -1;
     const ins = fn.code[frame.pc];
     return ins && ins.op === Op.STMT ? ins.a : frame.stmt;
+  }
+
+  /**
+   * Where the next step will stand when it checks the events, without running it: the CPU, thread
+   * and statement whose `at` point the step reaches; null when the step resumes a statement in
+   * progress (after a VM exit or a handler), ends a thread, or the machine has halted. Mirrors the
+   * start of step() and exec(): this is a choice point of the explorer.
+   */
+  nextPoint(): { cpu: number; thread: number; fn: number; stmt: number } | null {
+    const s = this.state;
+    if (s.halted) return null;
+    const n = s.cpus.length;
+    for (let k = 0; k < n; k++) {
+      const c = (s.nextCpu + k) % n;
+      const id = s.running[c]! >= 0 ? s.running[c]! : s.runQueues[c]![0];
+      if (id === undefined) continue;
+      const th = s.threads[id]!;
+      const top = th.frames[th.frames.length - 1];
+      if (!top || top.kind === 'vmentry') return null;
+      // A queued thread coming back to user code goes through exit_to_user_mode() first (toUser).
+      const hook = this.kernelFns.get('exit_to_user_mode');
+      if (s.running[c]! < 0 && hook !== undefined && top.cpl === 3) return { cpu: c, thread: id, fn: hook, stmt: 0 };
+      const ins = this.program.functions[top.fn]!.code[top.pc]!;
+      return ins.op === Op.STMT ? { cpu: c, thread: id, fn: top.fn, stmt: ins.a } : null;
+    }
+    return null;
+  }
+
+  /** Fires program event `i` at the next statement boundary (the explorer's placement; see nextPoint). */
+  inject(i: number): void {
+    if (i < 0 || i >= this.program.events.length) throw new Error(`inject: no event ${i}`);
+    this.injected = i;
+  }
+
+  /** Whether an injected event is still waiting for its statement boundary. */
+  injectionPending(): boolean {
+    return this.injected >= 0;
   }
 
   // ---- stepping -----------------------------------------------------------------------------
@@ -562,6 +610,7 @@ export class Engine {
   /** Runs BUILTIN `index` with `argc` operands on the stack; true when the step must end. */
   private builtin(th: ThreadState, f: Frame, index: number, argc: number, out: Happening[]): boolean {
     const s = this.state;
+    this.builtinRuns++;
     const cpu = this.cpu();
     const args = f.stack.slice(f.stack.length - argc);
     const def = this.builtins[index]!;
@@ -881,10 +930,14 @@ export class Engine {
     for (let i = 0; i < evs.length; i++) {
       const e = evs[i]!;
       const st = this.state.events[i]!;
-      if (st.fired || !e.at || e.at.fn !== f.fn || e.at.stmt !== stmt) continue;
-      if (e.kind !== 'run' && e.cpu !== this.c && this.explicitCpu(i)) continue;
+      // An injected event fires here whatever its point says; its hit count still counts the
+      // arrivals at its point, which is what a written-out `at point hit n` needs.
+      const forced = i === this.injected;
+      if (st.fired || (!forced && (!e.at || e.at.fn !== f.fn || e.at.stmt !== stmt))) continue;
+      if (!forced && e.kind !== 'run' && e.cpu !== this.c && this.explicitCpu(i)) continue;
       st.hits++;
-      if (st.hits !== e.hit) continue;
+      if (forced) this.injected = -1;
+      else if (st.hits !== e.hit) continue;
       diverted = this.fire(th, i, out) || diverted;
       for (let j = i + 1; j < evs.length && evs[j]!.afterPrevious && !this.state.events[j]!.fired; j++) {
         const prevHeld = this.state.deferred[this.c]!.includes(j - 1);

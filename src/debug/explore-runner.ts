@@ -1,0 +1,249 @@
+// The explorer's programmatic face for the CLI, a VS Code command or the debug adapter:
+// `explore(options, hooks) -> Promise<ExploreResult>`. It reads the scenario and its policy from
+// disk, runs the pure search of src/sim/explore on worker threads (one per core by default; the
+// units are claimed from a shared counter and merged in unit order, so the answer is the same for
+// any number of workers), and renders the shortest counterexample as a scenario. Cancellation (an
+// AbortSignal or a callback) is passed to the workers through shared memory and stops them within
+// a few hundred states; the result then says what was explored.
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { compile } from '../lang/compiler';
+import { parse } from '../lang/parser';
+import type { Diagnostic } from '../lang/source';
+import { CPU_MODELS } from '../model';
+import { COMPILE_ENV } from '../sim/scenario';
+import { ScenarioError } from '../sim/builtins';
+import { type Counterexample, renderCounterexample } from '../sim/explore/counterexample';
+import { type Totals, mergeUnits, searchAll } from '../sim/explore/merge';
+import { type Bounds, type BoundsHit, DEFAULT_BOUNDS, type Found, type SearchOptions, type UnitResult } from '../sim/explore/options';
+import { Search } from '../sim/explore/search';
+import { nodeFiles, policyFile, shippedPolicies, unknownPolicyMessage } from './host-files';
+
+export interface ExploreOptions {
+  /** The scenario file. */
+  file: string;
+  /** A shipped policy name or a .xsave file (relative to the working directory); default the scenario's line. */
+  policy?: string;
+  cpu?: string;
+  bounds?: Partial<Bounds>;
+  /** Invariants that count (default all). */
+  invariants?: string[] | null;
+  /** A kernel oops counts (default true). */
+  failOnOops?: boolean;
+  /** A failed assertion counts (default false: assertions often describe one placement). */
+  failOnAssertions?: boolean;
+  /** Keep the scenario's own events (default false: the explorer places its own). */
+  keepEvents?: boolean;
+  /** Worker threads; 0 runs on this thread. Default: one per core when there is more than one, else 0. */
+  workers?: number;
+}
+
+export interface ExploreProgress {
+  states: number;
+  depth: number;
+  elapsedMs: number;
+  statesPerSecond: number;
+  unitsDone: number;
+  units: number;
+}
+
+export interface ExploreHooks {
+  onProgress?: (p: ExploreProgress) => void;
+  /** Polled often; true stops the search. */
+  isCancelled?: () => boolean;
+  signal?: AbortSignal;
+}
+
+export interface ExploreCounterexample {
+  /** The scenario text that reproduces the failure with `xsave-sim run`. */
+  text: string;
+  /** Invariant name, 'oops' or 'assertion'. */
+  invariant: string;
+  message: string;
+  step: number;
+  where: string;
+  placements: Counterexample['placements'];
+  chain: string[];
+}
+
+export interface ExploreResult {
+  /** 'clean': nothing broke within the bounds; 'violation': see counterexample; 'error': see diagnostics. */
+  status: 'clean' | 'violation' | 'error';
+  diagnostics: Diagnostic[];
+  states: number;
+  distinctStates: number;
+  maxDepth: number;
+  units: number;
+  unitsDone: number;
+  workers: number;
+  elapsedMs: number;
+  boundsHit: BoundsHit;
+  cancelled: boolean;
+  /** Runs that ended in a scenario error, and the first message. */
+  errors: number;
+  firstError: string | null;
+  /** The shortest counterexample, and the first in search order. */
+  counterexample: ExploreCounterexample | null;
+  first: ExploreCounterexample | null;
+  policy: string | null;
+}
+
+/** What a worker needs to rebuild the search: plain data. */
+export interface WorkerInput {
+  file: string;
+  imports: string[];
+  cpu: string | undefined;
+  search: SearchOptions;
+}
+
+export type WorkerMessage =
+  | { type: 'root'; result: UnitResult; units: number }
+  | { type: 'unit'; result: UnitResult }
+  | { type: 'progress'; states: number; depth: number }
+  | { type: 'done' }
+  | { type: 'failed'; message: string };
+
+/** The compiled search for a worker or this thread. */
+export function makeSearch(input: WorkerInput): Search {
+  const { program } = compile(input.file, nodeFiles, COMPILE_ENV, input.imports);
+  if (!program) throw new Error('the scenario no longer compiles');
+  return new Search(program, input.search, input.cpu ? { cpu: input.cpu } : {});
+}
+
+function workerScript(): string {
+  const candidates = [join(__dirname, 'explore-worker.js')];
+  for (let d = __dirname, k = 0; k < 5; k++, d = dirname(d)) candidates.push(join(d, 'dist', 'explore-worker.js'));
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new Error(`explore: cannot find explore-worker.js (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+function empty(diagnostics: Diagnostic[], policy: string | null): ExploreResult {
+  return {
+    status: 'error', diagnostics, states: 0, distinctStates: 0, maxDepth: 0, units: 0, unitsDone: 0, workers: 0, elapsedMs: 0,
+    boundsHit: { interrupts: false, preemptions: false, fpuIrqs: false, steps: false }, cancelled: false, errors: 0, firstError: null,
+    counterexample: null, first: null, policy,
+  };
+}
+
+const ZERO = { start: { offset: 0, line: 1, column: 1 }, end: { offset: 0, line: 1, column: 1 } };
+
+export async function explore(options: ExploreOptions, hooks: ExploreHooks = {}): Promise<ExploreResult> {
+  const t0 = performance.now();
+  const file = resolve(options.file);
+  const text = nodeFiles.read(file);
+  const diag = (message: string, range = ZERO, at = file): Diagnostic => ({ file: at, range, severity: 'error', message });
+  if (text === null) return empty([diag('cannot read the scenario')], null);
+  if (options.cpu !== undefined && !(options.cpu in CPU_MODELS)) return empty([diag(`unknown CPU model '${options.cpu}'`)], null);
+
+  // The policy, as `xsave-sim run` finds it.
+  const policyItem = parse(file, text).ast.items.find((i) => i.kind === 'policy') as { policy: string; range: Diagnostic['range'] } | undefined;
+  const policy = options.policy ?? policyItem?.policy ?? null;
+  const imports: string[] = [];
+  let policyLine: string | null = null;
+  if (policy !== null) {
+    const asFile = policyFile(policy, options.policy !== undefined ? process.cwd() : dirname(file));
+    if (asFile === null) return empty([diag(unknownPolicyMessage(policy), policyItem && options.policy === undefined ? policyItem.range : ZERO)], policy);
+    imports.push(asFile);
+    if (options.policy !== undefined) {
+      const shipped = shippedPolicies().includes(policy);
+      policyLine = `policy "${shipped ? policy : relative(dirname(file), asFile)}";`;
+    }
+  }
+  const { program, diagnostics } = compile(file, nodeFiles, COMPILE_ENV, imports);
+  if (!program) return empty(diagnostics, policy);
+
+  const bounds: Bounds = { ...DEFAULT_BOUNDS, ...(options.bounds ?? {}) };
+  const input: WorkerInput = {
+    file, imports, cpu: options.cpu,
+    search: {
+      bounds, invariants: options.invariants ?? null, failOnOops: options.failOnOops ?? true,
+      failOnAssertions: options.failOnAssertions ?? false, keepEvents: options.keepEvents ?? false,
+    },
+  };
+  let search: Search;
+  try {
+    search = makeSearch(input);
+  } catch (e) {
+    if (e instanceof ScenarioError) return empty([diag(e.message)], policy);
+    throw e;
+  }
+  const cores = availableParallelism();
+  const workers = options.workers ?? (cores > 1 ? cores : 0);
+  const cancelled = () => (hooks.signal?.aborted ?? false) || (hooks.isCancelled?.() ?? false);
+  const progress = (states: number, depth: number, unitsDone: number, units: number) => {
+    const elapsedMs = performance.now() - t0;
+    hooks.onProgress?.({ states, depth, elapsedMs, statesPerSecond: elapsedMs > 0 ? Math.round(states / (elapsedMs / 1000)) : 0, unitsDone, units });
+  };
+
+  let totals: Totals;
+  if (workers <= 0) {
+    let units = 0;
+    let done = 0;
+    totals = searchAll(search, {
+      isCancelled: cancelled,
+      onProgress: (p) => progress(p.states, p.depth, done, units),
+      onUnit: () => { done++; units = search.units().length + 1; },
+    });
+  } else {
+    totals = await onWorkers(input, workers, cancelled, progress);
+  }
+
+  const render = (f: Found | null): ExploreCounterexample | null => {
+    if (!f) return null;
+    const c = renderCounterexample({
+      program, source: text, path: file, found: f, keepEvents: input.search.keepEvents, policyLine,
+      ...(options.cpu ? { engineOptions: { cpu: options.cpu } } : {}),
+    });
+    return { text: c.text, invariant: c.failure.name, message: c.failure.message, step: c.failure.step, where: c.failure.where, placements: c.placements, chain: c.chain };
+  };
+  const counterexample = render(totals.shortest);
+  const first = totals.first === totals.shortest ? counterexample : render(totals.first);
+  return {
+    status: counterexample ? 'violation' : 'clean', diagnostics, states: totals.states, distinctStates: totals.distinct, maxDepth: totals.maxDepth,
+    units: totals.units, unitsDone: totals.unitsDone, workers, elapsedMs: performance.now() - t0, boundsHit: totals.boundsHit,
+    cancelled: totals.cancelled, errors: totals.errors, firstError: totals.firstError, counterexample, first, policy,
+  };
+}
+
+function onWorkers(
+  input: WorkerInput, n: number, cancelled: () => boolean,
+  progress: (states: number, depth: number, unitsDone: number, units: number) => void,
+): Promise<Totals> {
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const script = workerScript();
+  return new Promise((resolveAll, reject) => {
+    let root: UnitResult | null = null;
+    let units = 0;
+    const results: UnitResult[] = [];
+    const live = new Array<number>(n).fill(0);
+    let depth = 0;
+    let running = n;
+    let failed: Error | null = null;
+    const timer = setInterval(() => {
+      if (cancelled()) Atomics.store(stop, 0, 1);
+      const states = (root?.states ?? 0) + results.reduce((s, r) => s + r.states, 0) + live.reduce((a, b) => a + b, 0);
+      progress(states, depth, results.length + (root ? 1 : 0), units + 1);
+    }, 50);
+    for (let w = 0; w < n; w++) {
+      const worker = new Worker(script, { workerData: { input, counter, stop, index: w } });
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.type === 'root') { if (!root) { root = m.result; units = m.units; } }
+        else if (m.type === 'unit') { results.push(m.result); live[w] = 0; }
+        else if (m.type === 'progress') { live[w] = m.states; depth = m.depth; }
+        else if (m.type === 'failed') failed ??= new Error(m.message);
+      });
+      worker.on('error', (e) => { failed ??= e; });
+      worker.on('exit', () => {
+        if (--running > 0) return;
+        clearInterval(timer);
+        if (failed) { reject(failed); return; }
+        if (!root) { reject(new Error('explore: no worker finished the root lines')); return; }
+        resolveAll(mergeUnits([root, ...results], units + 1));
+      });
+    }
+  });
+}

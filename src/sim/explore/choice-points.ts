@@ -1,0 +1,144 @@
+// Where the explorer may place an event, and which events fit there. A choice point is a state whose
+// next step reaches a statement boundary (Engine.nextPoint): an event placed there is exactly an
+// `at FN + STMT hit N` of the language. The events it offers are those that happen at once there
+// (an event the machine would hold back until interrupts or preemption are enabled is the same run
+// as the one placed at the enable), within the remaining budget:
+//   external_interrupt  while a guest runs (a VM exit); in the host only if it has common_interrupt()
+//   preempt, run P.T    in host code with interrupts and preemption enabled, not during boot
+//   fpu_irq             in host code with interrupts enabled, if the kernel has handle_fpu_irq()
+// Statements that only compute with locals commute with every event (no other code can see a
+// frame's locals), so on one CPU an event before one is the same run as the event after it: such
+// points are skipped.
+import { type CompiledEvent, type Program, Op } from '../../lang/code';
+import type { MachineState } from '../machine';
+import type { Bounds, PlacedKind } from './options';
+
+/** An event the explorer can fire: its index in the search program's events. */
+export interface Choice {
+  kind: PlacedKind;
+  target: string | null;
+  event: number;
+}
+
+/** Remaining budget, packed in one small integer (part of the state identity). */
+export interface Budget {
+  interrupts: number;
+  preemptions: number;
+  fpuIrqs: number;
+}
+
+export function packBudget(b: Budget): number {
+  return b.interrupts | (b.preemptions << 8) | (b.fpuIrqs << 16);
+}
+
+/** Whether budget `a` allows everything `b` allows. */
+export function covers(a: number, b: number): boolean {
+  return (a & 0xff) >= (b & 0xff) && ((a >> 8) & 0xff) >= ((b >> 8) & 0xff) && ((a >> 16) & 0xff) >= ((b >> 16) & 0xff);
+}
+
+/**
+ * The explorer's events, placed first in the search program (so they come first in the written
+ * events block too): `bounds.interrupts` external interrupts, `bounds.preemptions` preemptions,
+ * `bounds.fpuIrqs` FPU interrupts, and one `run` per held-back thread. None has a point: they fire
+ * only when injected.
+ */
+export function eventPool(bounds: Bounds, runTargets: string[], file: string): CompiledEvent[] {
+  const zero = { start: { offset: 0, line: 1, column: 1 }, end: { offset: 0, line: 1, column: 1 } };
+  const ev = (kind: PlacedKind, target: string | null): CompiledEvent => ({
+    kind, vector: 32, target: target ? { process: target.split('.')[0]!, thread: target.split('.')[1]! } : null,
+    at: null, afterPrevious: false, cpu: 0, cpuExplicit: false, hit: 1, range: zero, file,
+  });
+  return [
+    ...Array.from({ length: bounds.interrupts }, () => ev('external_interrupt', null)),
+    ...Array.from({ length: bounds.preemptions }, () => ev('preempt', null)),
+    ...Array.from({ length: bounds.fpuIrqs }, () => ev('fpu_irq', null)),
+    ...runTargets.map((t) => ev('run', t)),
+  ];
+}
+
+/** Per function, per statement: true when the statement only computes with locals (see above). */
+export function localStatements(program: Program): boolean[][] {
+  const LOCAL = new Set<number>([Op.PUSH, Op.LOAD, Op.STORE, Op.DUP, Op.POP, Op.UNARY, Op.BINARY, Op.TO_BOOL, Op.JUMP, Op.JUMP_IF_FALSE, Op.CALL]);
+  return program.functions.map((f) => {
+    const out: boolean[] = new Array(f.stmts.length).fill(false);
+    for (let pc = 0; pc < f.code.length; pc++) {
+      if (f.code[pc]!.op !== Op.STMT) continue;
+      let local = true;
+      let k = pc + 1;
+      for (; k < f.code.length && f.code[k]!.op !== Op.STMT; k++) if (!LOCAL.has(f.code[k]!.op)) local = false;
+      // The last statement of a function runs its implicit return: not local.
+      if (k >= f.code.length) local = false;
+      out[f.code[pc]!.a] = local;
+    }
+    return out;
+  });
+}
+
+export interface ChoiceTable {
+  /** First pool index of each kind, and how many. */
+  interrupts: number[];
+  preemptions: number[];
+  fpuIrqs: number[];
+  runs: Array<{ target: string; event: number }>;
+  hasCommonInterrupt: boolean;
+  hasFpuIrq: boolean;
+  local: boolean[][];
+  oneCpu: boolean;
+}
+
+export function choiceTable(program: Program, pool: CompiledEvent[], cpus: number): ChoiceTable {
+  const idx = (k: PlacedKind) => pool.flatMap((e, i) => (e.kind === k && k !== 'run' ? [i] : []));
+  const kernel = (n: string) => program.functions.some((f) => f.context === 'kernel' && f.shortName === n);
+  return {
+    interrupts: idx('external_interrupt'),
+    preemptions: idx('preempt'),
+    fpuIrqs: idx('fpu_irq'),
+    runs: pool.flatMap((e, i) => (e.kind === 'run' ? [{ target: `${e.target!.process}.${e.target!.thread}`, event: i }] : [])),
+    hasCommonInterrupt: kernel('common_interrupt'),
+    hasFpuIrq: kernel('handle_fpu_irq'),
+    local: localStatements(program),
+    oneCpu: cpus === 1,
+  };
+}
+
+export interface Refused {
+  interrupts: boolean;
+  preemptions: boolean;
+  fpuIrqs: boolean;
+}
+
+/**
+ * The events that fit at the choice point (cpu, thread, fn, stmt) with `used` events of each kind
+ * already placed. `refused` learns which kinds fitted but had no budget left (a bound was hit).
+ */
+export function choicesAt(
+  s: MachineState, p: { cpu: number; thread: number; fn: number; stmt: number }, t: ChoiceTable, used: Budget, refused: Refused,
+): Choice[] {
+  const out: Choice[] = [];
+  if (t.oneCpu && t.local[p.fn]![p.stmt]) return out;
+  const th = s.threads[p.thread]!;
+  const guest = s.cpus[p.cpu]!.vmx.mode === 'non-root';
+  const irqOn = !s.irqOff[p.cpu];
+  const booting = th.name.startsWith('kernel.');
+  const top = th.frames[th.frames.length - 1];
+  if (guest || (t.hasCommonInterrupt && irqOn && !booting)) {
+    if (used.interrupts < t.interrupts.length) out.push({ kind: 'external_interrupt', target: null, event: t.interrupts[used.interrupts]! });
+    else refused.interrupts = true;
+  }
+  // switch_fpu() of a thread being switched out cannot be switched out again.
+  const switchable = !guest && irqOn && s.preemptCount[p.cpu] === 0 && !booting && top?.kind !== 'switch';
+  if (switchable) {
+    const left = used.preemptions < t.preemptions.length;
+    if (left) out.push({ kind: 'preempt', target: null, event: t.preemptions[used.preemptions]! });
+    for (const r of t.runs) {
+      if (s.events[r.event]!.fired) continue;
+      out.push({ kind: 'run', target: r.target, event: r.event });
+    }
+    if (!left && t.preemptions.length + t.runs.length > 0) refused.preemptions = true;
+  }
+  if (!guest && irqOn && !booting && t.hasFpuIrq) {
+    if (used.fpuIrqs < t.fpuIrqs.length) out.push({ kind: 'fpu_irq', target: null, event: t.fpuIrqs[used.fpuIrqs]! });
+    else refused.fpuIrqs = true;
+  }
+  return out;
+}

@@ -1,0 +1,85 @@
+// A copy of a MachineState made for the explorer, which copies a state at every branch it takes.
+// It is what structuredClone gives (the state is plain data, ARCHITECTURE "State is plain data"),
+// only several times faster: it knows which parts the engine never mutates in place and shares
+// them (trace entries, violations, kernel references `{ ref }`, model outcomes), copies byte arrays
+// with one memcpy each, and keeps the one aliasing the state has (a CPU's current VMCS is one of
+// `vmcss`; a migrated guest's reference CPU is shared by both guest contexts).
+import type { CpuState, Memory, Vmcs } from '../../model';
+import type { Shadow } from '../invariants';
+import type { KObject } from '../kernel-objects';
+import type { Frame, GuestContext, MachineState, ThreadState } from '../machine';
+
+/** Any plain-data value: objects, arrays, byte arrays, bigints and primitives, copied deeply. */
+export function deepCopy<T>(v: T): T {
+  if (v === null || typeof v !== 'object') return v;
+  if (v instanceof Uint8Array) return v.slice() as T;
+  if (Array.isArray(v)) return v.map(deepCopy) as T;
+  const out: Record<string, unknown> = {};
+  for (const k in v) out[k] = deepCopy((v as Record<string, unknown>)[k]);
+  return out as T;
+}
+
+function copyFrame(f: Frame): Frame {
+  return {
+    fn: f.fn, pc: f.pc, stmt: f.stmt, locals: f.locals.slice(), stack: f.stack.slice(), kind: f.kind, cpl: f.cpl,
+    vector: f.vector, vcpu: f.vcpu,
+  };
+}
+
+function copyMemory(m: Memory): Memory {
+  return { regions: m.regions.map((r) => ({ base: r.base, bytes: r.bytes.slice(), name: r.name })) };
+}
+
+export function cloneState(s: MachineState): MachineState {
+  const vmcss = s.vmcss.map((v) => deepCopy(v));
+  const vmcsOf = (v: Vmcs | null): Vmcs | null => {
+    if (v === null) return null;
+    const i = s.vmcss.indexOf(v);
+    return i >= 0 ? vmcss[i]! : deepCopy(v);
+  };
+  const copyCpu = (c: CpuState): CpuState => {
+    const { vmx, legacy, ext, ...rest } = c;
+    return {
+      ...deepCopy(rest), legacy: legacy.slice(), ext: ext.map((a) => (a ? a.slice() : null)),
+      vmx: { mode: vmx.mode, vmcs: vmcsOf(vmx.vmcs) },
+    };
+  };
+  const shadows = new Map<Shadow, Shadow>();
+  const copyShadow = (sh: Shadow | null): Shadow | null => {
+    if (sh === null) return null;
+    let c = shadows.get(sh);
+    // `pending` holds a model outcome, created whole and never changed afterwards.
+    if (!c) { c = { cpu: copyCpu(sh.cpu), mem: copyMemory(sh.mem), pending: sh.pending }; shadows.set(sh, c); }
+    return c;
+  };
+  const threads = s.threads.map((t): ThreadState => ({ ...t, frames: t.frames.map(copyFrame), shadow: copyShadow(t.shadow) }));
+  const guests = s.guests.map((g): GuestContext => ({ ...g, frames: g.frames.map(copyFrame), shadow: copyShadow(g.shadow) }));
+  return {
+    steps: s.steps,
+    cpus: s.cpus.map(copyCpu),
+    mem: copyMemory(s.mem),
+    nextAddr: s.nextAddr,
+    heap: s.heap.map((o): KObject => ({ ...o, fields: { ...o.fields } })),
+    threads,
+    running: s.running.slice(),
+    runQueues: s.runQueues.map((q) => q.slice()),
+    nextCpu: s.nextCpu,
+    lastThread: s.lastThread,
+    guests,
+    vmcss,
+    globals: { ...s.globals },
+    percpu: s.percpu.slice(),
+    irqOff: s.irqOff.slice(),
+    preemptCount: s.preemptCount.slice(),
+    deferred: s.deferred.map((q) => q.slice()),
+    // Entries of the trace and violations are written once and never changed.
+    trace: s.trace.slice(),
+    events: s.events.map((e) => ({ fired: e.fired, hits: e.hits })),
+    passedAssertions: s.passedAssertions,
+    failedAssertions: s.failedAssertions.slice(),
+    violations: s.violations.slice(),
+    xfdErrGuestBits: s.xfdErrGuestBits.slice(),
+    xfdErrGuestStep: s.xfdErrGuestStep.slice(),
+    halted: s.halted,
+  };
+}

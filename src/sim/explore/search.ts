@@ -1,0 +1,326 @@
+// The bounded search over event placements (DESIGN §4, "the explorer"). Depth-first over choice
+// points (choice-points.ts), with the visited states hashed (state-hash.ts) so that placements that
+// lead to the same machine state are explored once.
+//
+// Shape: a *line* is a run with no further placements from some state on. Each line is walked
+// twice: first to its end, recording the states it passes (so a branch that later rejoins it is
+// cut where it rejoins), then again, taking at every choice point each fitting event as a branch,
+// which is a line of its own with one event less in the budget. A state reached again is cut when
+// an earlier visit had at least the same budget at no greater depth (whatever the later visit could
+// find, the earlier one finds as short or shorter). Once a counterexample of n steps is known,
+// nothing at n-1 steps or deeper is explored: the answer is the shortest, and among equally short
+// ones the first in search order.
+//
+// Units of work make the search parallel and still deterministic: unit 0 is the lines from each
+// start of the scenario (every worker walks them, they seed everyone's visited set), unit k > 0 is
+// one top-level branch and everything below it. A unit's result depends only on the unit (its
+// visited set starts from the seed, its bound from unit 0's answer), so any split of the units over
+// workers, merged in unit order, gives the same answer and the same counts as one thread.
+import type { Program } from '../../lang/code';
+import { Engine, type EngineOptions, type Happening } from '../engine';
+import type { MachineState } from '../machine';
+import { type Budget, type ChoiceTable, type Choice, type Refused, choiceTable, choicesAt, covers, eventPool, packBudget } from './choice-points';
+import { cloneState } from './clone';
+import { type BoundsHit, type Failure, type Found, type Placement, type SearchOptions, type UnitResult, noBoundsHit } from './options';
+import { arraysHash, stateHash } from './state-hash';
+
+export interface SearchHooks {
+  /** Polled every few hundred states; true stops the search at once (the result says so). */
+  isCancelled?: () => boolean;
+  /** Called every few thousand states with the totals of this unit so far. */
+  onProgress?: (p: { states: number; depth: number }) => void;
+}
+
+/** One way the scenario starts: its threads as written, or with one other task held back for `run`. */
+interface Root {
+  program: Program;
+  table: ChoiceTable;
+  start: MachineState;
+  held: string | null;
+  budget: Budget;
+}
+
+/** A top-level branch: at depth `depth` of root `root`'s line, fire `choice`. */
+export interface UnitSpec {
+  root: number;
+  depth: number;
+  choice: Choice;
+}
+
+type Table = Map<number, number[]>;
+
+/** Visited states: hash -> [budget, depth, budget, depth, ...]. */
+function subsumed(t: Table, key: number, budget: number, depth: number): boolean {
+  const v = t.get(key);
+  if (!v) return false;
+  for (let i = 0; i < v.length; i += 2) if (covers(v[i]!, budget) && v[i + 1]! <= depth) return true;
+  return false;
+}
+
+function record(t: Table, key: number, budget: number, depth: number): boolean {
+  const v = t.get(key);
+  if (v) { v.push(budget, depth); return false; }
+  t.set(key, [budget, depth]);
+  return true;
+}
+
+/** The threads a `run` may hold back: the first thread of every host process after the first. */
+export function heldBackCandidates(program: Program): string[] {
+  const ran = new Set(program.events.filter((e) => e.target).map((e) => `${e.target!.process}.${e.target!.thread}`));
+  return program.processes.slice(1).map((p) => `${p.name}.${p.threads[0]!.name}`).filter((t) => !ran.has(t));
+}
+
+export class Search {
+  readonly roots: Root[] = [];
+  private readonly engines: Engine[] = [];
+  /** The seed of every unit's visited set: the states of the root lines. */
+  private readonly seed: Table = new Map();
+  private rootResult: UnitResult | null = null;
+  /** Where each root line's first pass ended: its branches are the units. */
+  private readonly lineEnd: number[] = [];
+  private unitList: UnitSpec[] | null = null;
+  // Per unit:
+  private table: Table = new Map();
+  private engine!: Engine;
+  private root!: Root;
+  private result!: UnitResult;
+  private bound = Infinity;
+  private hooks: SearchHooks = {};
+  private path: Placement[] = [];
+  private refused: Refused = { interrupts: false, preemptions: false, fpuIrqs: false };
+
+  constructor(program: Program, readonly opts: SearchOptions, engineOpts: EngineOptions = {}) {
+    const kept = opts.keepEvents ? program.events : [];
+    const base = { ...program, events: kept };
+    const plain = eventPool(opts.bounds, [], program.files[0] ?? '');
+    const roots: Array<{ events: typeof plain; held: string | null; budget: Budget }> = [
+      { events: plain, held: null, budget: { interrupts: opts.bounds.interrupts, preemptions: opts.bounds.preemptions, fpuIrqs: opts.bounds.fpuIrqs } },
+    ];
+    // A held-back task's `run` is one of the preemptions.
+    if (opts.bounds.preemptions > 0) {
+      for (const t of heldBackCandidates(base)) {
+        const b = { ...opts.bounds, preemptions: opts.bounds.preemptions - 1 };
+        roots.push({ events: eventPool(b, [t], program.files[0] ?? ''), held: t, budget: { interrupts: b.interrupts, preemptions: b.preemptions, fpuIrqs: b.fpuIrqs } });
+      }
+    }
+    for (const r of roots) {
+      const p: Program = { ...base, events: [...r.events, ...kept] };
+      const e = new Engine(p, engineOpts);
+      this.engines.push(e);
+      this.roots.push({ program: p, table: choiceTable(p, p.events, e.state.cpus.length), start: cloneState(e.state), held: r.held, budget: r.budget });
+    }
+  }
+
+  /** Unit 0: the line from each start, which also seeds every unit's visited set. */
+  rootLines(hooks: SearchHooks = {}): UnitResult {
+    if (this.rootResult) return this.rootResult;
+    this.begin(0, hooks, Infinity);
+    this.table = this.seed;
+    for (let r = 0; r < this.roots.length; r++) {
+      this.use(r);
+      this.lineEnd.push(this.walk(cloneState(this.root.start), 0, this.root.budget, false));
+    }
+    this.rootResult = this.result;
+    this.unitList = this.listUnits(this.result.shortest ? this.result.shortest.failure.step : Infinity);
+    const hit = this.result.boundsHit;
+    hit.interrupts ||= this.refused.interrupts;
+    hit.preemptions ||= this.refused.preemptions;
+    hit.fpuIrqs ||= this.refused.fpuIrqs;
+    return this.rootResult;
+  }
+
+  /** The top-level branches, in search order (after unit 0). */
+  units(): UnitSpec[] {
+    this.rootLines();
+    return this.unitList!;
+  }
+
+  private listUnits(bound: number): UnitSpec[] {
+    const list: UnitSpec[] = [];
+    for (let r = 0; r < this.roots.length; r++) {
+      this.use(r);
+      const e = this.engine;
+      e.state = cloneState(this.root.start);
+      const used = this.used(this.root.budget);
+      for (let d = 0; d < this.lineEnd[r]! && d + 1 < bound && !e.state.halted; d++) {
+        const p = e.nextPoint();
+        if (p) for (const c of choicesAt(e.state, p, this.root.table, used, this.refused)) list.push({ root: r, depth: d, choice: c });
+        e.step();
+      }
+    }
+    return list;
+  }
+
+  /** Unit k >= 1: top-level branch units()[k - 1] and everything below it. */
+  unit(k: number, hooks: SearchHooks = {}): UnitResult {
+    const spec = this.units()[k - 1];
+    if (!spec) throw new Error(`no unit ${k}`);
+    const root = this.rootLines();
+    this.begin(k, hooks, root.shortest ? root.shortest.failure.step : Infinity);
+    this.table = new Map();
+    this.use(spec.root);
+    const e = this.engine;
+    // The state at the branch point: the root line replayed to it (the engine is deterministic).
+    e.state = cloneState(this.root.start);
+    for (let d = 0; d < spec.depth; d++) e.step();
+    this.branch(spec.depth, this.root.budget, spec.choice);
+    return this.result;
+  }
+
+  // ---- the walk ---------------------------------------------------------------------------------
+
+  private begin(unit: number, hooks: SearchHooks, bound: number): void {
+    this.hooks = hooks;
+    this.bound = bound;
+    this.path = [];
+    this.refused = { interrupts: false, preemptions: false, fpuIrqs: false };
+    this.result = {
+      unit, states: 0, distinct: 0, maxDepth: 0, first: null, shortest: null, boundsHit: noBoundsHit(), errors: 0, firstError: null, cancelled: false,
+    };
+  }
+
+  private use(r: number): void {
+    this.root = this.roots[r]!;
+    this.engine = this.engines[r]!;
+  }
+
+  private used(remaining: Budget): Budget {
+    const all = this.root.budget;
+    return { interrupts: all.interrupts - remaining.interrupts, preemptions: all.preemptions - remaining.preemptions, fpuIrqs: all.fpuIrqs - remaining.fpuIrqs };
+  }
+
+  private cancelled(): boolean {
+    if (this.result.cancelled) return true;
+    if ((this.result.states & 255) === 0 && this.hooks.isCancelled?.()) this.result.cancelled = true;
+    return this.result.cancelled;
+  }
+
+  private count(depth: number): void {
+    this.result.states++;
+    if (depth > this.result.maxDepth) this.result.maxDepth = depth;
+    if ((this.result.states & 4095) === 0) this.hooks.onProgress?.({ states: this.result.states, depth });
+  }
+
+  /** What in a step's happenings is a counterexample. */
+  private failure(h: Happening[], s: MachineState): Failure | null {
+    const want = this.opts.invariants;
+    for (const x of h) {
+      if (x.kind === 'invariant' && !x.violation.deviation && (want === null || want.includes(x.violation.name))) {
+        const v = x.violation;
+        return { kind: 'invariant', name: v.name, message: v.text, step: s.steps, where: v.where };
+      }
+      if (x.kind === 'oops' && this.opts.failOnOops) return { kind: 'oops', name: 'oops', message: x.text, step: s.steps, where: '' };
+      if (x.kind === 'assertion' && this.opts.failOnAssertions) {
+        return { kind: 'assertion', name: 'assertion', message: x.message, step: s.steps, where: `${x.file}:${x.line}:${x.column}` };
+      }
+    }
+    return null;
+  }
+
+  /** Notes a failure at the current path; false when it does not count (a held-back task never ran). */
+  private found(f: Failure, s: MachineState): boolean {
+    const held = this.root.held;
+    if (held !== null && s.threads.find((t) => t.name === held)!.status === 'waiting') return false;
+    const c: Found = { root: this.roots.indexOf(this.root), placements: this.path.slice(), failure: f };
+    this.result.first ??= c;
+    if (!this.result.shortest || f.step < this.result.shortest.failure.step) this.result.shortest = c;
+    if (f.step < this.bound) this.bound = f.step;
+    return true;
+  }
+
+  private error(h: Happening[]): void {
+    for (const x of h) {
+      if (x.kind !== 'error') continue;
+      this.result.errors++;
+      this.result.firstError ??= x.text;
+    }
+  }
+
+  /**
+   * Fires `choice` at the state the engine holds (depth `depth`), then walks the line from there;
+   * the engine's state is left as it was.
+   */
+  private branch(depth: number, budget: Budget, choice: Choice): void {
+    const e = this.engine;
+    const saved = e.state;
+    const p = e.nextPoint()!;
+    e.state = cloneState(saved);
+    e.inject(choice.event);
+    const h = e.step();
+    if (e.injectionPending()) throw new Error('internal: an injected event did not fire at its statement');
+    this.count(depth + 1);
+    const next: Budget = {
+      interrupts: budget.interrupts - (choice.kind === 'external_interrupt' ? 1 : 0),
+      preemptions: budget.preemptions - (choice.kind === 'preempt' ? 1 : 0),
+      fpuIrqs: budget.fpuIrqs - (choice.kind === 'fpu_irq' ? 1 : 0),
+    };
+    this.path.push({ depth, kind: choice.kind, target: choice.target, cpu: p.cpu, fn: p.fn, stmt: p.stmt });
+    const f = this.failure(h, e.state);
+    this.error(h);
+    if (f) this.found(f, e.state);
+    else if (!e.state.halted) this.walk(e.state, depth + 1, next, true);
+    this.path.pop();
+    e.state = saved;
+  }
+
+  /**
+   * The line from `start` at `depth`: first to its end (recording its states), then again with each
+   * fitting event as a branch at each choice point. `start` is consumed.
+   */
+  private walk(start: MachineState, depth: number, budget: Budget, branches: boolean): number {
+    const e = this.engine;
+    const packed = packBudget(budget);
+    e.state = cloneState(start);
+    let arrays = arraysHash(e.state);
+    let runs = e.builtinRuns;
+    let end = depth;
+    for (let d = depth; ; ) {
+      if (this.cancelled() || e.state.halted) { end = d; break; }
+      if (d + 1 >= this.bound) { end = d; break; }
+      if (d >= this.opts.bounds.steps) { this.result.boundsHit.steps = true; end = d; break; }
+      const h = e.step();
+      d++;
+      this.count(d);
+      const f = this.failure(h, e.state);
+      this.error(h);
+      if (f) { this.found(f, e.state); end = d - 1; break; }
+      // States are hashed where runs that differ by a placement meet again: after a VM entry or
+      // exit, an exception, a thread's end or a fired event (a deterministic choice of states, so
+      // two runs that meet anywhere meet at the next such step too). Register images and memory,
+      // most of the bytes, change only when an instruction runs: their hash is kept until then.
+      if (h.length && h.some(checkpoint)) {
+        if (e.builtinRuns !== runs) { runs = e.builtinRuns; arrays = arraysHash(e.state); }
+        const key = stateHash(e.state, arrays, packed);
+        if (subsumed(this.seed, key, packed, d) || (this.table !== this.seed && subsumed(this.table, key, packed, d))) { end = d; break; }
+        if (record(this.table, key, packed, d)) this.result.distinct++;
+      }
+    }
+    if (!branches) return end;
+    // Second pass: the branches, at the choice points before where the first pass ended.
+    e.state = start;
+    const used = this.used(budget);
+    for (let d = depth; d < end && !e.state.halted; d++) {
+      if (this.cancelled() || d + 1 >= this.bound) break;
+      const p = e.nextPoint();
+      if (p) for (const c of choicesAt(e.state, p, this.root.table, used, this.refused)) {
+        if (this.cancelled() || d + 1 >= this.bound) break;
+        this.branch(d, budget, c);
+      }
+      e.step();
+    }
+    const r = this.refused;
+    const hit = this.result.boundsHit;
+    hit.interrupts ||= r.interrupts;
+    hit.preemptions ||= r.preemptions;
+    hit.fpuIrqs ||= r.fpuIrqs;
+    return end;
+  }
+}
+
+function checkpoint(x: Happening): boolean {
+  return x.kind === 'vmentry' || x.kind === 'vmexit' || x.kind === 'exception' || x.kind === 'thread-end' || x.kind === 'event';
+}
+
+export function mergeBoundsHit(a: BoundsHit, b: BoundsHit): BoundsHit {
+  return { interrupts: a.interrupts || b.interrupts, preemptions: a.preemptions || b.preemptions, fpuIrqs: a.fpuIrqs || b.fpuIrqs, steps: a.steps || b.steps };
+}
