@@ -530,6 +530,11 @@ export class Engine {
     if (!resumes) caller.stack.push(v);
     if (f.kind === 'switch') { this.completeSwitch(th); return true; }
     if (f.cpl === 0 && caller.cpl === 3 && f.kind !== 'exit-to-user') this.toUser(th);
+    // IRET: interrupts as they were before the handler; events held meanwhile happen now.
+    if (f.irqOffBefore !== undefined) {
+      this.state.irqOff[this.c] = f.irqOffBefore;
+      if (!f.irqOffBefore) return this.fireDeferred(th, out);
+    }
     return false;
   }
 
@@ -796,12 +801,20 @@ export class Engine {
     th.pendingFault = { handler, vector: fault.vector, errorCode: fault.errorCode ?? null, mnemonic: fault.mnemonic };
   }
 
+  /** A host handler runs with interrupts disabled (the IDT's interrupt gates clear IF). */
+  private enterInterruptGate(frame: Frame): void {
+    frame.irqOffBefore = this.state.irqOff[this.c]!;
+    this.state.irqOff[this.c] = true;
+  }
+
   /** The delivery step of a recognized fault: the handler frame goes on, at CPL 0. */
   private deliverPending(th: ThreadState, out: Happening[]): void {
     const p = th.pendingFault!;
     th.pendingFault = null;
     const args = p.errorCode !== null ? [BigInt(p.errorCode)] : [];
-    th.frames.push(this.frame(p.handler, 'exception', 0, args, p.vector));
+    const frame = this.frame(p.handler, 'exception', 0, args, p.vector);
+    if (this.cpu().vmx.mode !== 'non-root') this.enterInterruptGate(frame);
+    th.frames.push(frame);
     this.cpu().cpl = 0;
     const fn = this.program.functions[p.handler]!;
     out.push({ kind: 'call', cpu: this.c, thread: th.id, fn: p.handler, name: fn.name });
@@ -1026,7 +1039,9 @@ export class Engine {
         if (cpu.vmx.mode === 'non-root') throw new ScenarioError('fpu_irq while a guest runs: place it in host code (an interrupt in the guest is an external_interrupt VM exit)');
         const handler = this.kernelFns.get('handle_fpu_irq');
         if (handler === undefined) throw new ScenarioError('fpu_irq: host kernel code defines no fn handle_fpu_irq()');
-        th.frames.push(this.frame(handler, 'exception', 0, [], 32));
+        const frame = this.frame(handler, 'exception', 0, [], 32);
+        this.enterInterruptGate(frame);
+        th.frames.push(frame);
         cpu.cpl = 0;
         return true;
       }

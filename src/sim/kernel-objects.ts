@@ -42,7 +42,8 @@ export const SCHEMAS: Readonly<Record<string, Readonly<Record<string, FieldKind>
   /** xfd: the guest's XFD where a design keeps it apart from fpstate->xfd (tglx-2021; Paolo's 2025 patch). */
   fpu_guest: { xfeatures: 'u64', perm: 'u64', xfd: 'u64', xfd_err: 'u64', uabi_size: 'u64', fpstate: { ref: 'fpstate' } },
   /** One per CPU (`this_cpu`): the kernel's per-CPU variables of the FPU code. */
-  percpu: { cpu: 'u64', xfd_state: 'u64', fpu_fpregs_owner_ctx: { ref: 'fpu' }, in_kernel_fpu: 'u64' },
+  /** softirq_count: local_bh_disable() depth, which fpregs_lock() raises (include/linux/preempt.h). */
+  percpu: { cpu: 'u64', xfd_state: 'u64', fpu_fpregs_owner_ctx: { ref: 'fpu' }, in_kernel_fpu: 'u64', softirq_count: 'u64' },
   /** fpu_kernel_cfg and fpu_user_cfg (arch/x86/include/asm/fpu/types.h, struct fpu_state_config). */
   fpu_state_config: {
     max_size: 'u64', default_size: 'u64', max_features: 'u64', default_features: 'u64',

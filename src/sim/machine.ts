@@ -31,6 +31,12 @@ export interface Frame {
   vector: number;
   /** `[VM entry]` frames: the vcpu object entered. */
   vcpu: number;
+  /**
+   * Host exception and interrupt frames: whether interrupts were disabled when it was delivered.
+   * Delivery through an interrupt gate clears IF and IRET restores it (SDM Vol3 6.12.1.3), so the
+   * machine disables interrupts for the handler and restores this value when it returns.
+   */
+  irqOffBefore?: boolean;
 }
 
 export type ThreadStatus = 'waiting' | 'runnable' | 'exited' | 'killed';
