@@ -6,11 +6,12 @@
 // A continue runs in slices that yield to the event loop, so pause (and anything else) is answered
 // while it runs; stepBack and reverseContinue replay from time-travel checkpoints (src/sim/history).
 import {
-  InitializedEvent, InvalidatedEvent, LoggingDebugSession, OutputEvent, Source, StackFrame, StoppedEvent, TerminatedEvent,
-  Thread,
+  InitializedEvent, InvalidatedEvent, LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent,
+  Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { basename } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { formatDiagnostic } from '../lang/source';
 import { formatMask } from '../model';
 import type { Engine, Happening } from '../sim/engine';
@@ -26,6 +27,7 @@ import { Breakpoints, EXCEPTION_FILTERS, type StopDecision } from './breakpoints
 import { capabilities, capability } from './capabilities';
 import { readLe } from './components';
 import { EditRefused, parseValue, writeSlot } from './edits';
+import { type ExploreResult, explore } from './explore-runner';
 import { nodeFiles, policyImports } from './host-files';
 import { formatMemoryRef, parseMemoryRef, readMemory, writeMemory } from './memory-references';
 import { type Slot, VariableTree } from './variables';
@@ -42,6 +44,13 @@ export interface XsaveLaunchArguments extends DebugProtocol.LaunchRequestArgumen
   maxSteps?: number;
   /** Print the hardware trace to the Debug Console, grouped per VM entry (default true). */
   trace?: boolean;
+  /**
+   * Explore interleavings first (as `xsave-sim explore`): on a violation, debug the counterexample
+   * (written next to the scenario) and stop at the violation; when nothing breaks, debug `program`.
+   */
+  explore?: boolean;
+  /** Bounds of that search (defaults as `xsave-sim explore`). */
+  exploreBounds?: { interrupts?: number; preemptions?: number; fpuIrqs?: number; steps?: number };
 }
 
 const FRAME_STRIDE = 1000;
@@ -72,6 +81,8 @@ export class XsaveDebugSession extends LoggingDebugSession {
   private lastStop: StopDecision | null = null;
   private configured!: () => void;
   private readonly configurationDone = new Promise<void>((r) => (this.configured = r));
+  private clientProgress = false;
+  private exploring: AbortController | null = null;
 
   constructor() {
     super();
@@ -81,7 +92,8 @@ export class XsaveDebugSession extends LoggingDebugSession {
 
   // ---- lifecycle ----------------------------------------------------------------------------------
 
-  protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse, args: DebugProtocol.InitializeRequestArguments): void {
+    this.clientProgress = args.supportsProgressReporting === true;
     response.body = capabilities();
     this.sendResponse(response);
     this.sendEvent(new InitializedEvent());
@@ -97,6 +109,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
 
   protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: XsaveLaunchArguments): Promise<void> {
     try {
+      if (args.explore) args = await this.exploreFirst(args);
       this.load(args);
     } catch (e) {
       this.fail(response, e);
@@ -105,6 +118,71 @@ export class XsaveDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
     await this.configurationDone;
     this.begin();
+  }
+
+  static {
+    capability({ supportsCancelRequest: true });
+  }
+  /** Cancels the exploration of a launch with `explore: true` (its progress is cancellable). */
+  protected override cancelRequest(response: DebugProtocol.CancelResponse, args: DebugProtocol.CancelArguments): void {
+    if (args.progressId === 'explore') this.exploring?.abort();
+    this.sendResponse(response);
+  }
+
+  /**
+   * `explore: true`: search the interleavings, report progress (cancellable) and the result, and
+   * return the launch to debug: the counterexample, run to its violation, or the scenario itself.
+   */
+  private async exploreFirst(args: XsaveLaunchArguments): Promise<XsaveLaunchArguments> {
+    if (typeof args.program !== 'string' || args.program === '') {
+      throw new RequestError(ERR.launch, "launch: 'program' must name a scenario file (.xsave)");
+    }
+    const abort = new AbortController();
+    this.exploring = abort;
+    const say = (text: string): void => this.sendEvent(new OutputEvent(`${text}\n`, 'console'));
+    if (this.clientProgress) {
+      const start = new ProgressStartEvent('explore', 'Exploring interleavings', basename(args.program)) as DebugProtocol.ProgressStartEvent;
+      start.body.cancellable = true;
+      this.sendEvent(start);
+    }
+    let last = 0;
+    let r: ExploreResult;
+    try {
+      r = await explore({
+        file: args.program, ...(args.policy ? { policy: args.policy } : {}), ...(args.cpu ? { cpu: args.cpu } : {}),
+        ...(args.exploreBounds ? { bounds: args.exploreBounds } : {}),
+      }, {
+        signal: abort.signal,
+        onProgress: (p) => {
+          if (!this.clientProgress || p.elapsedMs - last < 200) return;
+          last = p.elapsedMs;
+          this.sendEvent(new ProgressUpdateEvent('explore', `${p.states.toLocaleString('en-US')} states, ${Math.round(p.statesPerSecond).toLocaleString('en-US')}/s, depth ${p.depth}`));
+        },
+      });
+    } finally {
+      this.exploring = null;
+      if (this.clientProgress) this.sendEvent(new ProgressEndEvent('explore'));
+    }
+    if (r.status === 'error') {
+      throw new RequestError(ERR.launch, `the scenario has errors:\n${r.diagnostics.map(formatDiagnostic).join('\n')}`);
+    }
+    const hit = Object.entries(r.boundsHit).filter(([, v]) => v).map(([k]) => k);
+    say(`explored ${r.states.toLocaleString('en-US')} states (${r.distinctStates.toLocaleString('en-US')} distinct) in ${(r.elapsedMs / 1000).toFixed(2)} s` +
+      `${r.cancelled ? ', cancelled' : ''}${hit.length ? `; bounds hit: ${hit.join(', ')}` : ''}`);
+    const c = r.counterexample;
+    if (!c) {
+      say(r.cancelled ? 'exploration cancelled before a violation was found: debugging the scenario as written'
+        : 'no invariant breaks within the bounds: debugging the scenario as written');
+      return { ...args, explore: false };
+    }
+    const out = join(dirname(args.program), `${basename(args.program).replace(/\.xsave$/, '')}.counterexample.xsave`);
+    writeFileSync(out, c.text);
+    say(`${c.where}: ${c.invariant}: ${c.message} (step ${c.step})`);
+    for (const line of c.chain) say(`  ${line}`);
+    say(`counterexample written to ${out}; running it to the violation (step back walks to its cause)`);
+    const { policy: _policy, ...rest } = args;
+    void _policy;
+    return { ...rest, program: out, explore: false, stopOnEntry: false };
   }
 
   static {

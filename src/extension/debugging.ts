@@ -17,6 +17,9 @@ export function registerDebugging(context: vscode.ExtensionContext): void {
     }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     vscode.commands.registerCommand('xsave.debugScenario', (uri?: vscode.Uri) => start(uri, false)),
     vscode.commands.registerCommand('xsave.runScenario', (uri?: vscode.Uri) => start(uri, true)),
+    // The adapter explores (progress and cancel through DAP progress events), then debugs the
+    // counterexample stopped at its violation.
+    vscode.commands.registerCommand('xsave.exploreInterleavings', (uri?: vscode.Uri) => start(uri, false, true)),
     vscode.commands.registerCommand('xsave.toggleHex', async () => {
       const s = vscode.debug.activeDebugSession;
       if (s?.type === DEBUG_TYPE) await s.customRequest('xsave/toggleHex');
@@ -48,9 +51,11 @@ function resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, 
   return config;
 }
 
-async function start(uri: vscode.Uri | undefined, noDebug: boolean): Promise<void> {
+async function start(uri: vscode.Uri | undefined, noDebug: boolean, explore = false): Promise<void> {
   const target = uri ?? vscode.window.activeTextEditor?.document.uri;
   if (!target) { void vscode.window.showInformationMessage('Open a scenario (.xsave) first.'); return; }
   const folder = vscode.workspace.getWorkspaceFolder(target);
-  await vscode.debug.startDebugging(folder, scenarioConfiguration(target.fsPath, noDebug), { noDebug });
+  const config = scenarioConfiguration(target.fsPath, noDebug);
+  if (explore) Object.assign(config, { name: 'Explore interleavings', explore: true, stopOnEntry: false });
+  await vscode.debug.startDebugging(folder, config, { noDebug });
 }

@@ -4,7 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { example, fixture, launchStopped, stack, stopAfter, withClient } from './support';
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { example, fixture, launchStopped, root, stack, stopAfter, withClient } from './support';
 
 test('pause stops a continue that would never end, inside the loop', async () => {
   await withClient(async (dc) => {
@@ -43,5 +46,31 @@ test('the hardware trace is grouped per VM entry in the Debug Console; the end t
     assert.match(out[end - 1]!.output, /VM exit/);
     assert.ok(out.slice(firstEntry + 1, end).every((o) => o.group === undefined));
     assert.match(out[out.length - 1]!.output, /^every thread has finished: 1 assertion\(s\) held, 0 failed; 0 invariant violation\(s\)\n$/);
+  });
+});
+
+test('launch with explore: true searches the interleavings, writes the counterexample and stops at its violation; step back walks to its cause', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xsave-dap-explore-'));
+  const program = join(dir, 'leak.xsave');
+  copyFileSync(fixture('xfd-err-leak-no-events.xsave'), program);
+  await withClient(async (dc) => {
+    const out: string[] = [];
+    dc.on('output', (e: DebugProtocol.OutputEvent) => out.push(e.body.output));
+    await dc.initializeRequest({ adapterID: 'xsave', pathFormat: 'path', supportsProgressReporting: true });
+    const progress = dc.waitForEvent('progressStart');
+    const [stopped] = await Promise.all([
+      dc.waitForEvent('stopped', 20000),
+      dc.configurationDoneRequest(),
+      dc.launchRequest({ program, policy: join(root, 'src', 'kernel', 'policies', 'naive.xsave'), explore: true, exploreBounds: { interrupts: 1, preemptions: 0, fpuIrqs: 0 } } as never),
+    ]);
+    assert.equal(((await progress) as DebugProtocol.ProgressStartEvent).body.title, 'Exploring interleavings');
+    const ev = stopped as DebugProtocol.StoppedEvent;
+    assert.equal(ev.body.reason, 'exception');
+    assert.match(ev.body.text!, /^invariant host-sees-guest-xfd-err: interrupts are enabled with IA32_XFD_ERR = 0x40000/);
+    assert.ok(existsSync(join(dir, 'leak.counterexample.xsave')));
+    assert.ok(out.some((o) => /^explored [\d,]+ states/.test(o)), out.join(''));
+    assert.ok(out.some((o) => o.startsWith('counterexample written to ')), out.join(''));
+    const back = await stopAfter(dc, () => dc.stepBackRequest({ threadId: ev.body.threadId! }));
+    assert.equal(back.body.reason, 'step');
   });
 });
