@@ -4,7 +4,7 @@
 // playwright-core. Prints each phase's time; exits 0 when the test passed. A failure leaves a
 // screenshot (out/e2e/failure.png) and code-server's log.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { repo, setup, startCodeServer } from './code-server.mjs';
@@ -21,7 +21,9 @@ log(`setup took ${secs(phase)}s`);
 phase = Date.now();
 execFileSync('npm', ['run', '--silent', 'package'], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });
 const vsix = join(repo, 'xsave-debug.vsix');
-log(`packaged ${vsix} in ${secs(phase)}s`);
+const kb = statSync(vsix).size / 1024;
+log(`packaged ${vsix} (${kb.toFixed(0)} KB) in ${secs(phase)}s`);
+if (kb >= 500) { console.error(`the VSIX is ${kb.toFixed(0)} KB: it must stay under 500 KB`); process.exit(1); }
 
 // The workspace: the example and a launch.json that runs it under linux-5.17.
 const ws = join(env.E2E_ROOT, 'workspace');
