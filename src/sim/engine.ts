@@ -528,8 +528,14 @@ export class Engine {
     // faulting instruction is still at its BUILTIN op with its operands, and runs again.
     const resumes = f.kind === 'exception' || f.kind === 'hook' || f.kind === 'exit-to-user' || f.kind === 'switch';
     if (!resumes) caller.stack.push(v);
-    if (f.kind === 'switch') { this.completeSwitch(th); return true; }
-    if (f.cpl === 0 && caller.cpl === 3 && f.kind !== 'exit-to-user') this.toUser(th);
+    if (f.kind === 'switch') {
+      if (f.irqOffBefore !== undefined) this.state.irqOff[this.c] = f.irqOffBefore;
+      this.completeSwitch(th);
+      return true;
+    }
+    // Back to user code: exit_to_user_mode() runs first, still with interrupts off, and the return
+    // to user mode restores them to what the handler interrupted (its frame carries that value).
+    if (f.cpl === 0 && caller.cpl === 3 && f.kind !== 'exit-to-user' && this.toUser(th, f.irqOffBefore)) return false;
     // IRET: interrupts as they were before the handler; events held meanwhile happen now.
     if (f.irqOffBefore !== undefined) {
       this.state.irqOff[this.c] = f.irqOffBefore;
@@ -539,12 +545,18 @@ export class Engine {
   }
 
   /** On the way back to user code: the kernel's exit_to_user_mode(), if it has one. */
-  private toUser(th: ThreadState): void {
+  private toUser(th: ThreadState, irqOffAfter?: boolean): boolean {
     const hook = this.kernelFns.get('exit_to_user_mode');
     const top = th.frames[th.frames.length - 1];
-    if (hook === undefined || !top || top.cpl !== 3) return;
-    th.frames.push(this.frame(hook, 'exit-to-user', 0, []));
+    if (hook === undefined || !top || top.cpl !== 3) return false;
+    // The exit path runs with interrupts disabled (exit_to_user_mode_prepare); the return to user
+    // mode sets them as the interrupted user code had them.
+    const frame = this.frame(hook, 'exit-to-user', 0, []);
+    this.enterInterruptGate(frame);
+    if (irqOffAfter !== undefined) frame.irqOffBefore = irqOffAfter;
+    th.frames.push(frame);
     this.cpu().cpl = 0;
+    return true;
   }
 
   /**
@@ -558,7 +570,10 @@ export class Engine {
     if (top?.kind === 'switch') throw new ScenarioError(`${th.name} is already being switched out`);
     th.switchTo = next;
     if (hook === undefined) { this.completeSwitch(th); return; }
-    th.frames.push(this.frame(hook, 'switch', 0, [{ ref: th.task }]));
+    // __schedule() switches with interrupts disabled; finish_task_switch() enables them again.
+    const frame = this.frame(hook, 'switch', 0, [{ ref: th.task }]);
+    this.enterInterruptGate(frame);
+    th.frames.push(frame);
     this.cpu().cpl = 0;
   }
 

@@ -110,7 +110,7 @@ test('restart reloads the scenario and stops on entry again; terminate ends the 
     await stopAfter(dc, () => dc.nextRequest({ threadId: 1 }));
     const again = await stopAfter(dc, () => dc.customRequest('restart', { arguments: { program: example, policy: 'naive', stopOnEntry: true } }));
     assert.equal(again.body.reason, 'entry');
-    assert.deepEqual(await stack(dc, again.body.threadId!), ['start_kernel:105']);
+    assert.deepEqual(await stack(dc, again.body.threadId!), ['start_kernel:106']);
     await Promise.all([dc.waitForEvent('terminated'), dc.terminateRequest({})]);
   });
 });
@@ -153,7 +153,7 @@ test('a scenario with errors fails to launch with file:line:col diagnostics; a m
 test('step in, over and out move through the boot code frame by frame', async () => {
   await withClient(async (dc) => {
     await launchStopped(dc);
-    assert.deepEqual(await stack(dc, 1), ['start_kernel:105']);
+    assert.deepEqual(await stack(dc, 1), ['start_kernel:106']);
     await stopAfter(dc, () => dc.stepInRequest({ threadId: 1 }));
     assert.deepEqual((await stack(dc, 1)).map((x) => x.split(':')[0]), ['fpu__init_system_xstate', 'start_kernel']);
     const next = await stopAfter(dc, () => dc.nextRequest({ threadId: 1 }));

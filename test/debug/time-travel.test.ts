@@ -51,6 +51,6 @@ test('reverseContinue stops at the last earlier hit of a line breakpoint, then a
     await dc.setExceptionBreakpointsRequest({ filters: [] });
     const start = await stopAfter(dc, () => dc.reverseContinueRequest({ threadId: t }));
     assert.equal(start.body.reason, 'entry');
-    assert.deepEqual(await stack(dc, start.body.threadId!), ['start_kernel:105']);
+    assert.deepEqual(await stack(dc, start.body.threadId!), ['start_kernel:106']);
   });
 });

@@ -24,32 +24,32 @@ function result(example: string, policy: string): { status: number | null; findi
 
 const EXPECTED: Record<string, Record<(typeof POLICIES)[number], string[]>> = {
   'xfd-err-leak.xsave': {
-    naive: ['host-sees-guest-xfd-err@kvm.xsave:211', 'xfd-cache-matches-msr@fpu.xsave:117', 'guest-state-matches-bare-metal@xfd-err-leak.xsave:15',
+    naive: ['host-sees-guest-xfd-err@kvm.xsave:211', 'xfd-cache-matches-msr@fpu.xsave:118', 'guest-state-matches-bare-metal@xfd-err-leak.xsave:15',
       'guest-observes-bare-metal@xfd-err-leak.xsave:15', 'assert "guest lost its XFD_ERR"@xfd-err-leak.xsave:16'],
     'tglx-2021': [], 'linux-5.17': [], 'linux-6.19': [],
   },
   'guest-amx-enable.xsave': {
-    naive: ['xfd-cache-matches-msr@fpu.xsave:117'], 'tglx-2021': [], 'linux-5.17': [], 'linux-6.19': [],
+    naive: ['xfd-cache-matches-msr@fpu.xsave:118'], 'tglx-2021': [], 'linux-5.17': [], 'linux-6.19': [],
   },
   'host-amx-permission.xsave': { naive: [], 'tglx-2021': [], 'linux-5.17': [], 'linux-6.19': [] },
   'preempt-guest-fpu.xsave': {
-    naive: ['xfd-cache-matches-msr@fpu.xsave:117', 'guest-state-matches-bare-metal@preempt-guest-fpu.xsave:26'],
+    naive: ['xfd-cache-matches-msr@fpu.xsave:118', 'guest-state-matches-bare-metal@preempt-guest-fpu.xsave:26'],
     'tglx-2021': [], 'linux-5.17': [], 'linux-6.19': [],
   },
   'migrate-in-nm-handler.xsave': {
-    naive: ['host-sees-guest-xfd-err@kvm.xsave:211', 'xfd-cache-matches-msr@fpu.xsave:117', 'guest-state-matches-bare-metal@migrate-in-nm-handler.xsave:19',
+    naive: ['host-sees-guest-xfd-err@kvm.xsave:211', 'xfd-cache-matches-msr@fpu.xsave:118', 'guest-state-matches-bare-metal@migrate-in-nm-handler.xsave:19',
       'guest-observes-bare-metal@migrate-in-nm-handler.xsave:19', 'assert "XFD_ERR survives the migration"@migrate-in-nm-handler.xsave:20'],
     'tglx-2021': [], 'linux-5.17': [], 'linux-6.19': [],
   },
   'xfd-without-cpuid.xsave': {
-    naive: ['xfd-cache-matches-msr@fpu.xsave:117'],
+    naive: ['xfd-cache-matches-msr@fpu.xsave:118'],
     // Known deviations are reported but are not failures.
     'tglx-2021': [], 'linux-5.17': [], 'linux-6.19': [],
   },
   'fpu-irq-after-xfd-write.xsave': {
-    naive: ['xfd-cache-matches-msr@fpu.xsave:117'],
+    naive: ['xfd-cache-matches-msr@fpu.xsave:118'],
     'tglx-2021': [],
-    'linux-5.17': ['no-kernel-xfd-nm@fpu.xsave:152', 'oops'],
+    'linux-5.17': ['no-kernel-xfd-nm@fpu.xsave:153', 'oops'],
     'linux-6.19': [],
   },
 };
