@@ -200,7 +200,13 @@ export class Engine {
     // A new user thread starts in the kernel: fpu_clone() sets up its FPU (core.c fpu_clone), then it
     // returns to user mode (through exit_to_user_mode, like ret_from_fork).
     const clone = this.kernelFns.get('fpu_clone');
-    if (cpl === 3 && clone !== undefined) frames.push(this.frame(clone, 'hook', 0, [{ ref: task.id }]));
+    if (cpl === 3 && clone !== undefined) {
+      // fpu_clone() is part of fork in Linux: nothing can interrupt the new task before its FPU
+      // exists. The hook runs with interrupts disabled; a fresh task then runs with them enabled.
+      const hook = this.frame(clone, 'hook', 0, [{ ref: task.id }]);
+      hook.irqOffBefore = false;
+      frames.push(hook);
+    }
     const th: ThreadState = {
       id, name, process, cpu: cpuIndex, frames, status: runnable ? 'runnable' : 'waiting',
       task: task.id, scratch, exitValue: 0n, signal: 0, switchTo: -1, afterBoot: false, moveTo: -1, shadow: null, pendingFault: null,
@@ -328,6 +334,7 @@ export class Engine {
     // The CPU runs at the privilege of the code it executes (a thread just scheduled may be user code).
     const top = th.frames[th.frames.length - 1];
     if (top && top.kind !== 'vmentry') this.cpu().cpl = top.cpl;
+    if (top?.kind === 'hook' && top.pc === 0 && top.irqOffBefore !== undefined) s.irqOff[this.c] = true;
     try {
       if (th.pendingFault) this.deliverPending(th, out);
       else this.exec(th, out);

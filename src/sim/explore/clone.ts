@@ -20,10 +20,12 @@ export function deepCopy<T>(v: T): T {
 }
 
 function copyFrame(f: Frame): Frame {
-  return {
+  const c: Frame = {
     fn: f.fn, pc: f.pc, stmt: f.stmt, locals: f.locals.slice(), stack: f.stack.slice(), kind: f.kind, cpl: f.cpl,
     vector: f.vector, vcpu: f.vcpu,
   };
+  if (f.irqOffBefore !== undefined) c.irqOffBefore = f.irqOffBefore;
+  return c;
 }
 
 function copyMemory(m: Memory): Memory {

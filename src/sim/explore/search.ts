@@ -232,7 +232,11 @@ export class Search {
     for (const x of h) {
       if (x.kind !== 'error') continue;
       this.result.errors++;
-      this.result.firstError ??= x.text;
+      // With the placements that led there, so that the run can be written down and replayed.
+      this.result.firstError ??= `${x.text} (placed: ${this.path.length ? this.path.map((p) => {
+        const fn = this.root.program.functions[p.fn]?.name ?? '?';
+        return `${p.kind}${p.target ? ` ${p.target}` : ''} in ${fn} before step ${p.depth + 1}`;
+      }).join(', ') : 'nothing'})`;
     }
   }
 
