@@ -27,6 +27,15 @@ async function main(): Promise<void> {
     states = r.states;
     ms = r.elapsedMs;
   }
+  // The same search as the CLI runs it: one worker thread per core (2 here), same result.
+  const parallel: number[] = [];
+  let workers = 0;
+  for (let k = 0; k < 3; k++) {
+    const r = await explore({ ...full, workers: undefined as never });
+    if (r.states !== states) throw new Error(`workers explored ${r.states} states, one thread ${states}`);
+    parallel.push(r.states / (r.elapsedMs / 1000));
+    workers = r.workers;
+  }
   const firstAny: number[] = [];
   const firstLeak: number[] = [];
   for (let k = 0; k < 5; k++) {
@@ -39,12 +48,12 @@ async function main(): Promise<void> {
   }
   const result = {
     node: process.version,
-    search: { bounds: 'interrupts 1, preemptions 1, fpu irqs 1, steps 20000', invariant: 'host-sees-guest-xfd-err', states, ms: Math.round(ms), statesPerSecondMedian: Math.round(median(rates)) },
+    search: { bounds: 'interrupts 1, preemptions 1, fpu irqs 1, steps 20000', invariant: 'host-sees-guest-xfd-err', states, ms: Math.round(ms), statesPerSecondMedian: Math.round(median(rates)), workers, statesPerSecondWorkersMedian: Math.round(median(parallel)) },
     firstCounterexampleMsMedian: +median(firstAny).toFixed(1),
     firstStaleXfdErrMsMedian: +median(firstLeak).toFixed(1),
   };
   console.log(`explorer benchmarks, Node ${process.version}`);
-  console.log(`  default-bounds search for host-sees-guest-xfd-err: ${states.toLocaleString('en')} states, ${Math.round(median(rates)).toLocaleString('en')} states/s (median of 3; target 100,000)`);
+  console.log(`  default-bounds search for host-sees-guest-xfd-err: ${states.toLocaleString('en')} states, ${Math.round(median(rates)).toLocaleString('en')} states/s on one thread, ${Math.round(median(parallel)).toLocaleString('en')} states/s on ${workers} worker threads (medians of 3; target 100,000)`);
   console.log(`  first counterexample (any invariant): ${median(firstAny).toFixed(1)} ms; first stale XFD_ERR with one interrupt: ${median(firstLeak).toFixed(1)} ms (median of 5; target under 1 s)`);
   mkdirSync('.bench', { recursive: true });
   writeFileSync('.bench/explore.json', JSON.stringify(result, null, 2) + '\n');

@@ -39,13 +39,14 @@ export function cloneState(s: MachineState): MachineState {
     const i = s.vmcss.indexOf(v);
     return i >= 0 ? vmcss[i]! : deepCopy(v);
   };
-  const copyCpu = (c: CpuState): CpuState => {
-    const { vmx, legacy, ext, ...rest } = c;
-    return {
-      ...deepCopy(rest), legacy: legacy.slice(), ext: ext.map((a) => (a ? a.slice() : null)),
-      vmx: { mode: vmx.mode, vmcs: vmcsOf(vmx.vmcs) },
-    };
-  };
+  // Field by field (the hot path of a branch): cr0 and cr4 are changed in place, so they are copied;
+  // cpuidLimit and xrstorInfo are only ever replaced whole, so they are shared.
+  const copyCpu = (c: CpuState): CpuState => ({
+    model: c.model, cpuidLimit: c.cpuidLimit, cr0: { ...c.cr0 }, cr4: { ...c.cr4 }, cpl: c.cpl,
+    xcr0: c.xcr0, xss: c.xss, xfd: c.xfd, xfdErr: c.xfdErr, xinuse: c.xinuse, xmodified: c.xmodified,
+    xrstorInfo: c.xrstorInfo, legacy: c.legacy.slice(), ext: c.ext.map((a) => (a ? a.slice() : null)),
+    vmx: { mode: c.vmx.mode, vmcs: vmcsOf(c.vmx.vmcs) }, halted: c.halted,
+  });
   const shadows = new Map<Shadow, Shadow>();
   const copyShadow = (sh: Shadow | null): Shadow | null => {
     if (sh === null) return null;
