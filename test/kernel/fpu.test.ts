@@ -195,3 +195,60 @@ test('guest permission is locked by the first vCPU: a later ARCH_REQ_XCOMP_GUEST
   assert.deepEqual(r.engine!.state.failedAssertions, []);
   assert.equal(r.engine!.state.passedAssertions, 3);
 });
+
+test('a host #NM handler runs with interrupts disabled; IRET restores them: an interrupt placed at the handler waits for the return (SDM Vol3 6.12.1.3; traps.c handle_xfd_event)', () => {
+  const e = load(`fn handle_fpu_irq() {}
+host p {
+  thread main {
+    arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILE_DATA);
+    ldtilecfg(palette: 1);
+    tileloadd(tmm0);
+    x = 1;
+  }
+}
+events { fpu_irq at host exc_device_not_available; }`);
+  const trace = (): string[] => e.state.trace.filter((t) => t.kind === 'event' || t.kind === 'exception').map((t) => t.text);
+  let inHandler = false;
+  e.run(() => {
+    const th = e.currentThread();
+    const top = th?.frames[th.frames.length - 1];
+    if (top && e.fn(top)?.name === 'exc_device_not_available' && top.pc === 0) {
+      inHandler = true;
+      assert.equal(e.state.irqOff[0], true, 'IF = 0 at the handler\'s first statement');
+    }
+    return false;
+  }, 200000);
+  assert.ok(inHandler);
+  const t = trace();
+  assert.match(t[0]!, /#NM/);
+  assert.match(t[1]!, /fpu_irq held: interrupts disabled$/);
+  assert.match(t[2]!, /fpu_irq$/); // after handle_xfd_event's local_irq_enable(), before the reallocation
+  assert.equal(e.state.irqOff[0], false);
+});
+
+test('fpregs_lock() holds a preemption back and makes irq_fpu_usable() false until fpregs_unlock() (asm/fpu/api.h, core.c irq_fpu_usable)', () => {
+  const e = load(`fn locked_work() {
+  fpregs_lock();
+  assert(!irq_fpu_usable(), "no FPU for an interrupt inside fpregs_lock");
+  let b = 2;
+  fpregs_unlock();
+  assert(irq_fpu_usable(), "usable again after fpregs_unlock");
+  return b;
+}
+host p {
+  thread main {
+    r = locked_work();
+    x = 1;
+  }
+}
+host q {
+  thread main { y = 1; }
+}
+events { preempt at host locked_work + 2; }`);
+  runAll(e);
+  assert.deepEqual(e.state.failedAssertions, []);
+  assert.equal(e.state.passedAssertions, 2);
+  const t = e.state.trace.filter((x) => x.kind === 'event').map((x) => x.text);
+  assert.deepEqual(t, ['cpu0 event preempt held: preemption disabled', 'cpu0 event preempt']);
+  assert.equal(e.state.preemptCount[0], 0);
+});
