@@ -82,6 +82,9 @@ export class XsaveDebugSession extends LoggingDebugSession {
   private configured!: () => void;
   private readonly configurationDone = new Promise<void>((r) => (this.configured = r));
   private clientProgress = false;
+  // Made once: the breakpoints' check runs after every step of a continue.
+  private readonly contextFn = (th: ThreadState, f: number, b?: ReadonlyMap<string, Value>): ExprContext => this.contextOf(th, f, b);
+  private readonly logFn = (text: string, th: ThreadState): void => this.logpoint(text, th);
   private exploring: AbortController | null = null;
 
   constructor() {
@@ -633,7 +636,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     this.history!.afterStep();
     // Run without debugging (noDebug): no breakpoint stops; the run ends or hits its budget.
     if (this.args?.noDebug) return { h, stop: null };
-    const stop = this.bps.check(e, h, (th, f, b) => this.contextOf(th, f, b), quiet ? () => {} : (text, th) => this.logpoint(text, th));
+    const stop = this.bps.check(e, h, this.contextFn, quiet ? QUIET : this.logFn);
     return { h, stop };
   }
 
@@ -655,17 +658,17 @@ export class XsaveDebugSession extends LoggingDebugSession {
           const end = h.find((x): x is Extract<Happening, { kind: 'end' | 'error' | 'oops' }> => x.kind === 'end' || x.kind === 'error' || x.kind === 'oops');
           if (end) { this.ended(end); return; }
           if (stop) { this.reportStop(stop); return; }
-          if (th && this.stepDone(mode, th, depth)) { this.reportStop({ reason: 'step' } as never); return; }
+          if (th && this.stepDone(mode, th, depth)) { this.reportStop({ reason: 'step' }); return; }
           if (taken >= budget) {
             this.sendEvent(new OutputEvent(`the step budget of ${budget} statements ran out (launch attribute maxSteps)\n`, 'stderr'));
-            this.reportStop({ reason: 'pause', description: 'step budget exhausted' } as never);
+            this.reportStop({ reason: 'pause', description: 'step budget exhausted' });
             return;
           }
           if ((k & 255) === 255 && Date.now() >= sliceEnd) break;
         }
         this.flushTrace();
         await new Promise<void>((r) => setImmediate(r));
-        if (this.pauseRequested) { this.reportStop({ reason: 'pause' } as never); return; }
+        if (this.pauseRequested) { this.reportStop({ reason: 'pause' }); return; }
       }
     } catch (err) {
       this.internalError(err);
@@ -729,7 +732,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     decision = found !== null ? decisions.get(found) ?? null : null;
     this.traceSent = e.state.trace.length;
     if (this.groupOpen) { this.sendEvent(groupEnd()); this.groupOpen = false; }
-    this.reportStop(decision ?? { reason: found === null ? 'entry' : 'step' } as never);
+    this.reportStop(decision ?? { reason: found === null ? 'entry' : 'step' });
   }
 
   private ended(h: Extract<Happening, { kind: 'end' | 'error' | 'oops' }>): void {
@@ -885,6 +888,9 @@ export class XsaveDebugSession extends LoggingDebugSession {
     this.sendErrorResponse(response, { id, format: message.replace(/\{/g, '{{').replace(/\}/g, '}}'), showUser: false });
   }
 }
+
+/** A logpoint during replay (step back, reverse continue) prints nothing: it printed when it ran. */
+const QUIET = (): void => {};
 
 function notLaunched(): RequestError {
   return new RequestError(ERR.notLaunched, 'no scenario is running: launch one first');
