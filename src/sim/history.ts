@@ -5,7 +5,7 @@
 // taken (`state.steps`). The trace is append-only along a timeline, so checkpoints keep only its
 // length. What the debugger counts per step (hit counts) travels with each checkpoint as `aux`.
 import type { Engine } from './engine';
-import type { MachineState } from './machine';
+import type { MachineState, TraceEntry } from './machine';
 
 interface Checkpoint<A> {
   readonly position: number;
@@ -20,11 +20,23 @@ export interface AuxState<A> {
   load(a: A): void;
 }
 
+/** Checkpoints kept at most; past it every other one goes and the spacing doubles. */
+const MAX_CHECKPOINTS = 256;
+
 export class History<A> {
   private checkpoints: Checkpoint<A>[] = [];
+  /** The trace up to the furthest position reached on this timeline; a restore takes its prefix. */
+  private timeline: TraceEntry[];
+  private furthest = 0;
 
-  /** `every`: steps between checkpoints; a window replays at most that many steps. */
-  constructor(private readonly engine: Engine, private readonly aux: AuxState<A>, private readonly every = 128) {
+  /**
+   * `every`: steps between checkpoints; a window replays at most that many steps. A long run keeps
+   * memory bounded: when MAX_CHECKPOINTS are held, every other one is dropped and `every` doubles,
+   * so a million steps cost 256 snapshots and a step back replays at most a few thousand steps.
+   */
+  constructor(private readonly engine: Engine, private readonly aux: AuxState<A>, private every = 128) {
+    this.timeline = engine.state.trace;
+    this.furthest = engine.state.steps;
     this.checkpoint();
   }
 
@@ -40,8 +52,19 @@ export class History<A> {
   /** Call after every forward step. */
   afterStep(): void {
     const p = this.engine.state.steps;
+    if (p >= this.furthest) { this.furthest = p; this.timeline = this.engine.state.trace; }
     const last = this.checkpoints[this.checkpoints.length - 1]!;
-    if (p - last.position >= this.every) this.checkpoint();
+    if (p - last.position < this.every) return;
+    this.checkpoint();
+    if (this.checkpoints.length > MAX_CHECKPOINTS) {
+      this.checkpoints = this.checkpoints.filter((_, i) => i % 2 === 0 || i === this.checkpoints.length - 1);
+      this.every *= 2;
+    }
+  }
+
+  /** Checkpoints held (for tests and the memory it costs). */
+  get size(): number {
+    return this.checkpoints.length;
   }
 
   /**
@@ -51,6 +74,8 @@ export class History<A> {
    */
   edited(): void {
     const p = this.engine.state.steps;
+    this.timeline = this.engine.state.trace;
+    this.furthest = p;
     this.checkpoints = this.checkpoints.filter((c) => c.position < p);
     this.checkpoint();
   }
@@ -100,7 +125,7 @@ export class History<A> {
   }
 
   private restore(c: Checkpoint<A>): void {
-    const trace = this.engine.state.trace.slice(0, c.traceLength);
+    const trace = this.timeline.slice(0, c.traceLength);
     this.engine.state = structuredClone(c.state);
     this.engine.state.trace = trace;
     this.aux.load(c.aux);

@@ -39,3 +39,16 @@ test('lastMatching: the last earlier position where the predicate held, across c
   assert.equal(h.lastMatching(200, () => { e.step(); return e.state.steps === 17; }), 17);
   assert.equal(h.lastMatching(200, () => { e.step(); return false; }), null);
 });
+
+test('a long run keeps at most 256 checkpoints, and travel still lands exactly (spacing doubles as they thin out)', () => {
+  const e = engine();
+  const h = new History(e, { save: () => 0, load: () => {} }, 2);
+  const at = new Map<number, number>();
+  for (let i = 0; i < 1200 && !e.state.halted; i++) { e.step(); h.afterStep(); at.set(e.state.steps, e.state.trace.length); }
+  assert.ok(h.size <= 257, `${h.size} checkpoints`);
+  for (const p of [3, 511, 1000]) {
+    h.travel(p, () => { e.step(); h.afterStep(); });
+    assert.equal(e.state.steps, p);
+    assert.equal(e.state.trace.length, at.get(p), `trace at ${p}`);
+  }
+});
