@@ -9,6 +9,10 @@
 # browser build of its own. Prints the paths it set up as KEY=VALUE lines on stdout.
 set -euo pipefail
 ROOT=${E2E_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/xsave-debug-e2e}
+# Run from `npm run`, the environment names the outer npm's Node 20 (NODE, npm_node_execpath,
+# npm_config_*); code-server's install scripts would see it and refuse. Start clean.
+unset NODE
+for v in $(env | grep -o '^npm_[A-Za-z0-9_]*' || true); do unset "$v"; done
 CS_VERSION=4.139.1
 mkdir -p "$ROOT/logs" "$ROOT/tmp" "$ROOT/home"
 log() { echo "[e2e setup] $*" >&2; }
