@@ -29,7 +29,7 @@ import { readLe } from './components';
 import { EditRefused, parseValue, writeSlot } from './edits';
 import { type ExploreResult, explore } from './explore-runner';
 import { nodeFiles, policyImports } from './host-files';
-import { formatMemoryRef, parseMemoryRef, readMemory, writeMemory } from './memory-references';
+import { type MemoryRef, formatMemoryRef, parseMemoryRef, readMemory, writeMemory } from './memory-references';
 import { type Slot, VariableTree } from './variables';
 
 export interface XsaveLaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -525,8 +525,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
   protected override readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): void {
     try {
       const s = this.need().state;
-      const ref = parseMemoryRef(args.memoryReference);
-      if (!ref) throw new RequestError(ERR.memory, `memory reference '${args.memoryReference}': expected 0xADDRESS or cpuN/COMPONENT+0xOFFSET`);
+      const ref = memoryRef(args.memoryReference);
       const r = readMemory(s, ref, args.offset ?? 0, Math.max(0, Math.min(args.count, 1 << 20)));
       response.body = { address: r.address, data: Buffer.from(r.data).toString('base64'), unreadableBytes: r.unreadable };
       this.sendResponse(response);
@@ -541,8 +540,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
   protected override writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse, args: DebugProtocol.WriteMemoryArguments): void {
     try {
       const s = this.need().state;
-      const ref = parseMemoryRef(args.memoryReference);
-      if (!ref) throw new RequestError(ERR.memory, `memory reference '${args.memoryReference}': expected 0xADDRESS or cpuN/COMPONENT+0xOFFSET`);
+      const ref = memoryRef(args.memoryReference);
       const data = new Uint8Array(Buffer.from(args.data, 'base64'));
       const n = writeMemory(s, ref, args.offset ?? 0, data);
       if (n === 0 && data.length) throw new RequestError(ERR.memory, `${formatMemoryRef(ref)}+${args.offset ?? 0}: not mapped`);
@@ -891,6 +889,12 @@ export class XsaveDebugSession extends LoggingDebugSession {
 
 /** A logpoint during replay (step back, reverse continue) prints nothing: it printed when it ran. */
 const QUIET = (): void => {};
+
+function memoryRef(text: string): MemoryRef {
+  const ref = parseMemoryRef(text);
+  if (!ref) throw new RequestError(ERR.memory, `memory reference '${text}': expected 0xADDRESS or cpuN/COMPONENT+0xOFFSET`);
+  return ref;
+}
 
 function notLaunched(): RequestError {
   return new RequestError(ERR.notLaunched, 'no scenario is running: launch one first');

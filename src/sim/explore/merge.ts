@@ -1,21 +1,13 @@
 // Combining unit results into one answer, in unit order, so that the answer does not depend on how
 // the units were spread over workers: counts add up, the first counterexample is the one of the
 // lowest unit that has one, the shortest is the shortest with ties going to the lower unit.
-import type { BoundsHit, Found, UnitResult } from './options';
+import type { UnitResult } from './options';
 import { Search, type SearchHooks } from './search';
 
-export interface Totals {
-  states: number;
-  distinct: number;
-  maxDepth: number;
+/** Every unit's result merged: the same fields as one unit's, and how many units there were and ran. */
+export interface Totals extends Omit<UnitResult, 'unit'> {
   units: number;
   unitsDone: number;
-  first: Found | null;
-  shortest: Found | null;
-  boundsHit: BoundsHit;
-  errors: number;
-  firstError: string | null;
-  cancelled: boolean;
 }
 
 export function mergeUnits(results: UnitResult[], unitCount: number): Totals {
