@@ -252,3 +252,25 @@ events { preempt at host locked_work + 2; }`);
   assert.deepEqual(t, ['cpu0 event preempt held: preemption disabled', 'cpu0 event preempt']);
   assert.equal(e.state.preemptCount[0], 0);
 });
+
+test('exit_to_user_mode() and switch_fpu() run with interrupts disabled: an interrupt placed in them waits (entry/common.c exit_to_user_mode_prepare, sched/core.c __schedule)', () => {
+  const e = load(`fn handle_fpu_irq() {}
+host p {
+  thread main { x = 1; y = 2; z = 3; }
+}
+host q {
+  thread main { w = 1; }
+}
+events {
+  fpu_irq at host exit_to_user_mode;
+  preempt at p.main + 1;
+  fpu_irq at host switch_fpu;
+}`);
+  runAll(e);
+  const t = e.state.trace.filter((x) => x.kind === 'event').map((x) => x.text.replace(/^cpu0 /, ''));
+  assert.deepEqual(t, [
+    'event fpu_irq held: interrupts disabled', 'event fpu_irq', // exit_to_user_mode on p.main's first return to user mode
+    'event preempt',
+    'event fpu_irq held: interrupts disabled', 'event fpu_irq', // inside switch_fpu(p.main)
+  ]);
+});
