@@ -9,10 +9,11 @@ const root = resolve(new URL('..', import.meta.url).pathname);
 const src = join(root, 'src');
 
 // Layers in order; a layer may import itself and every layer before it.
-const ORDER = ['model', 'lang', 'sim', 'kernel', 'debug', 'cli', 'extension'];
+const ORDER = ['model', 'silicon', 'lang', 'sim', 'kernel', 'debug', 'cli', 'extension'];
 // Packages (and Node built-ins) each layer may import.
 const PACKAGES = {
   model: [],
+  silicon: [],
   lang: [],
   sim: [],
   kernel: [],

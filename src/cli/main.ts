@@ -4,6 +4,7 @@
 import { LAYOUT_USAGE, layoutCommand } from './layout-command';
 import { RUN_USAGE, runCommand } from './run-command';
 import { EXPLORE_USAGE, exploreCommand } from './explore-command';
+import { SILICON_USAGE, siliconCommand } from './silicon-command';
 import { UsageError } from './args';
 
 const USAGE = `usage: xsave-sim <command> [options]
@@ -12,12 +13,15 @@ commands:
   run       run a scenario, print its trace and assertion results
   explore   try every placement of interrupts, preemptions and FPU interrupts; write the shortest violation
   layout    CPUID leaf 0DH and the standard and compacted XSAVE layouts of a CPU model
+  silicon   replay logs recorded on a real CPU (silicon/probe.c) on the model and report every difference
 
 ${RUN_USAGE}
 
 ${EXPLORE_USAGE}
 
-${LAYOUT_USAGE}`;
+${LAYOUT_USAGE}
+
+${SILICON_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -48,8 +52,14 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(r.stderr);
         return r.status;
       }
+      case 'silicon': {
+        if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(SILICON_USAGE + '\n'); return 0; }
+        const r = siliconCommand(rest);
+        process.stdout.write(r.stdout);
+        return r.status;
+      }
       default:
-        throw new UsageError(`unknown command '${command}' (commands: run, explore, layout)`);
+        throw new UsageError(`unknown command '${command}' (commands: run, explore, layout, silicon)`);
     }
   } catch (e) {
     if (e instanceof UsageError) {

@@ -54,7 +54,8 @@ const X87_INDEFINITE = 0xffffc000000000000000n;
  * (the default) the indefinite is loaded and FSW.IE, SF and C1 set; unmasked, only FSW.ES and B
  * are set and the stack is left alone.
  */
-export function fld(cpu: CpuState, value80: bigint): Outcome {
+export function fld(cpu: CpuState, value80: bigint, at: { rip?: bigint } = {}): Outcome {
+  void at;
   checkWidth('value', value80, 80);
   const early = x87Checks(cpu, 'FLD');
   if (early) return early;

@@ -1,0 +1,69 @@
+// `xsave-sim silicon LOG...`: replays logs recorded by silicon/probe.c on a real CPU against the
+// model and prints what disagrees, by rule. Exit 0 when nothing disagrees outside the
+// context-switch class, 1 when something does, 2 for a log that cannot be read.
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { parseSiliconLog, SiliconLogError } from '../silicon/log';
+import { countByKey, replayLog, type ReplayReport } from '../silicon/replay';
+import { UsageError, parseArgs } from './args';
+
+export const SILICON_USAGE = `usage: xsave-sim silicon LOG.jsonl[.gz]... [--cpu NAME] [--verbose]
+  replays silicon/probe.c logs on the model; --verbose lists every difference`;
+
+export function readLogText(path: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new UsageError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch {
+      throw new UsageError(`${path}: not a valid gzip file`);
+    }
+  }
+  return bytes.toString('utf8');
+}
+
+export function formatReport(file: string, r: ReplayReport, verbose: boolean): string {
+  const rules = r.differences.filter((d) => !d.noise);
+  const noise = r.differences.length - rules.length;
+  const out: string[] = [];
+  out.push(`${file}: mode ${r.mode}, ${r.sequences} sequences, ${r.runs} runs, ${r.instructions} instructions replayed`);
+  out.push(`  ${r.noisySequences} sequences whose runs disagree (context switches); ${noise} differences there`);
+  out.push(`  ${rules.length} differences outside them, first in ${r.firstDifferences.filter((d) => !d.noise).length} sequences`);
+  for (const e of countByKey(r.firstDifferences)) {
+    out.push(`    first: ${e.key.padEnd(44)} ${String(e.rules).padStart(5)}${e.noise ? `  (+${e.noise} noise)` : ''}`);
+  }
+  for (const e of countByKey(r.differences)) {
+    out.push(`    all:   ${e.key.padEnd(44)} ${String(e.rules).padStart(5)}${e.noise ? `  (+${e.noise} noise)` : ''}`);
+  }
+  if (verbose) {
+    for (const d of r.differences) {
+      out.push(`    seq ${d.seq} (${d.name}) op ${d.i} ${d.key}${d.noise ? ' [noise]' : ''}: ${d.detail}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+export function siliconCommand(argv: string[]): { stdout: string; status: number } {
+  const args = parseArgs(argv, ['cpu'], ['verbose']);
+  if (args.positional.length === 0) throw new UsageError('silicon: name at least one log file');
+  let out = '';
+  let failed = false;
+  for (const file of args.positional) {
+    let report: ReplayReport;
+    try {
+      const log = parseSiliconLog(readLogText(file));
+      report = replayLog(log, { model: args.options.get('cpu') });
+    } catch (e) {
+      if (e instanceof SiliconLogError) throw new UsageError(`${file}:${e.line}: error: ${e.message.replace(/^line \d+: /, '')}`);
+      throw e;
+    }
+    out += formatReport(file, report, args.flags.has('verbose'));
+    if (report.differences.some((d) => !d.noise)) failed = true;
+  }
+  return { stdout: out, status: failed ? 1 : 0 };
+}
