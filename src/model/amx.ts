@@ -2,12 +2,13 @@
 // TILERELEASE and TDPBSSD, with their exception classes AMX-E1..E6 (SDM Vol2 instruction pages
 // and §2.10; spec §6). TILECFG lives in component 17's image and tile t, row r, byte b at
 // t*1024 + r*64 + b of component 18's image (spec §6.2), so XSAVE sees exactly what the tiles hold.
-// XFD: TILELOADD/TILESTORED/TILEZERO/TDP* raise #NM when IA32_XFD[18]=1; LDTILECFG, STTILECFG and
+// XFD: TILELOADD/TILESTORED/TILEZERO/TDP* raise #NM when IA32_XFD[18]=1, after the #UDs the tile
+// configuration decides (silicon.md R8); LDTILECFG, STTILECFG and
 // TILERELEASE never do, and LDTILECFG/TILERELEASE still zero TILEDATA (SDM Vol1 13.14 [S22]).
 import { type U64, U64_MAX, readU16 } from './bits';
 import { ModelArgumentError } from './cpu-model';
 import { type CpuState, extImage, modelOf } from './cpu-state';
-import { noteWrite } from './component-state';
+import { noteInitialized, noteSideEffect, noteWrite } from './component-state';
 import { checkExtendedUse } from './extended-use';
 import { type Outcome, OK, gp, pf, ud } from './fault';
 import { type Memory, locate } from './memory';
@@ -30,18 +31,26 @@ function checkTmm(name: string, t: unknown): asserts t is number {
 }
 
 /**
- * AMX exception-class checks common to all: #UD without AMX, CR4.OSXSAVE=0 or XCR0[18:17] != 11b;
- * for AMX-E4 the #UD for tile operands that are not all different; then, for the instructions that
- * use TILEDATA, the XFD #NM (spec §5.7, §6.5).
+ * AMX exception-class checks that come before anything else: #UD without AMX, CR4.OSXSAVE=0 or
+ * XCR0[18:17] != 11b; for AMX-E4 the #UD for tile operands that are not all different (spec §5.7, §6.5).
  */
-function amxChecks(cpu: CpuState, insn: string, usesTiledata: boolean, sameRegs: string | null = null): Outcome<never> | null {
+function amxChecks(cpu: CpuState, insn: string, sameRegs: string | null = null): Outcome<never> | null {
   if (!modelOf(cpu).amx) return raise(cpu, ud(insn, `on ${cpu.model}, which has no AMX`));
   const generic = checkExtendedUse(cpu, insn, { enabled: XFEATURE_MASK_XTILE, uses: 0n, checksTs: false });
   if (generic) return generic;
   if (sameRegs) return raise(cpu, ud(insn, sameRegs));
+  return null;
+}
+
+/**
+ * The XFD #NM of an instruction that uses TILEDATA. It comes after every #UD the tile configuration
+ * decides (tiles not configured, a tile invalid for the configuration): silicon.md R8, TILEZERO and
+ * TILELOADD with tiles unconfigured raise #UD even when IA32_XFD[18] = 1.
+ */
+function tiledataXfdCheck(cpu: CpuState, insn: string): Outcome<never> | null {
   return checkExtendedUse(cpu, insn, {
     enabled: XFEATURE_MASK_XTILE,
-    uses: usesTiledata ? XFEATURE_MASK_XTILE_DATA : 0n,
+    uses: XFEATURE_MASK_XTILE_DATA,
     checksTs: UNCERTAIN.amxChecksCr0Ts,
   });
 }
@@ -67,15 +76,22 @@ function setStartRow(cpu: CpuState, r: number): void {
   cfg(cpu)[START_ROW] = r;
 }
 
+/**
+ * A write of tile data: XINUSE[18] := 1 whatever the rows now hold (silicon.md R1b: TILEZERO sets
+ * it even when every tile is zero); start_row, in TILECFG, is rewritten as a side effect.
+ */
 function finishTileWrite(cpu: CpuState): void {
-  noteWrite(cpu, XFEATURE_XTILE_CFG);
+  noteSideEffect(cpu, XFEATURE_XTILE_CFG);
   noteWrite(cpu, XFEATURE_XTILE_DATA);
 }
 
-/** LDTILECFG m512 (AMX-E1): validate and load the configuration, zero all tile data. No XFD #NM. */
+/**
+ * LDTILECFG m512 (AMX-E1): validate and load the configuration, zero all tile data. No XFD #NM.
+ * XINUSE[17] := 1 and XINUSE[18] := 0 (silicon.md R1b); palette 0 puts both into their INIT state.
+ */
 export function ldtilecfg(cpu: CpuState, mem: Memory, addr: U64): Outcome {
   checkU64('addr', addr);
-  const early = amxChecks(cpu, 'LDTILECFG', false);
+  const early = amxChecks(cpu, 'LDTILECFG');
   if (early) return early;
   const at = locate(mem, addr, TILECFG_SIZE);
   if (!at) return raise(cpu, pf('LDTILECFG', addr, false, 'reads a 64-byte configuration that is not mapped'));
@@ -84,17 +100,22 @@ export function ldtilecfg(cpu: CpuState, mem: Memory, addr: U64): Outcome {
   if (problem) return raise(cpu, gp('LDTILECFG', `of a configuration whose ${problem}`));
   const c = cfg(cpu);
   // Palette 0 is the INIT state of TILECFG and TILEDATA; the rest of the image is not looked at.
-  if (img[PALETTE_ID] === 0) c.fill(0);
-  else c.set(img);
+  if (img[PALETTE_ID] === 0) {
+    c.fill(0);
+    noteInitialized(cpu, XFEATURE_XTILE_CFG);
+  } else {
+    c.set(img);
+    noteWrite(cpu, XFEATURE_XTILE_CFG);
+  }
   data(cpu).fill(0);
-  finishTileWrite(cpu);
+  noteInitialized(cpu, XFEATURE_XTILE_DATA);
   return OK;
 }
 
 /** STTILECFG m512 (AMX-E2): 64 zero bytes when tiles are not configured. No XFD #NM. */
 export function sttilecfg(cpu: CpuState, mem: Memory, addr: U64): Outcome {
   checkU64('addr', addr);
-  const early = amxChecks(cpu, 'STTILECFG', false);
+  const early = amxChecks(cpu, 'STTILECFG');
   if (early) return early;
   const at = locate(mem, addr, TILECFG_SIZE);
   if (!at) return raise(cpu, pf('STTILECFG', addr, true, 'writes a 64-byte configuration that is not mapped'));
@@ -106,21 +127,24 @@ export function sttilecfg(cpu: CpuState, mem: Memory, addr: U64): Outcome {
 
 /** TILERELEASE (AMX-E6): TILECFG and TILEDATA to their INIT state; XINUSE[18:17] := 0. No XFD #NM. */
 export function tilerelease(cpu: CpuState): Outcome {
-  const early = amxChecks(cpu, 'TILERELEASE', false);
+  const early = amxChecks(cpu, 'TILERELEASE');
   if (early) return early;
   cfg(cpu).fill(0);
   data(cpu).fill(0);
-  finishTileWrite(cpu);
+  noteInitialized(cpu, XFEATURE_XTILE_CFG);
+  noteInitialized(cpu, XFEATURE_XTILE_DATA);
   return OK;
 }
 
 /** TILEZERO tmm (AMX-E5): zero all 16 rows of 64 bytes, start_row := 0. */
 export function tilezero(cpu: CpuState, tmm: number): Outcome {
   checkTmm('tmm', tmm);
-  const early = amxChecks(cpu, 'TILEZERO', true);
+  const early = amxChecks(cpu, 'TILEZERO');
   if (early) return early;
   const problem = tileProblem(cfg(cpu), tmm, false);
   if (problem) return raise(cpu, ud('TILEZERO', problem));
+  const nm = tiledataXfdCheck(cpu, 'TILEZERO');
+  if (nm) return nm;
   zeroRowsFrom(cpu, tmm, 0);
   setStartRow(cpu, 0);
   finishTileWrite(cpu);
@@ -147,7 +171,7 @@ export function tileloadd(cpu: CpuState, mem: Memory, tmm: number, base: U64, st
   checkTmm('tmm', tmm);
   checkU64('base', base);
   checkStride(stride);
-  const early = amxChecks(cpu, 'TILELOADD', true);
+  const early = amxChecks(cpu, 'TILELOADD');
   if (early) return early;
   const c = cfg(cpu);
   const problem = tileProblem(c, tmm);
@@ -156,6 +180,8 @@ export function tileloadd(cpu: CpuState, mem: Memory, tmm: number, base: U64, st
   const colsb = colsbOf(c, tmm);
   let r = c[START_ROW]!;
   if (r >= rows) return raise(cpu, ud('TILELOADD', `with start_row ${r} >= rows ${rows} of tmm${tmm}`));
+  const nm = tiledataXfdCheck(cpu, 'TILELOADD');
+  if (nm) return nm;
   const d = data(cpu);
   zeroRowsFrom(cpu, tmm, r);
   for (; r < rows; r++) {
@@ -180,7 +206,7 @@ export function tilestored(cpu: CpuState, mem: Memory, base: U64, stride: bigint
   checkTmm('tmm', tmm);
   checkU64('base', base);
   checkStride(stride);
-  const early = amxChecks(cpu, 'TILESTORED', true);
+  const early = amxChecks(cpu, 'TILESTORED');
   if (early) return early;
   const c = cfg(cpu);
   const problem = tileProblem(c, tmm);
@@ -189,20 +215,22 @@ export function tilestored(cpu: CpuState, mem: Memory, base: U64, stride: bigint
   const colsb = colsbOf(c, tmm);
   let r = c[START_ROW]!;
   if (r >= rows) return raise(cpu, ud('TILESTORED', `with start_row ${r} >= rows ${rows} of tmm${tmm}`));
+  const nm = tiledataXfdCheck(cpu, 'TILESTORED');
+  if (nm) return nm;
   const d = data(cpu);
   for (; r < rows; r++) {
     const a = rowAddress(base, stride, r);
     const at = locate(mem, a, colsb);
     if (!at) {
       setStartRow(cpu, r);
-      noteWrite(cpu, XFEATURE_XTILE_CFG);
+      noteSideEffect(cpu, XFEATURE_XTILE_CFG);
       return raise(cpu, pf('TILESTORED', a, true, `writes row ${r} of tmm${tmm}, not mapped,`));
     }
     const off = tmm * BYTES_PER_TILE + r * BYTES_PER_ROW;
     at.region.bytes.set(d.subarray(off, off + colsb), at.offset);
   }
   setStartRow(cpu, 0);
-  noteWrite(cpu, XFEATURE_XTILE_CFG);
+  noteSideEffect(cpu, XFEATURE_XTILE_CFG);
   return OK;
 }
 
@@ -216,7 +244,7 @@ export function tdpbssd(cpu: CpuState, dst: number, src1: number, src2: number):
   checkTmm('tsrc1', src1);
   checkTmm('tsrc2', src2);
   const same = dst === src1 || dst === src2 || src1 === src2;
-  const early = amxChecks(cpu, 'TDPBSSD', true, same ? `with tmm${dst}, tmm${src1}, tmm${src2} not all different` : null);
+  const early = amxChecks(cpu, 'TDPBSSD', same ? `with tmm${dst}, tmm${src1}, tmm${src2} not all different` : null);
   if (early) return early;
   const c = cfg(cpu);
   for (const t of [dst, src1, src2]) {
@@ -230,6 +258,8 @@ export function tdpbssd(cpu: CpuState, dst: number, src1: number, src2: number):
   if (dr !== ar) return raise(cpu, ud('TDPBSSD', `with dst rows ${dr} != src1 rows ${ar}`));
   if (ac / 4 !== br) return raise(cpu, ud('TDPBSSD', `with src1 colsb/4 ${ac / 4} != src2 rows ${br}`));
   if (dc > 64 || bc > 64 || ac / 4 > 16 || br > 16) return raise(cpu, ud('TDPBSSD', 'beyond tmul_maxn/tmul_maxk'));
+  const nm = tiledataXfdCheck(cpu, 'TDPBSSD');
+  if (nm) return nm;
   const d = data(cpu);
   const s8 = (off: number) => (d[off]! << 24) >> 24;
   for (let m = 0; m < dr; m++) {

@@ -5,7 +5,7 @@
 // ignored by XRSTOR).
 import { type XFeature, readU16, writeU16 } from './bits';
 import type { CpuState } from './cpu-state';
-import { FOP, FTW, MXCSR, ST0, XMM_RANGE, X87_RANGES } from './legacy-region';
+import { FCW, FOP, FTW, MXCSR, ST0, XMM_RANGE, X87_RANGES, fcwAsStored } from './legacy-region';
 
 /** Stores component i (x87, SSE's XMM registers, or i >= 2) into `area` whose byte 0 is at `base`. */
 export function storeComponent(cpu: CpuState, i: XFeature, area: Uint8Array, base: number, offset: number): void {
@@ -33,6 +33,7 @@ export function loadComponent(cpu: CpuState, i: XFeature, area: Uint8Array, base
   if (i === 0) {
     const l = cpu.legacy;
     l.set(area.subarray(base, base + 5), 0); // FCW, FSW, abridged FTW
+    writeU16(l, FCW, fcwAsStored(readU16(area, base + FCW))); // reserved FCW bits are not stored (silicon.md R9)
     l[FTW + 1] = 0; // reserved
     writeU16(l, FOP, readU16(area, base + FOP) & 0x7ff);
     l.set(area.subarray(base + 8, base + 24), 8); // FIP, FDP (64-bit forms)

@@ -26,3 +26,12 @@ export const MXCSR_DEFAULT = 0x1f80;
 /** FCW in the x87 initial configuration, as FNINIT leaves it (SDM Vol1 13.6). */
 export const FCW_DEFAULT = 0x037f;
 export const LEGACY_REGION_BYTES = 512;
+
+/**
+ * FCW as the x87 unit holds it: bits 6 (reserved, reads 1) and 7, 13-15 (reserved, read 0) are not
+ * stored, so XRSTOR or FLDCW of 0000H reads back 0040H and FFFFH reads back 1F7FH (silicon.md R9;
+ * SDM Vol1 8.1.5 Figure 8-6 shows them reserved).
+ */
+export function fcwAsStored(fcw: number): number {
+  return (fcw & 0x1f3f) | 0x0040;
+}

@@ -7,10 +7,10 @@
 import { type U64, readLE, readU16, writeLE, writeU16, writeU32 } from './bits';
 import { ModelArgumentError } from './cpu-model';
 import { type CpuState, extImage, modelOf } from './cpu-state';
-import { noteWrite } from './component-state';
+import { noteInitialized, noteSideEffect, noteWrite } from './component-state';
 import { checkExtendedUse } from './extended-use';
 import { type Outcome, OK, gp, nmTs, ud } from './fault';
-import { FCW, FCW_DEFAULT, FSW, FTW, MXCSR, ST0, XMM0 } from './legacy-region';
+import { FCW, FCW_DEFAULT, FIP, FSW, FTW, MXCSR, ST0, XMM0, fcwAsStored } from './legacy-region';
 import { raise } from './vmx';
 import {
   XFEATURE_MASK_AVX512, XFEATURE_MASK_SSE, XFEATURE_MASK_YMM, XFEATURE_FP,
@@ -53,13 +53,20 @@ const X87_INDEFINITE = 0xffffc000000000000000n;
  * slots shift by one. Pushing onto a non-empty register is a stack overflow: with FCW.IM masked
  * (the default) the indefinite is loaded and FSW.IE, SF and C1 set; unmasked, only FSW.ES and B
  * are set and the stack is left alone.
+ *
+ * FIP := the instruction's linear address `rip` (silicon.md R11; SDM Vol1 8.1.8, "last instruction
+ * pointer"). FOP and FDP are left as they are: on this CPU they are updated only on an unmasked x87
+ * exception (CPUID.(EAX=07H,ECX=0):EBX[6] FDP_EXCPTN_ONLY, and FOP compatibility mode off, SDM Vol1
+ * 8.1.9), and the recorded saves show them unchanged by FLD. Scenario code has no linear addresses:
+ * the simulator passes 0.
  */
-export function fld(cpu: CpuState, value80: bigint, at: { rip?: bigint } = {}): Outcome {
-  void at;
+export function fld(cpu: CpuState, value80: bigint, at: { rip?: U64 } = {}): Outcome {
   checkWidth('value', value80, 80);
+  if (at.rip !== undefined) checkWidth('rip', at.rip, 64);
   const early = x87Checks(cpu, 'FLD');
   if (early) return early;
   const l = cpu.legacy;
+  writeLE(l, FIP, 8, at.rip ?? 0n);
   const t = (top(cpu) - 1) & 7;
   let fsw = readU16(l, FSW);
   let v = value80;
@@ -127,7 +134,7 @@ export function fldcw(cpu: CpuState, cw: number): Outcome {
   checkWidth('cw', BigInt(cw), 16);
   const early = x87Checks(cpu, 'FLDCW');
   if (early) return early;
-  writeU16(cpu.legacy, FCW, cw);
+  writeU16(cpu.legacy, FCW, fcwAsStored(cw));
   noteWrite(cpu, XFEATURE_FP);
   return OK;
 }
@@ -151,9 +158,9 @@ export function ldmxcsr(cpu: CpuState, value: number): Outcome {
   const reserved = value & ~modelOf(cpu).mxcsrMask;
   if (reserved) return raise(cpu, gp('LDMXCSR', `of 0x${value.toString(16)}, setting reserved MXCSR bits`));
   writeU32(cpu.legacy, MXCSR, value);
-  // MXCSR belongs to the SSE component: a write marks it modified for XSAVEOPT/XSAVES (SDM Vol1
-  // 13.6), though XINUSE[1] covers the XMM registers only (13.7).
-  cpu.xmodified |= 1n << BigInt(XFEATURE_SSE);
+  // MXCSR belongs to the SSE component: LDMXCSR of any value, 1F80H included, sets XINUSE[1] and
+  // XMODIFIED[1] (silicon.md R6; SDM Vol1 13.6 allows it).
+  noteWrite(cpu, XFEATURE_SSE);
   return OK;
 }
 
@@ -167,10 +174,19 @@ function zeroAbove(cpu: CpuState, n: number, fromBit: 128 | 256): void {
   if (hasAvx512(cpu)) extImage(cpu, XFEATURE_ZMM_Hi256).fill(0, 32 * n, 32 * n + 32);
 }
 
-function noteVector(cpu: CpuState): void {
+/**
+ * A vector write of `width` bits to register 0..15: the components it writes become in use; the
+ * ones it only zeroes (bits MAXVL-1:width) are modified but keep their XINUSE bit (silicon.md R1:
+ * "a VEX.128 write zeroes the upper half but neither sets nor clears XINUSE[2]").
+ */
+function noteVector(cpu: CpuState, width: 128 | 256 | 512): void {
   noteWrite(cpu, XFEATURE_SSE);
-  noteWrite(cpu, XFEATURE_YMM);
-  if (hasAvx512(cpu)) noteWrite(cpu, XFEATURE_ZMM_Hi256);
+  if (width >= 256) noteWrite(cpu, XFEATURE_YMM);
+  else noteSideEffect(cpu, XFEATURE_YMM);
+  if (hasAvx512(cpu)) {
+    if (width === 512) noteWrite(cpu, XFEATURE_ZMM_Hi256);
+    else noteSideEffect(cpu, XFEATURE_ZMM_Hi256);
+  }
 }
 
 const AVX_USE = { enabled: XFEATURE_MASK_SSE | XFEATURE_MASK_YMM, uses: XFEATURE_MASK_SSE | XFEATURE_MASK_YMM, checksTs: true };
@@ -197,7 +213,7 @@ export function vmovdqaXmm(cpu: CpuState, n: number, value128: bigint): Outcome 
   if (early) return early;
   writeLE(cpu.legacy, XMM0 + 16 * n, 16, value128);
   zeroAbove(cpu, n, 128);
-  noteVector(cpu);
+  noteVector(cpu, 128);
   return OK;
 }
 
@@ -210,7 +226,7 @@ export function vmovdqaYmm(cpu: CpuState, n: number, value256: bigint): Outcome 
   writeLE(cpu.legacy, XMM0 + 16 * n, 16, value256 & M128);
   writeLE(extImage(cpu, XFEATURE_YMM), 16 * n, 16, value256 >> 128n);
   zeroAbove(cpu, n, 256);
-  noteVector(cpu);
+  noteVector(cpu, 256);
   return OK;
 }
 
@@ -224,7 +240,7 @@ export function vmovdqa64Zmm(cpu: CpuState, n: number, value512: bigint): Outcom
     writeLE(cpu.legacy, XMM0 + 16 * n, 16, value512 & M128);
     writeLE(extImage(cpu, XFEATURE_YMM), 16 * n, 16, (value512 >> 128n) & M128);
     writeLE(extImage(cpu, XFEATURE_ZMM_Hi256), 32 * n, 32, value512 >> 256n);
-    noteVector(cpu);
+    noteVector(cpu, 512);
   } else {
     writeLE(extImage(cpu, XFEATURE_Hi16_ZMM), 64 * (n - 16), 64, value512);
     noteWrite(cpu, XFEATURE_Hi16_ZMM);
@@ -243,24 +259,39 @@ export function kmovq(cpu: CpuState, k: number, value64: U64): Outcome {
   return OK;
 }
 
-/** VZEROUPPER: bits MAXVL-1:128 of YMM/ZMM0-15 := 0; AVX (and ZMM_Hi256) back to init (SDM Vol2 VZEROUPPER). */
+/** AVX and ZMM_Hi256 back to their initial configuration: XINUSE[2] and [6] := 0 (silicon.md R1). */
+function initUpperHalves(cpu: CpuState): void {
+  extImage(cpu, XFEATURE_YMM).fill(0);
+  noteInitialized(cpu, XFEATURE_YMM);
+  if (hasAvx512(cpu)) {
+    extImage(cpu, XFEATURE_ZMM_Hi256).fill(0);
+    noteInitialized(cpu, XFEATURE_ZMM_Hi256);
+  }
+}
+
+/**
+ * VZEROUPPER: bits MAXVL-1:128 of YMM/ZMM0-15 := 0 (SDM Vol2 VZEROUPPER). XINUSE[2] and [6] := 0;
+ * XINUSE[1] is left as it is (silicon.md R1).
+ */
 export function vzeroupper(cpu: CpuState): Outcome {
   const early = avxChecks(cpu, 'VZEROUPPER');
   if (early) return early;
-  extImage(cpu, XFEATURE_YMM).fill(0);
-  if (hasAvx512(cpu)) extImage(cpu, XFEATURE_ZMM_Hi256).fill(0);
-  noteVector(cpu);
+  initUpperHalves(cpu);
   return OK;
 }
 
-/** VZEROALL: YMM/ZMM0-15 := 0 entirely (XMM included); ZMM16-31 unchanged. */
+/**
+ * VZEROALL: YMM/ZMM0-15 := 0 entirely (XMM included); ZMM16-31 unchanged. XINUSE[1], [2] and [6]
+ * := 0. silicon.md R1 says VZEROALL leaves XINUSE[1] set, but the logs recorded on that CPU
+ * (test/fixtures/silicon) disagree: of 130 VZEROALLs, 88 clear a set XGETBV(1)[1], and the 2 after
+ * which it reads 1 had MXCSR != 1F80H, which XGETBV(1) reports there (R6). The recordings win.
+ */
 export function vzeroall(cpu: CpuState): Outcome {
   const early = avxChecks(cpu, 'VZEROALL');
   if (early) return early;
   cpu.legacy.fill(0, XMM0, XMM0 + 256);
-  extImage(cpu, XFEATURE_YMM).fill(0);
-  if (hasAvx512(cpu)) extImage(cpu, XFEATURE_ZMM_Hi256).fill(0);
-  noteVector(cpu);
+  noteInitialized(cpu, XFEATURE_SSE);
+  initUpperHalves(cpu);
   return OK;
 }
 

@@ -1,18 +1,11 @@
-// Every rule the spec marks UNCERTAIN (spec/hardware.md §9) is decided here, in one place, with
-// the reason for the choice. Code that depends on a choice reads the constant, so changing the
-// model's mind is a one-line edit and a search for the name finds every use. README.md's
-// "Fidelity" section lists the same choices for users.
+// Every rule the spec marks UNCERTAIN (spec/hardware.md §9) that no recorded silicon has decided is
+// decided here, in one place, with the reason for the choice. Code that depends on a choice reads
+// the constant, so changing the model's mind is a one-line edit and a search for the name finds
+// every use. README.md's "Fidelity" section lists the same choices for users. The choices a real
+// AMX CPU has since settled are listed in SETTLED_BY_SILICON below with the silicon.md row that
+// settled them; the code follows silicon there and reads no flag.
 
 export const UNCERTAIN = {
-  /**
-   * spec §5.5, §9.1 — XRSTOR/XRSTORS that would LOAD (not initialize) a component with
-   * XCR0[i] = IA32_XFD[i] = 1 raise #NM and load IA32_XFD_ERR with the components that would have
-   * been loaded; initializing such a component does not fault. The check comes after the header
-   * and MXCSR #GP checks, and no state changes on the fault. Evidence: kernel WARNs from
-   * restore_fpregs_from_fpstate and the 2026 KVM fix [S15]; the SDM sentence was not read.
-   */
-  xrstorXfdLoadFaults: true,
-
   /**
    * spec §5.6, §9.2 — XGETBV(ECX=1) returns XCR0 AND XINUSE even for XFD-armed components: the
    * XGETBV page defines no XFD exception, and XFD does not change XINUSE (spec §5.4). Set to true
@@ -33,13 +26,6 @@ export const UNCERTAIN = {
   amxChecksCr0Ts: false,
 
   /**
-   * spec §6.6, §9.7 — XRSTOR(S) loading a TILECFG image LDTILECFG would reject does not fault: it
-   * puts TILECFG and TILEDATA into their initial configuration (palette 0 is "the INIT state for
-   * both", SDM LDTILECFG page; Bochs does the same [S6]).
-   */
-  xrstorInvalidTilecfgInitializes: true,
-
-  /**
    * spec §2.1, §9.10 — XSETBV in VMX non-root operation at CPL > 0 raises #GP in the guest rather
    * than exiting: faults based on privilege level have priority over VM exits (SDM Vol3 25.1.1).
    */
@@ -58,12 +44,6 @@ export const UNCERTAIN = {
   vmTransitionsKeepXrstorInfo: true,
 
   /**
-   * spec §4.2 — in the compacted form XSTATE_BV[63] = 1 passes the "XSTATE_BV bit not in XCOMP_BV"
-   * check because XCOMP_BV[63] = 1 (Bochs computes XSTATE_BV & ~XCOMP_BV [S6]); it is then ignored.
-   */
-  compactedXstateBv63Passes: true,
-
-  /**
    * spec §7.2 — a VM-entry MSR-load entry WRMSR would refuse fails the entry (exit reason 34 with
    * bit 31, qualification = the entry's 1-based number); entries before it stay loaded; host state
    * and the VM-exit MSR-load list are then loaded as for a VM exit (SDM Vol3 27.8).
@@ -78,13 +58,6 @@ export const UNCERTAIN = {
   xsavesExitAfterTsAndCpl: true,
 
   /**
-   * spec §3.1, §3.4 — XINUSE tracking: an instruction's write sets XINUSE[i] to "component i is not
-   * in its initial configuration" (by value, as Bochs); XRSTOR(S) follows its pseudocode
-   * (XINUSE[i] := 1 on load even of init values, 0 on init). Both are allowed by SDM Vol1 13.6.
-   */
-  xinuseByValueOnWrite: true,
-
-  /**
    * spec §2.1, §9.9 — XSETBV changes only XCR0: it neither initializes components whose bits it
    * clears nor changes XINUSE.
    */
@@ -95,6 +68,71 @@ export const UNCERTAIN = {
    * writing or loading anything (hardware may have stored part of the area first).
    */
   memoryFaultBeforeAnyAccess: true,
+
+  /**
+   * silicon.md R7 observed XSAVEOPT: right after an XRSTOR of the same area it still stores an
+   * in-use TILECFG. XSAVES (CPL 0 only, so the user-mode probe cannot run it) is assumed to use the
+   * same modified-state tracker and store it too.
+   */
+  xsavesSharesXsaveoptTracking: true,
 } as const;
 
 export type UncertainChoice = keyof typeof UNCERTAIN;
+
+/**
+ * Choices the spec left open (or the model had made) that a real AMX CPU has settled, with the row
+ * of spec/silicon.md that records the evidence. Kept for the README's Fidelity table and for
+ * readers who remember the old flag names; the code follows silicon and reads none of these.
+ */
+export const SETTLED_BY_SILICON: Readonly<Record<string, { readonly row: string; readonly rule: string; readonly was: string }>> = {
+  xinuseByWrite: {
+    row: 'R1, R1b, R6',
+    rule: 'XINUSE[i] is set by a write to component i, zeros included (FNINIT, LDMXCSR and TILEZERO too); cleared only by XRSTOR(S) initialization, VZEROUPPER/VZEROALL (AVX, ZMM_Hi256), TILERELEASE, LDTILECFG (TILEDATA) and palette-0 loads',
+    was: 'xinuseByValueOnWrite: a component written back to all zeros read as not in use',
+  },
+  xrstorTilecfgPalette0: {
+    row: 'R2, R3',
+    rule: 'XRSTOR(S) of a TILECFG image with palette 0, or one LDTILECFG would refuse, initializes TILECFG without a fault; TILEDATA is still loaded from the image when XSTATE_BV[18] = 1',
+    was: 'xrstorInvalidTilecfgInitializes: TILEDATA was initialized as well; palette 0 was loaded as an image',
+  },
+  compactedXstateBv63: {
+    row: 'R4',
+    rule: 'the compacted form with XSTATE_BV[63] = 1 raises #GP',
+    was: 'compactedXstateBv63Passes',
+  },
+  xrstorXfdLoadFaults: {
+    row: 'R5 and "agreements"',
+    rule: 'XRSTOR that would load an XFD-disabled component raises #NM (initializing it does not), after the header #GPs and before the MXCSR #GP',
+    was: 'xrstorXfdLoadFaults, with the MXCSR #GP first',
+  },
+  xgetbv1Mxcsr: {
+    row: 'R6',
+    rule: 'XGETBV(1)[1] reads 1 while MXCSR differs from 1F80H, though XSAVE and XSAVEOPT then store XSTATE_BV[1] = 0',
+    was: 'XGETBV(1) = XCR0 AND XINUSE only',
+  },
+  xsaveoptTilecfg: {
+    row: 'R7',
+    rule: "XSAVEOPT's modified optimization never skips an in-use TILECFG",
+    was: 'TILECFG skipped when unmodified',
+  },
+  tileUdBeforeXfdNm: {
+    row: 'R8',
+    rule: 'tile instructions raise the #UD of an unconfigured or invalid tile before the XFD #NM',
+    was: 'XFD #NM first',
+  },
+  fcwReservedBits: {
+    row: 'R9',
+    rule: 'FCW bit 6 reads 1 and bits 7, 13-15 read 0 whatever XRSTOR or FLDCW loads',
+    was: 'the loaded value kept',
+  },
+  compactedMxcsrGpAfterLoads: {
+    row: 'R10',
+    rule: "the compacted form's MXCSR #GP comes after the other components are loaded or initialized; the standard form's leaves the state untouched",
+    was: 'no state change before any fault',
+  },
+  fldRecordsFip: {
+    row: 'R11',
+    rule: "FLD records FIP = the instruction's address; FOP and FDP are left (updated only on unmasked x87 exceptions)",
+    was: 'FIP, FOP and FDP kept at 0',
+  },
+};

@@ -2,9 +2,10 @@
 // XRSTORS (compacted only, supervisor components too), transcribing the SDM Vol2 pseudocode
 // (spec §4) with XFD (spec §5.5): loading a component with XCR0[i] = IA32_XFD[i] = 1 raises #NM
 // and loads IA32_XFD_ERR; initializing one is allowed. Every fault is raised before any register,
-// XINUSE, XMODIFIED or XRSTOR_INFO changes.
+// XINUSE, XMODIFIED or XRSTOR_INFO changes, except one that silicon shows: the compacted form's
+// MXCSR #GP comes after the other components are loaded (silicon.md R10).
 import { type Mask, type U64, U64_MAX, XCOMP_BV_COMPACTED, allZero, bitsOf, hasBit, readU32, readU64, writeU32 } from './bits';
-import { CPUID_D1_EAX_XSAVEC, hasFeature } from './cpu-model';
+import { type CpuModel, CPUID_D1_EAX_XSAVEC, hasFeature } from './cpu-model';
 import { type CpuState, inNonRoot, modelOf, xfdEffective } from './cpu-state';
 import { initializeComponent, resetMxcsr } from './component-state';
 import { loadComponent } from './component-copy';
@@ -13,11 +14,10 @@ import { MXCSR } from './legacy-region';
 import { XSAVE_HEADER_OFFSET } from './layout';
 import { type Memory, locate } from './memory';
 import { checkU64 } from './msr';
-import { tilecfgProblem } from './tilecfg';
-import { UNCERTAIN } from './uncertain';
+import { PALETTE_ID, tilecfgProblem } from './tilecfg';
 import { raise } from './vmx';
 import { type RestoreInstruction, slotTable, unmapped, xsaveFamilyChecks } from './xsave';
-import { XFEATURE_PT, XFEATURE_XTILE_CFG, XFEATURE_XTILE_DATA, decodeMask, formatMask } from './xfeatures';
+import { XFEATURE_MASK_SSE, XFEATURE_MASK_XTILE_CFG, XFEATURE_PT, XFEATURE_XTILE_CFG, decodeMask, formatMask } from './xfeatures';
 
 const hx = (v: bigint) => '0x' + v.toString(16);
 
@@ -53,7 +53,8 @@ export function xrstorInsn(cpu: CpuState, mem: Memory, insn: RestoreInstruction,
     if (notEnabled) {
       return raise(cpu, gp(insn, `of an image whose XCOMP_BV sets ${formatMask(notEnabled)}, not enabled in ${insn === 'XRSTORS' ? 'XCR0 | IA32_XSS' : 'XCR0'}`));
     }
-    const outside = xstateBv & ~(UNCERTAIN.compactedXstateBv63Passes ? xcompBv : format);
+    // XSTATE_BV[63] = 1 is outside XCOMP_BV[62:0] and faults like any other such bit (silicon.md R4).
+    const outside = xstateBv & ~format;
     if (outside) return raise(cpu, gp(insn, `of an image whose XSTATE_BV sets ${formatMask(outside)}, absent from XCOMP_BV`));
     if (!allZero(h, hdr.offset + 16, hdr.offset + 64)) return raise(cpu, gp(insn, 'of an image whose header bytes 16..63 are not zero'));
     toBeRestored = format & rfbm & xstateBv;
@@ -92,40 +93,56 @@ export function xrstorInsn(cpu: CpuState, mem: Memory, insn: RestoreInstruction,
   const area = at.region.bytes;
   const base = at.offset;
 
-  let mxcsr = 0;
-  if (loadsMxcsr) {
-    mxcsr = readU32(area, base + MXCSR);
-    const reserved = mxcsr & ~model.mxcsrMask;
-    if (reserved) return raise(cpu, gp(insn, `loads MXCSR ${hx(BigInt(mxcsr))}, setting reserved bits ${hx(BigInt(reserved >>> 0))}`));
-  }
-
+  // The XFD #NM comes after the header #GPs but before the MXCSR #GP (silicon.md R5).
   const xfdLoads = toBeRestored & xfdEffective(cpu);
-  if (UNCERTAIN.xrstorXfdLoadFaults && xfdLoads) {
+  if (xfdLoads) {
     cpu.xfdErr = xfdLoads;
     return raise(cpu, nmXfd(insn, cpu.xfd, xfdLoads, decodeMask(xfdLoads).join(' ')));
   }
 
-  // No fault from here on.
-  let tilecfgInvalid = false;
-  if (hasBit(toBeRestored, XFEATURE_XTILE_CFG) && model.amx) {
-    tilecfgInvalid = tilecfgProblem(area, base + slot(XFEATURE_XTILE_CFG), model.amx) !== null;
+  let mxcsr = 0;
+  let mxcsrFault: string | null = null;
+  if (loadsMxcsr) {
+    mxcsr = readU32(area, base + MXCSR);
+    const reserved = mxcsr & ~model.mxcsrMask;
+    if (reserved) mxcsrFault = `loads MXCSR ${hx(BigInt(mxcsr))}, setting reserved bits ${hx(BigInt(reserved >>> 0))}`;
   }
-  // XINUSE[i] := 1 for every loaded component, even one whose image is its init value; 0 for every
-  // initialized one (the pseudocode; UNCERTAIN.xinuseByValueOnWrite covers ordinary writes).
-  for (const i of bitsOf(toBeRestored)) loadComponent(cpu, i, area, base, i < 2 ? 0 : slot(i));
-  for (const i of bitsOf(toBeInitialized)) initializeComponent(cpu, i);
-  cpu.xinuse = (cpu.xinuse | toBeRestored) & ~toBeInitialized;
+  // The standard form raises the MXCSR #GP with the state untouched; the compacted form (where
+  // MXCSR is loaded only with SSE state) loads and initializes every other component first, then
+  // faults (silicon.md R10: a save after the fault shows x87, opmask, ZMM and tile registers changed).
+  if (mxcsrFault && !compacted) return raise(cpu, gp(insn, mxcsrFault));
+  const sse = mxcsrFault ? XFEATURE_MASK_SSE : 0n;
+  loadAndInitialize(cpu, model, area, base, slot, toBeRestored & ~sse, toBeInitialized & ~sse);
+  if (mxcsrFault) return raise(cpu, gp(insn, `${mxcsrFault}, after loading the other components (compacted form)`));
+
   if (loadsMxcsr) writeU32(cpu.legacy, MXCSR, mxcsr);
   else if (compacted && hasBit(toBeInitialized, 1)) resetMxcsr(cpu); // "initializes MXCSR to 1F80H"
-  if (tilecfgInvalid && UNCERTAIN.xrstorInvalidTilecfgInitializes) {
-    for (const i of [XFEATURE_XTILE_CFG, XFEATURE_XTILE_DATA]) {
-      initializeComponent(cpu, i);
-      cpu.xinuse &= ~(1n << BigInt(i));
-    }
-  }
   cpu.xmodified = ~rfbm & U64_MAX;
   cpu.xrstorInfo = { cpl: cpu.cpl, vmxnr: inNonRoot(cpu), laxa: addr, compmask: compacted ? xcompBv : 0n };
   return OK;
+}
+
+/**
+ * Loads `restore` from the image and initializes `init`, with XINUSE[i] := 1 for every loaded
+ * component (even one whose image is its init value) and 0 for every initialized one, as the
+ * pseudocode says and silicon agrees ("XRSTOR of all-zero data with XSTATE_BV = 0x600e7 gives
+ * XINUSE = 0x400e7"), except TILECFG: an image with palette 0 (silicon.md R2) or one LDTILECFG would
+ * refuse (R3) puts TILECFG into its INIT state without a fault, XINUSE[17] := 0, while TILEDATA is
+ * still loaded from the image when requested. start_row is kept as loaded.
+ */
+function loadAndInitialize(
+  cpu: CpuState, model: CpuModel, area: Uint8Array, base: number, slot: (i: number) => number, restore: Mask, init: Mask,
+): void {
+  for (const i of bitsOf(restore)) loadComponent(cpu, i, area, base, i < 2 ? 0 : slot(i));
+  for (const i of bitsOf(init)) initializeComponent(cpu, i);
+  cpu.xinuse = (cpu.xinuse | restore) & ~init;
+  if (hasBit(restore, XFEATURE_XTILE_CFG) && model.amx) {
+    const off = base + slot(XFEATURE_XTILE_CFG);
+    if (area[off + PALETTE_ID] === 0 || tilecfgProblem(area, off, model.amx) !== null) {
+      initializeComponent(cpu, XFEATURE_XTILE_CFG);
+      cpu.xinuse &= ~XFEATURE_MASK_XTILE_CFG;
+    }
+  }
 }
 
 export const xrstor = (cpu: CpuState, mem: Memory, addr: U64, edxeax: Mask) => xrstorInsn(cpu, mem, 'XRSTOR', addr, edxeax);

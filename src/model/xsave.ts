@@ -14,8 +14,9 @@ import { XCOMP_BV_OFFSET, XSTATE_BV_OFFSET, compacted } from './layout';
 import { type Memory, locate } from './memory';
 import { checkU64 } from './msr';
 import { noteWrite } from './component-state';
-import { XFEATURE_PT } from './xfeatures';
+import { XFEATURE_MASK_XTILE_CFG, XFEATURE_PT } from './xfeatures';
 import { CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, EXIT_REASON, SECONDARY_EXEC_ENABLE_XSAVES } from './vmcs';
+import { UNCERTAIN } from './uncertain';
 import { raise, vmExit } from './vmx';
 
 export type SaveInstruction = 'XSAVE' | 'XSAVEOPT' | 'XSAVEC' | 'XSAVES';
@@ -73,6 +74,13 @@ function matchesXrstorInfo(cpu: CpuState, laxa: U64, compmask: Mask): boolean {
     info.compmask === compmask;
 }
 
+/**
+ * Components the modified optimization never skips while in use: XSAVEOPT right after an XRSTOR of
+ * the same area, with nothing written since, still stores TILECFG (silicon.md R7). XSAVES is
+ * assumed to share the tracker (UNCERTAIN.xsavesSharesXsaveoptTracking).
+ */
+const ALWAYS_MODIFIED: Mask = XFEATURE_MASK_XTILE_CFG;
+
 function mxcsrIsDefault(cpu: CpuState): boolean {
   return readU32(cpu.legacy, MXCSR) === MXCSR_DEFAULT;
 }
@@ -123,7 +131,7 @@ export function xsaveInsn(cpu: CpuState, mem: Memory, insn: SaveInstruction, add
       break;
     case 'XSAVEOPT':
       toBeSaved = rfbm & inuse;
-      if (matchesXrstorInfo(cpu, addr, 0n)) toBeSaved &= cpu.xmodified;
+      if (matchesXrstorInfo(cpu, addr, 0n)) toBeSaved &= cpu.xmodified | ALWAYS_MODIFIED;
       // "The init and modified optimizations do not apply to MXCSR."
       storeMxcsrField = hasBit(rfbm, 1) || hasBit(rfbm, 2);
       break;
@@ -133,7 +141,9 @@ export function xsaveInsn(cpu: CpuState, mem: Memory, insn: SaveInstruction, add
       break;
     case 'XSAVES':
       toBeSaved = rfbm & inuse;
-      if (matchesXrstorInfo(cpu, addr, rfbm | XCOMP_BV_COMPACTED)) toBeSaved &= cpu.xmodified;
+      if (matchesXrstorInfo(cpu, addr, rfbm | XCOMP_BV_COMPACTED)) {
+        toBeSaved &= cpu.xmodified | (UNCERTAIN.xsavesSharesXsaveoptTracking ? ALWAYS_MODIFIED : 0n);
+      }
       if (mxcsrForcesSse) toBeSaved |= 2n;
       storeMxcsrField = hasBit(toBeSaved, 1);
       break;

@@ -1,7 +1,8 @@
 // XSETBV and XGETBV: writing and reading XCR0, and XGETBV(1) = XCR0 AND XINUSE.
 // SDM Vol2 XSETBV/XGETBV pages, SDM Vol3A 2.6 (XCR0 rules); spec §2. KVM's __kvm_set_xcr applies
 // the same XCR0 rules to guests [S5], and its order is the order of the checks here.
-import { type Mask, type U64, hasBit } from './bits';
+import { type Mask, type U64, hasBit, readU32 } from './bits';
+import { MXCSR, MXCSR_DEFAULT } from './legacy-region';
 import { CPUID_D1_EAX_XGETBV1, ModelArgumentError, hasFeature } from './cpu-model';
 import { type CpuState, inNonRoot, modelOf, xfdEffective } from './cpu-state';
 import { type Outcome, OK, gp, ok, ud } from './fault';
@@ -77,6 +78,10 @@ export function xgetbv(cpu: CpuState, xcr: number): Outcome<U64> {
     }
     let inuse = cpu.xinuse;
     if (UNCERTAIN.xgetbv1MasksXfdArmed) inuse &= ~xfdEffective(cpu);
+    // Bit 1 also reads 1 while MXCSR differs from 1F80H, even with XINUSE[1] = 0 (after an XRSTOR
+    // that initialized SSE but loaded another MXCSR), while XSAVE and XSAVEOPT still store
+    // XSTATE_BV[1] = 0 then (silicon.md R6): XGETBV(1) reports what XSAVEC would consider in use.
+    if (readU32(cpu.legacy, MXCSR) !== MXCSR_DEFAULT) inuse |= XFEATURE_MASK_SSE;
     return ok(cpu.xcr0 & inuse);
   }
   return raise(cpu, gp('XGETBV', `of XCR${xcr}`));

@@ -1,7 +1,9 @@
 // Shared helpers of the model tests: a booted Sapphire Rapids CPU, an XSAVE area in memory, and
 // assertions on outcomes. Not a test file itself (the test runner picks *.test.ts).
 import assert from 'node:assert/strict';
-import { type CpuState, type Fault, type Memory, type Outcome, createCpu, createMemory, mapRegion, xsetbv } from '../../src/model';
+import {
+  type CpuState, type Fault, type Memory, type Outcome, createCpu, createMemory, mapRegion, writeU32, xrstor, xsetbv,
+} from '../../src/model';
 
 /** XCOMP_BV[63]: the compacted format. */
 export const C = 1n << 63n;
@@ -49,3 +51,16 @@ export const cfgBytes = (() => {
 })();
 /** 8192 never-zero bytes of tile data. */
 export const tileBytes = Array.from({ length: 8192 }, (_, j) => ((j * 7 + (j >> 10)) % 255) + 1);
+
+/**
+ * MXCSR := `mxcsr` with XINUSE[1] = 0, the way software gets there: a standard-form XRSTOR with
+ * RFBM[1] = 1 and XSTATE_BV[1] = 0 initializes the XMM registers but loads MXCSR (SDM Vol2 XRSTOR
+ * footnote). LDMXCSR cannot, since it sets XINUSE[1] (silicon.md R6).
+ */
+export function mxcsrWithSseInit(cpu: CpuState, mxcsr: number): void {
+  const mem = createMemory();
+  const img = mapRegion(mem, 0x7f0000n, 576, 'sse init image').bytes;
+  writeU32(img, 24, mxcsr);
+  writeU32(img, 28, 0xffff);
+  ok(xrstor(cpu, mem, 0x7f0000n, 0x2n));
+}

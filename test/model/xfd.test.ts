@@ -163,8 +163,7 @@ function xfdArmedWithImage(): { cpu: CpuState; mem: Memory; a: Uint8Array } {
   return { cpu, mem, a };
 }
 
-test('XRSTORS of an image with XSTATE_BV[18]=1 while XFD[18]=1: #NM (xfd), IA32_XFD_ERR = 0x40000, no other state change (spec §5.5, UNCERTAIN xrstorXfdLoadFaults)', () => {
-  assert.equal(UNCERTAIN.xrstorXfdLoadFaults, true);
+test('XRSTORS of an image with XSTATE_BV[18]=1 while XFD[18]=1: #NM (xfd), IA32_XFD_ERR = 0x40000, no other state change (spec §5.5; silicon.md agreements: XRSTOR with XSTATE_BV[18]=1 faults #NM)', () => {
   const { cpu, mem, a } = xfdArmedWithImage();
   ok(vmovdqaYmm(cpu, 0, 0x9999n));
   const before = structuredClone(cpu);
@@ -253,7 +252,7 @@ test('XRSTOR with CR0.TS=1 and XFD[18] armed: #NM for CR0.TS, IA32_XFD_ERR uncha
   }
 });
 
-test('XRSTORS with XFD[18] armed: the header #GP and the MXCSR #GP come before the XFD #NM, leaving IA32_XFD_ERR alone (spec §4.2 SIM order, UNCERTAIN xrstorXfdLoadFaults)', () => {
+test('XRSTORS with XFD[18] armed: the header #GP comes before the XFD #NM, the MXCSR #GP after it (silicon.md R5)', () => {
   {
     const { cpu, mem, a } = xfdArmedWithImage();
     a[512 + 24] = 1; // header byte 24
@@ -268,10 +267,10 @@ test('XRSTORS with XFD[18] armed: the header #GP and the MXCSR #GP come before t
     writeU32(a, 24, 0x10000);
     const before = structuredClone(cpu);
     const f = fault(xrstors(cpu, mem, AREA, ALL));
-    assert.equal(f.mnemonic, '#GP');
-    assert.match(f.reason, /MXCSR/);
-    assert.equal(cpu.xfdErr, 0n);
-    assert.deepEqual(cpu, before);
+    assert.equal(f.mnemonic, '#NM');
+    assert.equal(f.nmCause, 'xfd');
+    assert.equal(cpu.xfdErr, 0x40000n);
+    assert.deepEqual({ ...cpu, xfdErr: 0n }, { ...before, xfdErr: 0n });
   }
 });
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   type CpuState, type Fault, type Outcome,
-  MSR_IA32_XFD_ERR, MSR_IA32_XSS, UNCERTAIN, createCpu, createMemory, kmovq, ldmxcsr, mapRegion, movdqa, noteWrite,
+  MSR_IA32_XFD_ERR, MSR_IA32_XSS, createCpu, createMemory, kmovq, ldmxcsr, mapRegion, movdqa, noteWrite,
   readMxcsr, readOpmask, readXmm, readYmm, vmovdqaYmm, wrmsr, writeLE, writeU16, writeU32, writeU64,
   xrstor, xrstors, xsave, xsavec, xsetbv,
 } from '../../src/model';
@@ -255,15 +255,14 @@ test('XRSTORS #GP for a standard-format image (XCOMP_BV[63]=0) (spec §4.1-4.2, 
   }
 });
 
-test('compacted form with XSTATE_BV[63]=1 passes the header check (UNCERTAIN compactedXstateBv63Passes, spec §4.2)', () => {
-  assert.equal(UNCERTAIN.compactedXstateBv63Passes, true);
-  const cpu = busyCpu();
-  const { mem, a } = withArea();
-  header(a, C | 0x4n, C | 0x7n);
-  writeLE(a, 576, 16, 0x77n);
-  ok(xrstor(cpu, mem, AREA, ALL));
-  assert.equal(readYmm(cpu, 0), 0x77n << 128n);
-  assert.equal(cpu.xinuse, 0x4n); // YMM loaded; x87 and SSE initialized; opmask not in XCOMP_BV: FORCE_INIT
+test('compacted form with XSTATE_BV[63]=1: #GP, state unchanged (silicon.md R4; spec §4.2 had it pass)', () => {
+  for (const restore of [xrstor, xrstors]) {
+    const cpu = busyCpu();
+    const { mem, a } = withArea();
+    header(a, C | 0x4n, C | 0x7n);
+    writeLE(a, 576, 16, 0x77n);
+    expectGp(cpu, a, () => restore(cpu, mem, AREA, ALL), 'XSTATE_BV[63]', /XSTATE_BV sets .*absent from XCOMP_BV/);
+  }
 });
 
 // ---- MXCSR #GP -----------------------------------------------------------------------------------
@@ -312,12 +311,21 @@ test('XRSTOR compacted form loads MXCSR only with SSE state: RFBM=AVX ignores a 
     assert.equal(readMxcsr(cpu), 0x9fc0);
   }
   {
-    const cpu = busyCpu();
     const { mem, a } = withArea();
     header(a, 0x6n, C | 0x6n);
     writeU32(a, 24, 0x10000);
-    expectGp(cpu, a, () => xrstor(cpu, mem, AREA, ALL), 'compacted SSE loaded', /loads MXCSR 0x10000/);
-    expectGp(cpu, a, () => xrstors(cpu, mem, AREA, ALL), 'XRSTORS SSE loaded', /loads MXCSR 0x10000/);
+    writeLE(a, 576, 16, 0x5555n);
+    // The compacted form faults after loading the other components (silicon.md R10): YMM0's upper
+    // half is loaded, x87 (in RFBM, not in XCOMP_BV) initialized, MXCSR and the XMM registers kept.
+    for (const restore of [xrstor, xrstors]) {
+      const cpu = busyCpu();
+      const f = fault(restore(cpu, mem, AREA, ALL));
+      assert.equal(f.mnemonic, '#GP');
+      assert.match(f.reason, /loads MXCSR 0x10000/);
+      assert.equal(readYmm(cpu, 0), (0x5555n << 128n) | (Y0 & M128));
+      assert.equal(readMxcsr(cpu), 0x9fc0);
+      assert.equal(cpu.xinuse & 0x7n, 0x6n);
+    }
   }
   {
     const cpu = busyCpu();

@@ -9,7 +9,7 @@ import {
   movdqa, noteWrite, readU64, tileloadd, vmovdqa64Zmm, vmovdqaYmm, wrmsr, wrpkru, writeLE, writeU16, writeU64,
   xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
 } from '../../src/model';
-import { C, ALL, AREA, ok, fault, spr, withArea, bytes, fill, le, fromLe, pat, cfgBytes, tileBytes } from './support';
+import { C, ALL, AREA, ok, fault, spr, withArea, bytes, fill, le, fromLe, pat, cfgBytes, tileBytes, mxcsrWithSseInit } from './support';
 
 type SaveFn = typeof xsave;
 const NAME = new Map<SaveFn, string>([[xsave, 'XSAVE'], [xsaveopt, 'XSAVEOPT'], [xsavec, 'XSAVEC'], [xsaves, 'XSAVES']]);
@@ -397,8 +397,8 @@ test('XSAVE writes the init value of an init component over old data: AVX slot z
 test('MXCSR != 1F80H forces XSTATE_BV[1]=1 and an SSE store for XSAVEC and XSAVES even with XINUSE[1]=0 (SDM Vol2 XSAVEC/XSAVES, spec §3.3)', () => {
   for (const insn of [xsavec, xsaves]) {
     const cpu = spr();
-    ok(ldmxcsr(cpu, 0x9fc0));
-    assert.equal(cpu.xinuse, 0n); // XINUSE[1] covers the XMM registers, not MXCSR (SDM Vol1 13.7)
+    mxcsrWithSseInit(cpu, 0x9fc0);
+    assert.equal(cpu.xinuse, 0n);
     const { mem, a } = withArea();
     a.fill(0xee, 0, 1024);
     ok(insn(cpu, mem, AREA, 0x7n));
@@ -426,7 +426,7 @@ test('MXCSR = 1F80H with XINUSE[1]=0: XSAVEC/XSAVES write XSTATE_BV[1]=0 and lea
 
 test('the MXCSR rule needs RFBM[1]: XSAVEC with RFBM=0x5 and MXCSR=9FC0H writes XSTATE_BV=0 and no MXCSR (SDM Vol2 XSAVEC, spec §3.3)', () => {
   const cpu = spr();
-  ok(ldmxcsr(cpu, 0x9fc0));
+  mxcsrWithSseInit(cpu, 0x9fc0);
   const { mem, a } = withArea();
   a.fill(0xee, 0, 1024);
   ok(xsavec(cpu, mem, AREA, 0x5n));
@@ -438,7 +438,7 @@ test('the MXCSR rule needs RFBM[1]: XSAVEC with RFBM=0x5 and MXCSR=9FC0H writes 
 test('XSAVE and XSAVEOPT do not apply the MXCSR rule to XSTATE_BV: MXCSR=9FC0H with XINUSE[1]=0 gives XSTATE_BV[1]=0, MXCSR still stored (SDM Vol2 XSAVE/XSAVEOPT, spec §3.3)', () => {
   for (const insn of [xsave, xsaveopt]) {
     const cpu = spr();
-    ok(ldmxcsr(cpu, 0x9fc0));
+    mxcsrWithSseInit(cpu, 0x9fc0);
     const { mem, a } = withArea();
     a.fill(0xee, 160, 416);
     writeU64(a, 512, 0x2n);
