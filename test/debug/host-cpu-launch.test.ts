@@ -3,7 +3,10 @@
 // driver cannot be read the launch is answered with an error that says why (no stack trace).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
+import { cpuModelNames } from '../../src/model';
 import { HostCpuError, readCpuid } from '../../src/debug/host-cpu';
 import { adapter, errorOf, fixture, scope, withClient } from './support';
 
@@ -51,4 +54,11 @@ test('launch with cpu "host" where the cpuid driver cannot be read: an error res
   } finally {
     await dc.stop();
   }
+});
+
+test('the cpu launch attribute\'s enum in package.json is every model name, host included', () => {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
+  const cpu = pkg.contributes.debuggers[0].configurationAttributes.launch.properties.cpu;
+  assert.deepEqual(cpu.enum, cpuModelNames());
+  assert.equal(cpu.enumDescriptions.length, cpu.enum.length);
 });
