@@ -9,10 +9,13 @@ import { type ExploreResult, explore } from '../debug/explore-runner';
 import { DEFAULT_BOUNDS } from '../sim/explore/options';
 import { INVARIANTS } from '../sim/invariants';
 import { UsageError, parseArgs } from './args';
+import { HOST_CPU_MODEL, cpuModelNames, isCpuModelName } from '../model';
+import { hostCpuProblem } from '../debug/host-cpu';
 
-export const EXPLORE_USAGE = `usage: xsave-sim explore FILE [--policy NAME] [--max-interrupts N] [--max-preemptions N] [--max-fpu-irqs N]
+export const EXPLORE_USAGE = `usage: xsave-sim explore FILE [--policy NAME] [--cpu NAME] [--max-interrupts N] [--max-preemptions N] [--max-fpu-irqs N]
                             [--max-steps N] [--workers N] [--out FILE] [--invariant NAME,...] [--assertions] [--keep-events]
   --policy           run-loop policy: a shipped name or a .xsave file (default: the scenario's policy line)
+  --cpu              CPU model: ${cpuModelNames().join(', ')} (default: the scenario's cpu line)
   --max-interrupts   external interrupts (VM exits) per run (default ${DEFAULT_BOUNDS.interrupts})
   --max-preemptions  preemptions and other tasks run (preempt, run P.T) per run (default ${DEFAULT_BOUNDS.preemptions})
   --max-fpu-irqs     host interrupts that use the FPU per run (default ${DEFAULT_BOUNDS.fpuIrqs})
@@ -36,7 +39,7 @@ export interface ExploreOutput {
 }
 
 export async function exploreCommand(argv: string[], progress: ((line: string) => void) | null): Promise<ExploreOutput> {
-  const args = parseArgs(argv, ['policy', 'max-interrupts', 'max-preemptions', 'max-fpu-irqs', 'max-steps', 'workers', 'out', 'invariant'], ['assertions', 'keep-events']);
+  const args = parseArgs(argv, ['policy', 'cpu', 'max-interrupts', 'max-preemptions', 'max-fpu-irqs', 'max-steps', 'workers', 'out', 'invariant'], ['assertions', 'keep-events']);
   if (args.positional.length !== 1) throw new UsageError('explore takes exactly one scenario file');
   const file = resolve(args.positional[0]!);
   const o = args.options;
@@ -49,10 +52,16 @@ export async function exploreCommand(argv: string[], progress: ((line: string) =
   const invariants = o.get('invariant')?.split(',').map((x) => x.trim()).filter(Boolean) ?? null;
   for (const i of invariants ?? []) if (!(i in INVARIANTS)) throw new UsageError(`--invariant: unknown invariant '${i}' (known: ${Object.keys(INVARIANTS).join(', ')})`);
   const workers = o.has('workers') ? count('workers', o.get('workers'), 0, 0) : undefined;
+  const cpu = o.get('cpu');
+  if (cpu !== undefined && !isCpuModelName(cpu)) throw new UsageError(`--cpu: unknown CPU model '${cpu}' (known: ${cpuModelNames().join(', ')})`);
+  if (cpu === HOST_CPU_MODEL) {
+    const problem = hostCpuProblem();
+    if (problem !== null) throw new UsageError(`--cpu host: ${problem}`);
+  }
   const out = o.get('out') ? resolve(o.get('out')!) : join(dirname(file), `${basename(file).replace(/\.xsave$/, '')}.counterexample.xsave`);
 
   const r: ExploreResult = await explore({
-    file, ...(o.has('policy') ? { policy: o.get('policy')! } : {}), bounds, invariants, failOnAssertions: args.flags.has('assertions'),
+    file, ...(o.has('policy') ? { policy: o.get('policy')! } : {}), ...(cpu !== undefined ? { cpu } : {}), bounds, invariants, failOnAssertions: args.flags.has('assertions'),
     keepEvents: args.flags.has('keep-events'), ...(workers !== undefined ? { workers } : {}),
   }, {
     onProgress: progress ? (p) => progress(`explored ${p.states.toLocaleString('en')} states (${p.statesPerSecond.toLocaleString('en')}/s), depth ${p.depth}, units ${p.unitsDone}/${p.units}`) : undefined,

@@ -3,13 +3,15 @@
 // `cpuid -l 0xd` output and the kernel's "x86/fpu: xstate_offset[...]" boot messages.
 import {
   type CpuModel, type CpuidRegs, CPUID_D1_EAX_XFD, CPUID_D1_EAX_XGETBV1, CPUID_D1_EAX_XSAVEC, CPUID_D1_EAX_XSAVEOPT,
-  CPUID_D1_EAX_XSAVES, CPU_MODELS, DEFAULT_CPU_MODEL, XCOMP_BV_COMPACTED, bitsOf, compactedLayout, compactedSize,
+  CPUID_D1_EAX_XSAVES, DEFAULT_CPU_MODEL, HOST_CPU_MODEL, cpuModelNames, isCpuModelName, leafName, XCOMP_BV_COMPACTED, bitsOf, compactedLayout, compactedSize,
   cpuModel, cpuidLeafD, formatMask, standardLayout, standardSize, xcr0Problem, xfdSupported, xfeatureName,
 } from '../model';
 import { UsageError, parseArgs, parseMask } from './args';
+import { hostCpuProblem } from '../debug/host-cpu';
 
 export const LAYOUT_USAGE = `usage: xsave-sim layout [--cpu NAME] [--xcr0 MASK] [--xss MASK]
-  --cpu   CPU model: ${Object.keys(CPU_MODELS).join(', ')} (default ${DEFAULT_CPU_MODEL})
+  --cpu   CPU model: ${cpuModelNames().join(', ')} (default ${DEFAULT_CPU_MODEL});
+          host is this machine's CPUID (Linux, /dev/cpu/0/cpuid)
   --xcr0  XCR0 value (default: every user component the CPU supports)
   --xss   IA32_XSS value (default 0, as Linux boots without supervisor states it does not manage)`;
 
@@ -72,7 +74,7 @@ export function layoutReport(model: CpuModel, xcr0: bigint, xss: bigint): string
   out.push('');
   if (!(model.d1Eax & CPUID_D1_EAX_XSAVEC)) {
     out.push(`Compacted format: not supported on ${model.name} (CPUID.(EAX=0DH,ECX=1).EAX[1] = 0: no XSAVEC, no XSAVES)`);
-    return out.join('\n') + '\n';
+    return out.join('\n') + '\n' + cpuidSection(model);
   }
   out.push(`Compacted format (XSAVEC, XSAVES, XRSTORS) for XCR0|XSS ${formatMask(format)}: ${compactedSize(model, format)} bytes, XCOMP_BV ${formatMask(format | XCOMP_BV_COMPACTED)}`);
   out.push(`  ${pad('component', 12)}${lpad('offset', 7)}${lpad('size', 7)}  align`);
@@ -81,6 +83,22 @@ export function layoutReport(model: CpuModel, xcr0: bigint, xss: bigint): string
   for (const e of compactedLayout(model, format).filter((e) => e.index >= 2)) {
     out.push(`  ${pad(e.name, 12)}${lpad(e.offset, 7)}${lpad(e.size, 7)}  ${e.align64 ? '64' : '-'}${e.supervisor ? '  supervisor' : ''}`);
   }
+  return out.join('\n') + '\n' + cpuidSection(model);
+}
+
+/**
+ * The leaves a model read from a machine was built from, as read (the host model). The 0DH table
+ * above is computed from the model for the XCR0 and XSS asked for; this is the machine's own
+ * answer, whose (0DH,0).EBX and (0DH,1).EBX follow the XCR0 and XSS its kernel set.
+ */
+function cpuidSection(model: CpuModel): string {
+  if (!model.cpuid) return '';
+  const shown = model.cpuid.filter((l) => l.eax || l.ebx || l.ecx || l.edx);
+  const out = ['', `CPUID as read from this machine (${model.cpuid.length} leaves read; the ${model.cpuid.length - shown.length} all-zero ones left out)`];
+  out.push(`  ${pad('leaf', 26)}${pad('EAX', 12)}${pad('EBX', 12)}${pad('ECX', 12)}EDX`);
+  for (const l of shown) {
+    out.push(`  ${pad(leafName(l.leaf, l.subleaf).replace(/^CPUID\./, ''), 26)}${pad(h32(l.eax), 12)}${pad(h32(l.ebx), 12)}${pad(h32(l.ecx), 12)}${h32(l.edx)}`);
+  }
   return out.join('\n') + '\n';
 }
 
@@ -88,7 +106,11 @@ export function layoutCommand(argv: string[]): string {
   const args = parseArgs(argv, ['cpu', 'xcr0', 'xss'], []);
   if (args.positional.length) throw new UsageError(`layout takes no file argument (got '${args.positional[0]}')`);
   const cpuName = args.options.get('cpu') ?? DEFAULT_CPU_MODEL;
-  if (!(cpuName in CPU_MODELS)) throw new UsageError(`--cpu: unknown CPU model '${cpuName}' (known: ${Object.keys(CPU_MODELS).join(', ')})`);
+  if (!isCpuModelName(cpuName)) throw new UsageError(`--cpu: unknown CPU model '${cpuName}' (known: ${cpuModelNames().join(', ')})`);
+  if (cpuName === HOST_CPU_MODEL) {
+    const problem = hostCpuProblem();
+    if (problem !== null) throw new UsageError(`--cpu host: ${problem}`);
+  }
   const model = cpuModel(cpuName);
   const xcr0 = args.options.has('xcr0') ? parseMask('xcr0', args.options.get('xcr0')!) : model.xcr0Supported;
   const problem = xcr0Problem(model.xcr0Supported, xcr0);

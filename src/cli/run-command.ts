@@ -5,14 +5,16 @@
 import { join, resolve } from 'node:path';
 import { parse } from '../lang/parser';
 import { type Diagnostic, formatDiagnostic } from '../lang/source';
-import { CPU_MODELS } from '../model';
+import { cpuModelNames, isCpuModelName } from '../model';
 import { loadScenario } from '../sim/scenario';
 import { UsageError, parseArgs } from './args';
 import { nodeFiles, policyFile, unknownPolicyMessage } from '../debug/host-files';
+import { prepareHostCpu } from '../debug/host-cpu';
 
 export const RUN_USAGE = `usage: xsave-sim run FILE [--policy NAME] [--cpu NAME] [--trace] [--max-steps N]
   --policy     run-loop policy: a shipped name or a .xsave file (default: the scenario's policy line)
-  --cpu        CPU model: ${Object.keys(CPU_MODELS).join(', ')} (default: the scenario's cpu line)
+  --cpu        CPU model: ${cpuModelNames().join(', ')} (default: the scenario's cpu line);
+               host is this machine's CPUID (Linux, /dev/cpu/0/cpuid)
   --trace      print every hardware event with its step number
   --max-steps  step budget (default 1000000)`;
 
@@ -27,7 +29,7 @@ export function runCommand(argv: string[]): RunOutput {
   if (args.positional.length !== 1) throw new UsageError('run takes exactly one scenario file');
   const file = resolve(args.positional[0]!);
   const cpu = args.options.get('cpu');
-  if (cpu !== undefined && !(cpu in CPU_MODELS)) throw new UsageError(`--cpu: unknown CPU model '${cpu}' (known: ${Object.keys(CPU_MODELS).join(', ')})`);
+  if (cpu !== undefined && !isCpuModelName(cpu)) throw new UsageError(`--cpu: unknown CPU model '${cpu}' (known: ${cpuModelNames().join(', ')})`);
   const maxStepsText = args.options.get('max-steps') ?? '1000000';
   if (!/^[0-9]+$/.test(maxStepsText) || Number(maxStepsText) < 1) throw new UsageError(`--max-steps: '${maxStepsText}' is not a positive number`);
   const maxSteps = Number(maxStepsText);
@@ -50,6 +52,11 @@ export function runCommand(argv: string[]): RunOutput {
     }
     imports.push(asFile);
   }
+
+  // The host model is read from the machine before compiling, when --cpu or the cpu line asks for it.
+  const host = prepareHostCpu(file, text, cpu);
+  if (host.message !== null) throw new UsageError(`--cpu host: ${host.message}`);
+  if (host.diagnostic) return errors([host.diagnostic]);
 
   const loaded = loadScenario(file, nodeFiles, { ...(cpu ? { cpu } : {}), imports });
   if (!loaded.engine) return errors(loaded.diagnostics);

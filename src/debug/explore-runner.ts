@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { compile } from '../lang/compiler';
 import { parse } from '../lang/parser';
 import type { Diagnostic } from '../lang/source';
-import { CPU_MODELS } from '../model';
+import { type CpuidLeaves, HOST_CPU_MODEL, cpuModelNames, cpuidOf, isCpuModelName, registeredCpuModel } from '../model';
 import { COMPILE_ENV } from '../sim/scenario';
 import { ScenarioError } from '../sim/builtins';
 import { type Counterexample, renderCounterexample } from '../sim/explore/counterexample';
@@ -20,6 +20,7 @@ import { type Totals, mergeUnits, searchAll } from '../sim/explore/merge';
 import { type Bounds, type BoundsHit, DEFAULT_BOUNDS, type Found, type SearchOptions, type UnitResult } from '../sim/explore/options';
 import { Search } from '../sim/explore/search';
 import { nodeFiles, policyFile, shippedPolicies, unknownPolicyMessage } from './host-files';
+import { prepareHostCpu, registerHostCpuid } from './host-cpu';
 
 export interface ExploreOptions {
   /** The scenario file. */
@@ -95,6 +96,8 @@ export interface WorkerInput {
   file: string;
   imports: string[];
   cpu: string | undefined;
+  /** The host model's CPUID leaves when the run uses `host`: a worker registers them, it does not read /dev. */
+  hostCpuid?: CpuidLeaves | null;
   search: SearchOptions;
 }
 
@@ -107,6 +110,7 @@ export type WorkerMessage =
 
 /** The compiled search for a worker or this thread. */
 export function makeSearch(input: WorkerInput): Search {
+  if (input.hostCpuid && registeredCpuModel(HOST_CPU_MODEL)?.cpuid !== input.hostCpuid) registerHostCpuid(input.hostCpuid);
   const { program } = compile(input.file, nodeFiles, COMPILE_ENV, input.imports);
   if (!program) throw new Error('the scenario no longer compiles');
   return new Search(program, input.search, input.cpu ? { cpu: input.cpu } : {});
@@ -136,7 +140,13 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
   const text = nodeFiles.read(file);
   const diag = (message: string, range = ZERO, at = file): Diagnostic => ({ file: at, range, severity: 'error', message });
   if (text === null) return empty([diag('cannot read the scenario')], null);
-  if (options.cpu !== undefined && !(options.cpu in CPU_MODELS)) return empty([diag(`unknown CPU model '${options.cpu}'`)], null);
+  if (options.cpu !== undefined && !isCpuModelName(options.cpu)) {
+    return empty([diag(`unknown CPU model '${options.cpu}' (known: ${cpuModelNames().join(', ')})`)], null);
+  }
+  // The host model is read here, once; the workers get its leaves as data.
+  const host = prepareHostCpu(file, text, options.cpu);
+  if (host.message !== null) return empty([diag(`cpu host: ${host.message}`)], null);
+  if (host.diagnostic) return empty([host.diagnostic], null);
 
   // The policy, as `xsave-sim run` finds it.
   const policyItem = parse(file, text).ast.items.find((i) => i.kind === 'policy') as { policy: string; range: Diagnostic['range'] } | undefined;
@@ -156,8 +166,9 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
   if (!program) return empty(diagnostics, policy);
 
   const bounds: Bounds = { ...DEFAULT_BOUNDS, ...(options.bounds ?? {}) };
+  const hostModel = (options.cpu ?? program.cpuModel) === HOST_CPU_MODEL ? registeredCpuModel(HOST_CPU_MODEL) : undefined;
   const input: WorkerInput = {
-    file, imports, cpu: options.cpu,
+    file, imports, cpu: options.cpu, hostCpuid: hostModel ? cpuidOf(hostModel) : null,
     search: {
       bounds, invariants: options.invariants ?? null, failOnOops: options.failOnOops ?? true,
       failOnAssertions: options.failOnAssertions ?? false, keepEvents: options.keepEvents ?? false,

@@ -29,6 +29,7 @@ import { readLe } from './components';
 import { EditRefused, parseValue, writeSlot } from './edits';
 import { type ExploreResult, explore } from './explore-runner';
 import { nodeFiles, policyImports } from './host-files';
+import { prepareHostCpu } from './host-cpu';
 import { type MemoryRef, formatMemoryRef, parseMemoryRef, readMemory, writeMemory } from './memory-references';
 import { type Slot, VariableTree } from './variables';
 
@@ -230,6 +231,10 @@ export class XsaveDebugSession extends LoggingDebugSession {
     const policy = policyImports(args.program, text, args.policy);
     if (policy.diagnostic) throw new RequestError(ERR.launch, `launch: ${policy.diagnostic.message}`);
     const imports = policy.imports;
+    // `cpu: "host"` or the scenario's `cpu "host";`: this machine's CPUID, read before compiling.
+    const host = prepareHostCpu(args.program, text, args.cpu);
+    if (host.message !== null) throw new RequestError(ERR.launch, `launch: cpu "host": ${host.message}`);
+    if (host.diagnostic) throw new RequestError(ERR.launch, `the scenario has errors:\n${formatDiagnostic(host.diagnostic)}`);
     const loaded = loadScenario(args.program, nodeFiles, { ...(args.cpu ? { cpu: args.cpu } : {}), imports });
     if (!loaded.engine) {
       throw new RequestError(ERR.launch, `the scenario has errors:\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`);

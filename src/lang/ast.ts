@@ -101,7 +101,7 @@ export interface EventDecl {
 }
 
 export type Item =
-  | { readonly kind: 'cpu'; readonly model: string; readonly range: Range }
+  | { readonly kind: 'cpu'; readonly model: string; readonly range: Range; /** The model's "string" alone. */ readonly modelRange: Range }
   /** `deviation "invariant" "text" "why";`: a policy's known deviation from bare metal. */
   | { readonly kind: 'deviation'; readonly invariant: string; readonly invariantRange: Range; readonly match: string; readonly why: string; readonly range: Range }
   /** `cpus 2;`: how many physical CPUs the machine has. */

@@ -97,7 +97,7 @@ export interface Program {
   readonly processes: Array<{ name: string; threads: Array<{ name: string; fn: number }> }>;
   readonly events: CompiledEvent[];
   readonly cpuModel: string | null;
-  /** Where the `cpu` line is, for errors about the model it names. */
+  /** Where the `cpu` line's model string is, for errors about the model it names. */
   readonly cpuAt: { readonly file: string; readonly range: Range } | null;
   readonly policy: string | null;
   /** Known deviations the policy declares: violations of `invariant` whose text contains `match`. */

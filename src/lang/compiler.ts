@@ -166,7 +166,7 @@ class Compiler {
           if (seenOnce.has(item.kind)) { this.error(file, item.range, `a second '${item.kind}' declaration in this file`); break; }
           seenOnce.add(item.kind);
           if (!isMain) break; // a library's own cpu/policy lines do not override the scenario's
-          if (item.kind === 'cpu') { this.cpuModel = item.model; this.cpuAt = { file, range: item.range }; } else this.policy = item.policy;
+          if (item.kind === 'cpu') { this.cpuModel = item.model; this.cpuAt = { file, range: item.modelRange }; } else this.policy = item.policy;
           break;
         }
         case 'import': break;

@@ -150,7 +150,7 @@ export class Parser {
     const t = this.peek();
     if (t.kind === 'keyword' || t.kind === 'ident') {
       switch (t.text) {
-        case 'cpu': { this.next(); const s = this.string('a CPU model name'); const end = this.expect(';', "after the cpu declaration"); return { kind: 'cpu', model: s.text, range: span(t.range, end.range) }; }
+        case 'cpu': { this.next(); const s = this.string('a CPU model name'); const end = this.expect(';', "after the cpu declaration"); return { kind: 'cpu', model: s.text, range: span(t.range, end.range), modelRange: s.range }; }
         case 'deviation': {
           this.next();
           const inv = this.string('the invariant the policy deviates from');

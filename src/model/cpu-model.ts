@@ -35,7 +35,14 @@ export interface AmxPalette1 {
   readonly maxRows: number;
 }
 
-export type CpuModelName = 'sapphire-rapids' | 'icelake-server' | 'haswell';
+/** The models defined here as constant data. */
+export type ConstantCpuModelName = 'sapphire-rapids' | 'icelake-server' | 'haswell';
+/**
+ * The model of the machine the simulator runs on, built from its CPUID (cpuid.ts) by the host layer
+ * and registered under this name; CPU state stores only the name, as for the constant models.
+ */
+export const HOST_CPU_MODEL = 'host';
+export type CpuModelName = ConstantCpuModelName | typeof HOST_CPU_MODEL;
 
 export interface CpuModel {
   readonly name: CpuModelName;
@@ -58,6 +65,18 @@ export interface CpuModel {
   readonly mxcsrMask: number;
   /** VMX is available (CPUID.01H:ECX.VMX[5]). */
   readonly vmx: boolean;
+  /** The CPUID leaves the model was built from (the host model); absent for the constant models. */
+  readonly cpuid?: readonly CpuidLeaf[];
+}
+
+/** One CPUID result: EAX=leaf, ECX=subleaf in; EAX, EBX, ECX, EDX out, each an unsigned 32-bit number. */
+export interface CpuidLeaf {
+  readonly leaf: number;
+  readonly subleaf: number;
+  readonly eax: number;
+  readonly ebx: number;
+  readonly ecx: number;
+  readonly edx: number;
 }
 
 function component(index: XFeature, size: number, offset: number, ecx: number): ComponentInfo {
@@ -100,7 +119,7 @@ function model(m: Omit<CpuModel, 'components'>): CpuModel {
   return { ...m, components: componentsOf(m.xcr0Supported | m.xssSupported) };
 }
 
-export const CPU_MODELS: Readonly<Record<CpuModelName, CpuModel>> = {
+export const CPU_MODELS: Readonly<Record<ConstantCpuModelName, CpuModel>> = {
   // Real SPR: 0DH,0 eax=0x602e7; 0DH,1 eax=0x1f ecx=0xdd00 [S1].
   'sapphire-rapids': model({
     name: 'sapphire-rapids',
@@ -153,12 +172,50 @@ export class ModelArgumentError extends Error {
   }
 }
 
-export function cpuModel(name: string): CpuModel {
-  const m = (CPU_MODELS as Record<string, CpuModel>)[name];
-  if (!m) {
-    throw new ModelArgumentError('cpu', `unknown CPU model '${name}' (known: ${Object.keys(CPU_MODELS).join(', ')})`);
+/** Models built at run time (the host's), by name. A Map: no name can reach Object.prototype. */
+const registered = new Map<string, CpuModel>();
+
+/**
+ * Makes a model built at run time available to `cpuModel(name)` (and so to every CpuState that
+ * stores its name). Registering the same name again replaces the model: the caches of layouts and
+ * narrowed models are keyed by the model's objects, not its name, so nothing stale survives.
+ */
+export function registerCpuModel(model: CpuModel): void {
+  if (Object.prototype.hasOwnProperty.call(CPU_MODELS, model.name)) {
+    throw new ModelArgumentError('cpu', `'${model.name}' is a built-in CPU model and cannot be replaced`);
   }
-  return m;
+  registered.set(model.name, model);
+}
+
+/** The registered model of that name, if any (registerCpuModel). */
+export function registeredCpuModel(name: string): CpuModel | undefined {
+  return registered.get(name);
+}
+
+/** Every name `--cpu`, the `cpu` launch attribute and the scenario's `cpu` line accept. */
+export function cpuModelNames(): string[] {
+  return [...Object.keys(CPU_MODELS), HOST_CPU_MODEL];
+}
+
+/** Whether `name` is a CPU model name at all (the host model may still have to be read). */
+export function isCpuModelName(name: string): name is CpuModelName {
+  return Object.prototype.hasOwnProperty.call(CPU_MODELS, name) || name === HOST_CPU_MODEL || registered.has(name);
+}
+
+/** Why `cpuModel(name)` would fail, or null when it would not. */
+export function cpuModelProblem(name: string): string | null {
+  if (Object.prototype.hasOwnProperty.call(CPU_MODELS, name) || registered.has(name)) return null;
+  if (name === HOST_CPU_MODEL) {
+    return `CPU model 'host' has not been read from this machine's CPUID (the CLI and the debug adapter read it when a scenario, --cpu or the launch attribute asks for it)`;
+  }
+  return `unknown CPU model '${name}' (known: ${cpuModelNames().join(', ')})`;
+}
+
+export function cpuModel(name: string): CpuModel {
+  if (Object.prototype.hasOwnProperty.call(CPU_MODELS, name)) return CPU_MODELS[name as ConstantCpuModelName];
+  const m = registered.get(name);
+  if (m) return m;
+  throw new ModelArgumentError('cpu', cpuModelProblem(name)!);
 }
 
 export function hasFeature(model: CpuModel, d1EaxBit: number): boolean {

@@ -55,15 +55,18 @@ export interface CpuState {
   halted: boolean;
 }
 
-const limited = new Map<string, CpuModel>();
+/** Narrowed models per base model object (a re-registered host model starts afresh). */
+const limited = new WeakMap<CpuModel, Map<string, CpuModel>>();
 
 /** The CPU model an instruction sees: the named model, narrowed by cpuidLimit when set. */
 export function modelOf(cpu: CpuState): CpuModel {
   const base = cpuModel(cpu.model);
   const lim = cpu.cpuidLimit;
   if (!lim) return base;
-  const key = `${base.name}:${lim.xcr0.toString(16)}:${lim.xfd}`;
-  let m = limited.get(key);
+  const key = `${lim.xcr0.toString(16)}:${lim.xfd}`;
+  let perBase = limited.get(base);
+  if (!perBase) limited.set(base, (perBase = new Map()));
+  let m = perBase.get(key);
   if (!m) {
     m = {
       ...base,
@@ -71,8 +74,8 @@ export function modelOf(cpu: CpuState): CpuModel {
       d1Eax: lim.xfd ? base.d1Eax : base.d1Eax & ~CPUID_D1_EAX_XFD,
       amx: (lim.xcr0 & 0x60000n) === 0x60000n ? base.amx : null,
     };
-    if (limited.size > 256) limited.clear();
-    limited.set(key, m);
+    if (perBase.size > 256) perBase.clear();
+    perBase.set(key, m);
   }
   return m;
 }

@@ -3,6 +3,7 @@
 export * from './bits';
 export * from './xfeatures';
 export * from './cpu-model';
+export * from './cpuid';
 export * from './layout';
 export * from './legacy-region';
 export * from './fault';

@@ -70,8 +70,12 @@ export interface Compacted {
   readonly offsets: Int32Array; // by component number, -1 when absent
   readonly size: number;
 }
-/** Per model, per XCOMP_BV: layouts are pure functions of constant data, so caching them is safe. */
-const compactedCache = new Map<string, Map<Mask, Compacted>>();
+/**
+ * Per component table, per XCOMP_BV: layouts are pure functions of the model's components, so
+ * caching them is safe. Keyed by the table object, not the model's name: a re-registered host model
+ * brings a new table, and a model narrowed by cpuidLimit shares its base's.
+ */
+const compactedCache = new WeakMap<CpuModel['components'], Map<Mask, Compacted>>();
 
 /**
  * The compacted layout for XCOMP_BV[62:0] = `format` (SDM Vol1 13.4.3): components 2..62 whose bit
@@ -80,8 +84,8 @@ const compactedCache = new Map<string, Map<Mask, Compacted>>();
  * hardware does align (TILECFG at 2496, not 2440, in dmesg [S9]); Bochs does not, and is wrong.
  */
 export function compacted(model: CpuModel, format: Mask): Compacted {
-  let perModel = compactedCache.get(model.name);
-  if (!perModel) compactedCache.set(model.name, (perModel = new Map()));
+  let perModel = compactedCache.get(model.components);
+  if (!perModel) compactedCache.set(model.components, (perModel = new Map()));
   let c = perModel.get(format);
   if (c) return c;
   const offsets = new Int32Array(64).fill(-1);

@@ -93,13 +93,14 @@ export function slotTable(model: CpuModel, compactedForm: boolean, format: Mask)
   return compactedForm ? compacted(model, format).offsets : standardOffsets(model);
 }
 
-const standardCache = new Map<string, Int32Array>();
+/** Keyed by the component table (see layout.ts's compacted cache). */
+const standardCache = new WeakMap<CpuModel['components'], Int32Array>();
 function standardOffsets(model: CpuModel): Int32Array {
-  let t = standardCache.get(model.name);
+  let t = standardCache.get(model.components);
   if (!t) {
     t = new Int32Array(64).fill(-1);
     for (const c of model.components.values()) t[c.index] = c.offset;
-    standardCache.set(model.name, t);
+    standardCache.set(model.components, t);
   }
   return t;
 }

@@ -2,7 +2,7 @@
 // globals, and make an Engine. Files come through a FileAccessor (the sim never touches fs).
 import { type CompileEnv, type FileAccessor, compile } from '../lang/compiler';
 import type { Diagnostic } from '../lang/source';
-import { CPU_MODELS } from '../model';
+import { cpuModelProblem } from '../model';
 import type { Range } from '../lang/source';
 import { BUILTINS, ScenarioError } from './builtins';
 import { CONSTANTS } from './constants';
@@ -29,9 +29,9 @@ export function loadScenario(path: string, files: FileAccessor, opts: EngineOpti
   const { program, diagnostics } = compile(path, files, COMPILE_ENV, opts.imports ?? []);
   if (!program) return { engine: null, diagnostics };
   const model = opts.cpu ?? program.cpuModel;
-  if (model !== null && !(model in CPU_MODELS)) {
+  const message = model !== null ? cpuModelProblem(model) : null;
+  if (message !== null) {
     const at = opts.cpu === undefined && program.cpuAt ? program.cpuAt : { file: path, range: ZERO };
-    const message = `unknown CPU model '${model}' (known: ${Object.keys(CPU_MODELS).join(', ')})`;
     return { engine: null, diagnostics: [{ file: at.file, range: at.range, severity: 'error', message }] };
   }
   try {

@@ -35,6 +35,10 @@ test('layout refuses an XCR0 XSETBV would #GP on, with the reason (spec §2.1)',
   assert.throws(() => layoutCommand(['--cpu', 'icelake-server', '--xcr0', '0x602e7']), /does not enumerate/);
   assert.throws(() => layoutCommand(['--xss', '0x1']), /does not support 0x1 \[x87\] in IA32_XSS/);
   assert.throws(() => layoutCommand(['--cpu', 'pentium']), /unknown CPU model 'pentium'/);
+  for (const name of ['__proto__', 'constructor', 'toString']) {
+    assert.throws(() => layoutCommand(['--cpu', name]), (e: unknown) => e instanceof UsageError &&
+      e.message === `--cpu: unknown CPU model '${name}' (known: sapphire-rapids, icelake-server, haswell, host)`);
+  }
   assert.throws(() => layoutCommand(['--bogus']), /unknown option --bogus/);
 });
 

@@ -43,7 +43,11 @@ test('run: scenario errors exit 2 with every error as file:line:col: error: mess
   assert.equal(r2.stderr, `${r2.file}:2:13: error: unknown name 'MSR_IA32_XDF' (did you mean 'MSR_IA32_XFD'?)\n`);
   const r3 = run('cpu.xsave', 'cpu "pentium";\n');
   assert.equal(r3.status, 2);
-  assert.match(r3.stderr, /cpu\.xsave:1:1: error: unknown CPU model 'pentium' \(known: sapphire-rapids, icelake-server, haswell\)/);
+  // At the model's string, not the start of the line.
+  assert.match(r3.stderr, /cpu\.xsave:1:5: error: unknown CPU model 'pentium' \(known: sapphire-rapids, icelake-server, haswell, host\)/);
+  // Names of Object.prototype members are unknown models too, not a crash deeper in.
+  const proto = run('proto.xsave', 'cpu "toString";\n');
+  assert.deepEqual([proto.status, proto.stderr], [2, `${proto.file}:1:5: error: unknown CPU model 'toString' (known: sapphire-rapids, icelake-server, haswell, host)\n`]);
   const r4 = run('pol.xsave', 'policy "nope";\n');
   assert.equal(r4.status, 2);
   assert.match(r4.stderr, /pol\.xsave:1:1: error: unknown policy 'nope'/);
