@@ -4,11 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { parseSiliconLog, SiliconLogError } from '../silicon/log';
-import { countByKey, replayLog, type ReplayReport } from '../silicon/replay';
+import { countByKey, countByRule, replayLog, type ReplayReport } from '../silicon/replay';
+import { RULE_TITLES } from '../silicon/rules';
 import { UsageError, parseArgs } from './args';
 
 export const SILICON_USAGE = `usage: xsave-sim silicon LOG.jsonl[.gz]... [--cpu NAME] [--verbose]
-  replays silicon/probe.c logs on the model; --verbose lists every difference`;
+  replays silicon/probe.c logs on the model and counts the differences by rule of spec/silicon.md;
+  --verbose adds counts by operation and observable and lists every difference`;
 
 export function readLogText(path: string): string {
   let bytes: Buffer;
@@ -34,16 +36,18 @@ export function formatReport(file: string, r: ReplayReport, verbose: boolean): s
   out.push(`${file}: mode ${r.mode}, ${r.sequences} sequences, ${r.runs} runs, ${r.instructions} instructions replayed`);
   out.push(`  ${r.noisySequences} sequences whose runs disagree (context switches); ${noise} differences there`);
   out.push(`  ${rules.length} differences outside them, first in ${r.firstDifferences.filter((d) => !d.noise).length} sequences`);
+  for (const e of countByRule(r.differences)) {
+    out.push(`    ${e.rule.padEnd(12)} ${RULE_TITLES[e.rule].padEnd(66)} ${String(e.rules).padStart(5)}${e.noise ? `  (+${e.noise} noise)` : ''}`);
+  }
+  if (!verbose) return out.join('\n') + '\n';
   for (const e of countByKey(r.firstDifferences)) {
     out.push(`    first: ${e.key.padEnd(44)} ${String(e.rules).padStart(5)}${e.noise ? `  (+${e.noise} noise)` : ''}`);
   }
   for (const e of countByKey(r.differences)) {
     out.push(`    all:   ${e.key.padEnd(44)} ${String(e.rules).padStart(5)}${e.noise ? `  (+${e.noise} noise)` : ''}`);
   }
-  if (verbose) {
-    for (const d of r.differences) {
-      out.push(`    seq ${d.seq} (${d.name}) op ${d.i} ${d.key}${d.noise ? ' [noise]' : ''}: ${d.detail}`);
-    }
+  for (const d of r.differences) {
+    out.push(`    seq ${d.seq} (${d.name}) op ${d.i} ${d.rule} ${d.key}${d.noise ? ' [noise]' : ''}: ${d.detail}`);
   }
   return out.join('\n') + '\n';
 }

@@ -22,6 +22,7 @@ import { xgetbv } from '../model/xsetbv';
 import { XFEATURE_MASK_XTILE_DATA, xfeatureName } from '../model/xfeatures';
 import { deliverSignalAndReturn, prepareInitFpstate, type SignalFrames } from './linux-signal';
 import type { SiliconHeader, SiliconLog, SiliconOp, SiliconSequence } from './log';
+import { RULE_TITLES, type SiliconRule, ruleOf } from './rules';
 
 /** The probe's work areas are 12,288 bytes; area 2 is the all-init image. */
 export const AREA_BYTES = 12288;
@@ -61,6 +62,8 @@ export interface Difference {
   readonly detail: string;
   /** The sequence's runs disagree with each other: the kernel ran in between. */
   readonly noise: boolean;
+  /** The row of spec/silicon.md that explains it (rules.ts). */
+  readonly rule: SiliconRule;
 }
 
 export interface ReplayReport {
@@ -261,8 +264,9 @@ export function replayLog(log: SiliconLog, options: ReplayOptions = {}): ReplayR
     if (!run) continue;
     const m = createMachine(log, xcr0, modelName, fldRip);
     let first: Difference | null = null;
-    const report = (op: SiliconOp, kind: DifferenceKind, key: string, detail: string) => {
-      const d: Difference = { seq: s.seq, name: s.name, i: op.i, op: op.t, kind, key: `${op.t} ${key}`, detail, noise };
+    const report = (op: SiliconOp, kind: DifferenceKind, what: string, key: string, detail: string, faults?: { model: number; silicon: number }) => {
+      const rule = ruleOf(op.t, kind, what, faults);
+      const d: Difference = { seq: s.seq, name: s.name, i: op.i, op: op.t, kind, key: `${op.t} ${key}`, detail, noise, rule };
       differences.push(d);
       if (!first) first = d;
     };
@@ -279,15 +283,15 @@ export function replayLog(log: SiliconLog, options: ReplayOptions = {}): ReplayR
       }
       if (sig !== op.sig || code !== op.code) {
         const why = out && out.kind === 'fault' ? out.fault.reason : 'no fault';
-        report(op, 'fault', 'fault', `model ${sig}/${code} (${why}), silicon ${op.sig}/${op.code}`);
+        report(op, 'fault', '', 'fault', `model ${sig}/${code} (${why}), silicon ${op.sig}/${op.code}`, { model: sig, silicon: op.sig });
       }
       const x0 = m.cpu.xcr0;
-      if (x0 !== op.x0) report(op, 'xcr0', 'xcr0', `model 0x${x0.toString(16)}, silicon 0x${op.x0.toString(16)}`);
+      if (x0 !== op.x0) report(op, 'xcr0', '', 'xcr0', `model 0x${x0.toString(16)}, silicon 0x${op.x0.toString(16)}`);
       const g = xgetbv(m.cpu, 1);
       const x1 = g.kind === 'ok' ? g.value : -1n;
       if (x1 !== op.x1) {
         const diff = x1 ^ op.x1;
-        report(op, 'xinuse', `xinuse[${maskNames(diff)}]`, `XGETBV(1): model 0x${x1.toString(16)}, silicon 0x${op.x1.toString(16)}`);
+        report(op, 'xinuse', maskNames(diff), `xinuse[${maskNames(diff)}]`, `XGETBV(1): model 0x${x1.toString(16)}, silicon 0x${op.x1.toString(16)}`);
         // Follow the CPU's XINUSE from here on, so one difference is not reported at every later step.
         m.cpu.xinuse = (m.cpu.xinuse & ~m.cpu.xcr0) | (op.x1 & m.cpu.xcr0);
       }
@@ -304,7 +308,7 @@ export function replayLog(log: SiliconLog, options: ReplayOptions = {}): ReplayR
         }
         if (fields.size) {
           for (const f of fields) {
-            report(op, 'image', `image ${f}`, `first differing byte at ${firstOff}: model 0x${area[firstOff]!.toString(16)}, silicon 0x${op.snap[firstOff]!.toString(16)}`);
+            report(op, 'image', f, `image ${f}`, `first differing byte at ${firstOff}: model 0x${area[firstOff]!.toString(16)}, silicon 0x${op.snap[firstOff]!.toString(16)}`);
           }
           // Follow the CPU's bytes, so the next save is compared on its own merits.
           area.set(op.snap);
@@ -334,4 +338,17 @@ export function countByKey(ds: readonly Difference[]): Array<{ key: string; rule
     else e.rules++;
   }
   return [...m.values()].sort((a, b) => b.rules - a.rules || b.noise - a.noise || a.key.localeCompare(b.key));
+}
+
+/** Counts by rule, noise apart, in the order of silicon.md. */
+export function countByRule(ds: readonly Difference[]): Array<{ rule: SiliconRule; rules: number; noise: number }> {
+  const m = new Map<SiliconRule, { rule: SiliconRule; rules: number; noise: number }>();
+  for (const d of ds) {
+    let e = m.get(d.rule);
+    if (!e) m.set(d.rule, (e = { rule: d.rule, rules: 0, noise: 0 }));
+    if (d.noise) e.noise++;
+    else e.rules++;
+  }
+  const order = Object.keys(RULE_TITLES);
+  return [...m.values()].sort((a, b) => order.indexOf(a.rule) - order.indexOf(b.rule));
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseSiliconLog, SiliconLogError } from '../../src/silicon/log';
 import { countByKey, replayLog, runsAgree } from '../../src/silicon/replay';
+import { ruleOf } from '../../src/silicon/rules';
 
 const dir = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'silicon');
 const load = (name: string) => parseSiliconLog(gunzipSync(readFileSync(join(dir, name))).toString('utf8'));
@@ -33,4 +34,19 @@ test('a damaged log is an error with its line number', () => {
   assert.throws(() => parseSiliconLog(good + '\nnot json'), (e: unknown) => e instanceof SiliconLogError && e.line === 2 && /not a JSON object/.test(e.message));
   assert.throws(() => parseSiliconLog('{"k":"hdr","mode":"weird"}'), /line 1: unknown mode 'weird'/);
   assert.throws(() => parseSiliconLog(''), /no header/);
+});
+
+test('differences are attributed to the rows of silicon.md they come from', () => {
+  assert.equal(ruleOf('VMOVZ', 'xinuse', 'SSE YMM ZMM_Hi256'), 'R1');
+  assert.equal(ruleOf('TILEZERO', 'xinuse', 'XTILEDATA'), 'R1b');
+  assert.equal(ruleOf('XRSTOR', 'xinuse', 'XTILECFG'), 'R2');
+  assert.equal(ruleOf('XRSTOR', 'xinuse', 'XTILEDATA'), 'R3');
+  assert.equal(ruleOf('XRSTOR', 'fault', '', { model: 0, silicon: 11 }), 'R4');
+  assert.equal(ruleOf('XRSTOR', 'fault', '', { model: 11, silicon: 4 }), 'R5');
+  assert.equal(ruleOf('LDMXCSR', 'xinuse', 'SSE'), 'R6');
+  assert.equal(ruleOf('XSAVEOPT', 'image', 'XTILECFG'), 'R7');
+  assert.equal(ruleOf('TILELOADD', 'fault', ''), 'R8');
+  assert.equal(ruleOf('XSAVE', 'image', 'FCW'), 'R9');
+  assert.equal(ruleOf('XSAVEC', 'image', 'FIP'), 'R11');
+  assert.equal(ruleOf('XSAVE', 'image', 'XMM'), 'unclassified');
 });
