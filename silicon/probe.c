@@ -827,7 +827,7 @@ static int invalid_tilecfg(struct seq *s, const char *name, int kind, int compac
 	op_xs(s, OP_XSAVEC, 1, ALL);
 	return 1;
 }
-static int t_inv0(struct seq *s, struct rng *g) { (void)g; return invalid_tilecfg(s, "invalid-tilecfg-xrstor-palette2", 0, 0); }
+static int t_inv0(struct seq *s, struct rng *g) { (void)g; return invalid_tilecfg(s, "invalid-tilecfg-xrstor", 0, 0); }
 static int t_inv1(struct seq *s, struct rng *g) { (void)g; return invalid_tilecfg(s, "invalid-tilecfg-xrstor-reserved2", 1, 0); }
 static int t_inv2(struct seq *s, struct rng *g) { (void)g; return invalid_tilecfg(s, "invalid-tilecfg-xrstor-reserved56", 2, 0); }
 static int t_inv3(struct seq *s, struct rng *g) { (void)g; return invalid_tilecfg(s, "invalid-tilecfg-xrstor-colsb65", 3, 0); }
@@ -1178,7 +1178,7 @@ static void usage(const char *why)
 		fprintf(stderr, "probe: %s\n", why);
 	fprintf(stderr,
 		"usage: probe (--mode perm|noperm | --no-amx) [--seed N] [--sequences N] [--runs N]\n"
-		"             [--out FILE] [--no-targeted] [--only NAME]\n");
+		"             [--out FILE] [--no-targeted] [--only NAME] [--plan]\n");
 	exit(2);
 }
 
@@ -1210,11 +1210,16 @@ static void read_cpu(void)
 			g_xcr0, g_size_std, AREA_SIZE);
 		exit(2);
 	}
-	/* Offsets: standard from CPUID.(0DH,i).EBX; compacted for XCOMP_BV = XCR0, 64-byte aligned
-	 * where CPUID.(0DH,i).ECX[1] says so (SDM Vol. 1, 13.4.3). */
+}
+
+/* Offsets: standard from CPUID.(0DH,i).EBX; compacted for XCOMP_BV = XCR0, 64-byte aligned where
+ * CPUID.(0DH,i).ECX[1] says so (SDM Vol. 1, 13.4.3). */
+static void compute_offsets(void)
+{
 	unsigned off = 576;
 	for (unsigned i = 2; i < 20; i++) {
 		g_std_off[i] = g_cpuid0d[i][1];
+		g_cmp_off[i] = 0;
 		if (!(g_xcr0 >> i & 1))
 			continue;
 		if (g_cpuid0d[i][2] >> 1 & 1)
@@ -1222,6 +1227,21 @@ static void read_cpu(void)
 		g_cmp_off[i] = off;
 		off += g_cpuid0d[i][0];
 	}
+}
+
+/* --plan on a CPU without AMX: the CPUID.(0DH) table and XCR0 of the AMX machine the reference
+ * logs come from (Sapphire Rapids class, XCR0 600E7H), so that the tile sequences can be
+ * generated and checked anywhere. */
+static void pretend_amx_cpu(void)
+{
+	static const uint32_t spr[20][4] = {
+		{ 393447, 11008, 11008, 0 }, { 31, 10688, 0, 0 }, { 256, 576, 0, 0 }, { 0 }, { 0 },
+		{ 64, 1088, 0, 0 }, { 512, 1152, 0, 0 }, { 1024, 1664, 0, 0 }, { 0 }, { 0 }, { 0 }, { 0 },
+		{ 0 }, { 0 }, { 0 }, { 0 }, { 0 }, { 64, 2752, 2, 0 }, { 8192, 2816, 6, 0 }, { 0 },
+	};
+	memcpy(g_cpuid0d, spr, sizeof spr);
+	g_xcr0 = 0x600e7;
+	g_has_xgetbv1 = g_has_avx = g_has_avx512 = g_has_amx = 1;
 }
 
 static void pin_cpu(void)
@@ -1263,18 +1283,61 @@ static int setup_ops(const struct seq *s)
 
 static struct seq g_seq;
 
+/* --plan: the sequences this seed gives, without running them (op records without observations). */
+static int write_plan(uint64_t seed, long nseq, int no_targeted, const char *only)
+{
+	struct rng g = { seed };
+	struct rng tg = { seed ^ 0x7461726765746564ULL };
+	rand_bytes(&g, g_tilesrc, sizeof g_tilesrc);
+	fprintf(g_out, "{\"k\":\"hdr\",\"mode\":\"%s\",\"plan\":true,\"seed\":\"%" PRIu64 "\",\"xcr0\":\"%" PRIx64 "\"}\n",
+		g_mode, seed, g_xcr0);
+	size_t ntargeted = no_targeted ? 0 : sizeof targeted / sizeof targeted[0];
+	int seqno = 0;
+	for (size_t k = 0; k < ntargeted + (size_t)nseq; k++) {
+		if (k < ntargeted) {
+			if (!targeted[k](&g_seq, &tg) || (only && strcmp(only, g_seq.name)))
+				continue;
+		} else {
+			if (only && strcmp(only, "random"))
+				break;
+			gen_random(&g, &g_seq);
+		}
+		if (g_seq_full) {
+			fprintf(stderr, "probe: sequence '%s' exceeds %d operations\n", g_seq.name, MAXOPS);
+			return 1;
+		}
+		fprintf(g_out, "{\"k\":\"run\",\"seq\":%d,\"name\":\"%s\",\"run\":0,\"csw\":0,\"nops\":%d}\n",
+			seqno, g_seq.name, g_seq.n);
+		for (int i = 0; i < g_seq.n; i++) {
+			const struct op *o = &g_seq.ops[i];
+			if (o->t == OP_POKE && (unsigned)o->off + o->len > AREA_SIZE) {
+				fprintf(stderr, "probe: POKE outside the area in '%s'\n", g_seq.name);
+				return 1;
+			}
+			fprintf(g_out, "{\"k\":\"op\",\"seq\":%d,\"run\":0,\"i\":%d,\"t\":\"%s\",\"reg\":%u,\"area\":%u,"
+				"\"off\":%u,\"len\":%u,\"fill\":%u,\"rfbm\":\"%" PRIx64 "\",\"data\":\"",
+				seqno, i, op_names[o->t], o->reg, o->area, o->off, o->len, o->fill, o->rfbm);
+			put_hex(o->data, 64);
+			fputs("\"}\n", g_out);
+		}
+		seqno++;
+	}
+	return fflush(g_out) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = NULL, *out = NULL, *only = NULL;
 	uint64_t seed = 1;
 	long nseq = 100, runs = 3;
-	int no_targeted = 0;
+	int no_targeted = 0, plan = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--no-amx")) { g_noamx = 1; continue; }
 		if (!strcmp(a, "--no-targeted")) { no_targeted = 1; continue; }
+		if (!strcmp(a, "--plan")) { plan = 1; continue; }
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) usage(NULL);
 		if (!v) usage("missing value");
 		char *end;
@@ -1305,6 +1368,9 @@ int main(int argc, char **argv)
 	}
 
 	read_cpu();
+	if (plan && !g_noamx && !g_has_amx)
+		pretend_amx_cpu();
+	compute_offsets();
 	if (!g_noamx && !g_has_amx) {
 		fprintf(stderr, "probe: this CPU has no usable AMX-TILE (CPUID.(07H,0):EDX[24] = 0 or XCR0[18:17]"
 			" not enabled; XCR0 = %" PRIx64 "): the tile operations cannot run. Use --no-amx.\n", g_xcr0);
@@ -1318,6 +1384,8 @@ int main(int argc, char **argv)
 		perror(out);
 		return 1;
 	}
+	if (plan)
+		return write_plan(seed, nseq, no_targeted, only);
 	pin_cpu();
 	install_handlers();
 	(void)csw_now();	/* binds getrusage before any run */
