@@ -1346,13 +1346,14 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--only")) only = v;
 		else if (!strcmp(a, "--seed")) {
 			errno = 0;
-			seed = strtoull(v, &end, 0);
+			int hex = v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
+			seed = strtoull(v, &end, hex ? 16 : 10);
 			if (*end || errno) usage("bad --seed");
 		} else if (!strcmp(a, "--sequences")) {
-			nseq = strtol(v, &end, 0);
+			nseq = strtol(v, &end, 10);
 			if (*end || nseq < 0) usage("bad --sequences");
 		} else if (!strcmp(a, "--runs")) {
-			runs = strtol(v, &end, 0);
+			runs = strtol(v, &end, 10);
 			if (*end || runs < 1 || runs > 100) usage("bad --runs");
 		} else usage("unknown option");
 		i++;
