@@ -187,6 +187,8 @@ test('the compiler puts no vector code and no call in the measured operation (ob
   assert.ok(execOp.length > 0, 'exec_op is in the binary');
   assert.deepEqual(execOp.filter((l) => /\bcall/.test(l)), [], 'exec_op calls nothing');
   assert.deepEqual(vectorOutside, [], 'vector registers appear only in exec_op');
+  // One FLD instruction, so the header's fld_ip is the FIP of every FLD in the log.
+  assert.equal(execOp.filter((l) => /\tfldt\s/.test(l)).length, 1, 'exactly one fldt');
 });
 
 test('--plan generates the AMX sequences anywhere (the reference CPU\'s CPUID table when this CPU has no AMX)', { skip: skipBuild }, () => {
