@@ -13,7 +13,7 @@
  *    function here is compiled for general registers only (the target pragma below; the same as
  *    -mgeneral-regs-only), so the compiler never emits a vector or x87 instruction of its own.
  *    Between the first and the last operation of a run no libc function is called (glibc's
- *    memcpy/memset/strlen use AVX2/EVEX registers, and the first call through the PLT goes through
+ *    memcpy/memset/strlen use AVX2/EVEX registers, and the first call through the PLT may go through
  *    ld.so's lazy-binding trampoline, which saves and restores vector state with XSAVEC/XRSTOR
  *    and so would disturb XINUSE and the XSAVEOPT tracking). Copies and fills in the window are
  *    `rep movsb` / `rep stosb`; results go to memory and are formatted after the run.
@@ -118,7 +118,8 @@ static int g_noamx;
 static const char *g_mode = "noamx";
 
 /* ---------------------------------------------------------------------------------------------
- * Small helpers usable inside the measured window (general registers and string instructions).
+ * Copies, fills, XGETBV and CPUID usable inside the measured window (general registers and string
+ * instructions only).
  */
 static inline void copy_bytes(void *dst, const void *src, size_t n)
 {
