@@ -1449,9 +1449,32 @@ int main(int argc, char **argv)
 	put_hex(g_tilesrc, sizeof g_tilesrc);
 	fprintf(g_out, "\",\"xcr0\":\"%" PRIx64 "\",\"xcomp_supp\":\"%" PRIx64 "\",\"xcomp_perm\":\"%" PRIx64
 		"\",\"xgetbv1\":%s,\"hash\":\"fnv1a64\",\"fld_ip\":\"%" PRIxPTR "\",\"fld_dp\":\"%" PRIxPTR
-		"\",\"area_addr\":[\"%" PRIxPTR "\",\"%" PRIxPTR "\",\"%" PRIxPTR "\"],\"runs\":%ld}\n",
+		"\",\"area_addr\":[\"%" PRIxPTR "\",\"%" PRIxPTR "\",\"%" PRIxPTR "\"],\"runs\":%ld",
 		g_xcr0, supp, perm, g_has_xgetbv1 ? "true" : "false", (uintptr_t)g_fld_ip,
 		(uintptr_t)g_opdata, (uintptr_t)g_area[0], (uintptr_t)g_area[1], (uintptr_t)g_area[2], runs);
+	{
+		/* CPUID.(07H,0) (FDP_EXCPTN_ONLY is EBX[6], FCS/FDS deprecation EBX[13]) and the brand
+		 * string, so a log says which CPU it comes from. */
+		uint32_t r7[4], b[12];
+		char brand[49], *p = brand;
+		cpuid(7, 0, r7);
+		cpuid(0x80000000u, 0, b);
+		brand[0] = 0;
+		if (b[0] >= 0x80000004u) {
+			for (uint32_t i = 0; i < 3; i++)
+				cpuid(0x80000002u + i, 0, b + 4 * i);
+			memcpy(brand, b, 48);
+			brand[48] = 0;
+		}
+		while (*p == ' ')
+			p++;
+		for (char *q = p; *q; q++)
+			if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
+				*q = '?';
+		for (size_t n = strlen(p); n && p[n - 1] == ' '; n--)
+			p[n - 1] = 0;
+		fprintf(g_out, ",\"cpuid_07\":[%u,%u,%u,%u],\"cpu\":\"%s\"}\n", r7[0], r7[1], r7[2], r7[3], p);
+	}
 
 	int seqno = 0;
 	size_t ntargeted = no_targeted ? 0 : sizeof targeted / sizeof targeted[0];
