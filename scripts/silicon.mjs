@@ -7,10 +7,10 @@
 //            --replay / --no-replay (default: replay perm/noperm logs, not noamx ones)
 //
 // Without amx_tile in /proc/cpuinfo (and no --no-amx) or without `cc`, it says why it cannot
-// record and exits 0. The replayer is out/silicon/replay-cli.js; when it is not there the logs are
-// still recorded and the script says so. silicon/README.md describes the probe and the log format.
+// record and exits 0. The logs are replayed with `xsave-sim silicon` (src/silicon/), which prints
+// the differences by rule. silicon/README.md describes the probe and the log format.
 import { spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -117,10 +117,13 @@ if (toReplay.length === 0) {
   console.log('silicon: not replaying a noamx log (pass --replay to replay it anyway).');
   process.exit(0);
 }
-const replayer = join(root, 'out', 'silicon', 'replay-cli.js');
-if (!existsSync(replayer)) {
-  console.log(`silicon: replay is not available yet (${relative(root, replayer)} does not exist); the logs are recorded.`);
-  process.exit(0);
+// Replay with the CLI (`xsave-sim silicon`), built first. A noamx log comes from a CPU the shipped
+// models may not describe: it is replayed on the model read from this machine's CPUID.
+const build = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+if (build.status !== 0) {
+  console.error('silicon: the build failed; the logs are recorded but not replayed');
+  process.exit(1);
 }
-const rep = spawnSync(process.execPath, [replayer, ...toReplay], { stdio: 'inherit' });
+const cpuArgs = opts.noAmx ? ['--cpu', 'host'] : [];
+const rep = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'silicon', ...toReplay, ...cpuArgs], { stdio: 'inherit' });
 process.exit(rep.status ?? 1);

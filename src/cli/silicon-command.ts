@@ -7,6 +7,7 @@ import { parseSiliconLog, SiliconLogError } from '../silicon/log';
 import { countByKey, countByRule, replayLog, type ReplayReport } from '../silicon/replay';
 import { RULE_TITLES } from '../silicon/rules';
 import { UsageError, parseArgs } from './args';
+import { hostCpuProblem } from '../debug/host-cpu';
 
 export const SILICON_USAGE = `usage: xsave-sim silicon LOG.jsonl[.gz]... [--cpu NAME] [--verbose]
   replays silicon/probe.c logs on the model and counts the differences by rule of spec/silicon.md;
@@ -55,6 +56,10 @@ export function formatReport(file: string, r: ReplayReport, verbose: boolean): s
 export function siliconCommand(argv: string[]): { stdout: string; status: number } {
   const args = parseArgs(argv, ['cpu'], ['verbose']);
   if (args.positional.length === 0) throw new UsageError('silicon: name at least one log file');
+  if (args.options.get('cpu') === 'host') {
+    const problem = hostCpuProblem();
+    if (problem !== null) throw new UsageError(`--cpu host: ${problem}`);
+  }
   let out = '';
   let failed = false;
   for (const file of args.positional) {

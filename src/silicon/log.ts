@@ -36,9 +36,9 @@ export interface SiliconOp {
   readonly fill: number;
   readonly rfbm: Mask;
   readonly data: Uint8Array;
-  /** XGETBV(0) and XGETBV(1) after the operation. */
+  /** XGETBV(0) and XGETBV(1) after the operation; x1 null where the CPU has no XGETBV(1). */
   readonly x0: Mask;
-  readonly x1: Mask;
+  readonly x1: Mask | null;
   /** Signal and si_code the operation raised; 0/0 for none. */
   readonly sig: number;
   readonly code: number;
@@ -115,7 +115,7 @@ function parseHeader(o: Json, line: number): SiliconHeader {
     return [r[0], r[1], r[2], r[3]] as const;
   });
   const tilesrc = hexBytes(field(o, 'tilesrc', line, isStr, 'a hex string'), line, 'tilesrc', 1024);
-  const fldRip = o.fld_rip === undefined ? null : hexMask(o, 'fld_rip', line);
+  const fldRip = o.fld_ip === undefined ? null : hexMask(o, 'fld_ip', line);
   return { mode, seed: String(o.seed ?? ''), cpuid0d, tilesrc, fldRip };
 }
 
@@ -134,7 +134,7 @@ function parseOp(o: Json, line: number): SiliconOp {
     rfbm: hexMask(o, 'rfbm', line),
     data: hexBytes(field(o, 'data', line, isStr, 'a hex string'), line, 'data', 64),
     x0: hexMask(o, 'x0', line),
-    x1: hexMask(o, 'x1', line),
+    x1: o.x1 === undefined ? null : hexMask(o, 'x1', line),
     sig: field(o, 'sig', line, isInt, 'a signal number'),
     code: field(o, 'code', line, isInt, 'an si_code'),
     h: typeof o.h === 'string' ? o.h : null,

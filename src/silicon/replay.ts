@@ -222,7 +222,7 @@ function maskNames(m: Mask): string {
   return bitsOf(m).map(xfeatureName).join(' ');
 }
 
-interface Observation { x0: Mask; x1: Mask; sig: number; code: number; h: string | null }
+interface Observation { x0: Mask; x1: Mask | null; sig: number; code: number; h: string | null }
 
 /** True when every run of the sequence observed the same thing after every operation. */
 export function runsAgree(s: SiliconSequence): boolean {
@@ -289,7 +289,7 @@ export function replayLog(log: SiliconLog, options: ReplayOptions = {}): ReplayR
       if (x0 !== op.x0) report(op, 'xcr0', '', 'xcr0', `model 0x${x0.toString(16)}, silicon 0x${op.x0.toString(16)}`);
       const g = xgetbv(m.cpu, 1);
       const x1 = g.kind === 'ok' ? g.value : -1n;
-      if (x1 !== op.x1) {
+      if (op.x1 !== null && x1 !== op.x1) {
         const diff = x1 ^ op.x1;
         report(op, 'xinuse', maskNames(diff), `xinuse[${maskNames(diff)}]`, `XGETBV(1): model 0x${x1.toString(16)}, silicon 0x${op.x1.toString(16)}`);
         // Follow the CPU's XINUSE from here on, so one difference is not reported at every later step.

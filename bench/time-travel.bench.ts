@@ -1,0 +1,99 @@
+// Time travel as a user feels it: request → stopped latency of step back and reverse step against a
+// forward step, at 1M and 10M statements deep, through a real DAP client and the adapter process.
+// The stop position varies (a conditional breakpoint at several loop iterations) so the measure
+// covers stops that fall anywhere between two checkpoints. Prints medians and ratios measured in
+// one run; writes .bench/time-travel.json. Asserts nothing about speed.
+import { DebugClient } from '@vscode/debugadapter-testsupport';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..', '..');
+const adapter = join(root, 'dist', 'adapter.js');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const max = (xs: number[]) => Math.max(...xs);
+
+/** A host loop of `iterations` iterations, 2 statements each (the while header and the body). */
+function scenario(iterations: number): string {
+  return `// time-travel bench: ${iterations} iterations
+host p {
+  thread main {
+    let i = 0;
+    let acc = 1;
+    while (i != ${iterations}) {
+      acc = acc * 3 + i;
+      i = i + 1;
+    }
+    acc = 0;
+  }
+}
+`;
+}
+const BODY_LINE = 7; // `acc = acc * 3 + i;`
+
+async function timed(dc: DebugClient, req: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await Promise.all([dc.waitForEvent('stopped'), req()]);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+interface Figures { depth: number; forward: number[]; back: number[]; firstBack: number[] }
+
+async function measure(iterations: number, stops: number[]): Promise<Figures> {
+  mkdirSync(join(root, '.bench'), { recursive: true });
+  const program = join(root, '.bench', `time-travel-${iterations}.xsave`);
+  writeFileSync(program, scenario(iterations));
+  const f: Figures = { depth: 0, forward: [], back: [], firstBack: [] };
+  for (const k of stops) {
+    const dc = new DebugClient('node', adapter, 'xsave');
+    dc.defaultTimeout = 300_000; // a continue to 10M statements deep takes seconds
+    await dc.start();
+    try {
+      await Promise.all([
+        dc.configurationSequence(),
+        dc.launch({ program, stopOnEntry: true, trace: false, maxSteps: 4 * iterations + 100 } as never),
+        dc.waitForEvent('stopped'),
+      ]);
+      await dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [{ line: BODY_LINE, condition: `i == ${k}` }] });
+      await Promise.all([dc.waitForEvent('stopped'), dc.continueRequest({ threadId: 1 })]);
+      await dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [] });
+      // The first step back from where the continue stopped: wherever that falls between checkpoints.
+      f.firstBack.push(await timed(dc, () => dc.stepBackRequest({ threadId: 1 })));
+      for (let n = 0; n < 10; n++) f.back.push(await timed(dc, () => dc.stepBackRequest({ threadId: 1 })));
+      for (let n = 0; n < 10; n++) f.forward.push(await timed(dc, () => dc.nextRequest({ threadId: 1 })));
+    } finally {
+      await dc.stop();
+    }
+  }
+  f.depth = 2 * stops[0]!;
+  return f;
+}
+
+async function main(): Promise<void> {
+  const out: Record<string, unknown> = {};
+  for (const [label, iterations, stops] of [
+    ['1M', 600_000, [499_937, 500_000, 500_513, 501_777]],
+    ['10M', 6_000_000, [4_999_937, 5_000_000, 5_000_513, 5_001_777]],
+  ] as const) {
+    const f = await measure(iterations, [...stops]);
+    const fw = median(f.forward);
+    const row = {
+      depthStatements: f.depth,
+      forwardStepMs: +fw.toFixed(3),
+      stepBackMedianMs: +median(f.back).toFixed(3),
+      stepBackMaxMs: +max(f.back).toFixed(3),
+      firstStepBackMedianMs: +median(f.firstBack).toFixed(3),
+      firstStepBackMaxMs: +max(f.firstBack).toFixed(3),
+      stepBackOverForward: +(median(f.back) / fw).toFixed(2),
+      firstStepBackOverForward: +(median(f.firstBack) / fw).toFixed(2),
+      worstFirstStepBackOverForward: +(max(f.firstBack) / fw).toFixed(2),
+    };
+    out[label] = row;
+    console.log(`time travel at ~${label} statements deep (${f.depth}):`);
+    console.log(`  forward step (next)      median ${row.forwardStepMs} ms`);
+    console.log(`  step back                median ${row.stepBackMedianMs} ms (max ${row.stepBackMaxMs}), ${row.stepBackOverForward}x forward`);
+    console.log(`  first step back after a stop anywhere: median ${row.firstStepBackMedianMs} ms (max ${row.firstStepBackMaxMs}), ${row.firstStepBackOverForward}x forward, worst ${row.worstFirstStepBackOverForward}x`);
+  }
+  writeFileSync(join(root, '.bench', 'time-travel.json'), JSON.stringify(out, null, 2));
+}
+
+void main().catch((e) => { console.error(e); process.exit(1); });
