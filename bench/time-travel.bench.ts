@@ -36,13 +36,13 @@ async function timed(dc: DebugClient, req: () => Promise<unknown>): Promise<numb
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-interface Figures { depth: number; forward: number[]; back: number[]; firstBack: number[] }
+interface Figures { depth: number; forward: number[]; back: number[]; firstBack: number[]; continueMs: number[] }
 
 async function measure(iterations: number, stops: number[]): Promise<Figures> {
   mkdirSync(join(root, '.bench'), { recursive: true });
   const program = join(root, '.bench', `time-travel-${iterations}.xsave`);
   writeFileSync(program, scenario(iterations));
-  const f: Figures = { depth: 0, forward: [], back: [], firstBack: [] };
+  const f: Figures = { depth: 0, forward: [], back: [], firstBack: [], continueMs: [] };
   for (const k of stops) {
     const dc = new DebugClient('node', adapter, 'xsave');
     dc.defaultTimeout = 300_000; // a continue to 10M statements deep takes seconds
@@ -54,7 +54,7 @@ async function measure(iterations: number, stops: number[]): Promise<Figures> {
         dc.waitForEvent('stopped'),
       ]);
       await dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [{ line: BODY_LINE, condition: `i == ${k}` }] });
-      await Promise.all([dc.waitForEvent('stopped'), dc.continueRequest({ threadId: 1 })]);
+      f.continueMs.push(await timed(dc, () => dc.continueRequest({ threadId: 1 })));
       await dc.setBreakpointsRequest({ source: { path: program }, breakpoints: [] });
       // The first step back from where the continue stopped: wherever that falls between checkpoints.
       f.firstBack.push(await timed(dc, () => dc.stepBackRequest({ threadId: 1 })));
@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     ['1M', 600_000, [499_937, 500_000, 500_513, 501_777]],
     ['10M', 6_000_000, [4_999_937, 5_000_000, 5_000_513, 5_001_777]],
   ] as const) {
+    if (process.env.TT_ONLY && process.env.TT_ONLY !== label) continue;
     const f = await measure(iterations, [...stops]);
     const fw = median(f.forward);
     const row = {
@@ -86,9 +87,12 @@ async function main(): Promise<void> {
       stepBackOverForward: +(median(f.back) / fw).toFixed(2),
       firstStepBackOverForward: +(median(f.firstBack) / fw).toFixed(2),
       worstFirstStepBackOverForward: +(max(f.firstBack) / fw).toFixed(2),
+      continueMs: +median(f.continueMs).toFixed(1),
+      statementsPerSecond: Math.round(f.depth / (median(f.continueMs) / 1000)),
     };
     out[label] = row;
     console.log(`time travel at ~${label} statements deep (${f.depth}):`);
+    console.log(`  continue from entry      median ${row.continueMs} ms (${row.statementsPerSecond} statements/s with a conditional breakpoint)`);
     console.log(`  forward step (next)      median ${row.forwardStepMs} ms`);
     console.log(`  step back                median ${row.stepBackMedianMs} ms (max ${row.stepBackMaxMs}), ${row.stepBackOverForward}x forward`);
     console.log(`  first step back after a stop anywhere: median ${row.firstStepBackMedianMs} ms (max ${row.firstStepBackMaxMs}), ${row.firstStepBackOverForward}x forward, worst ${row.worstFirstStepBackOverForward}x`);

@@ -770,6 +770,15 @@ export class XsaveDebugSession extends LoggingDebugSession {
     if (d.description) ev.body.description = d.description;
     if ('hitBreakpointIds' in d && d.hitBreakpointIds) ev.body.hitBreakpointIds = d.hitBreakpointIds;
     this.sendEvent(ev);
+    // With the stop on its way: keep this state, and fine checkpoints behind it, so that a step back
+    // from here replays a few dozen statements at any depth (History.atStop).
+    if (this.history && this.engine) {
+      try {
+        this.history.atStop(() => { this.stepOnce(true); });
+      } catch (err) {
+        this.sendEvent(new OutputEvent(`time travel: could not keep this stop (${err instanceof Error ? err.message : String(err)}); step back replays from an older checkpoint\n`, 'stderr'));
+      }
+    }
   }
 
   private logpoint(text: string, th: ThreadState): void {

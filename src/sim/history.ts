@@ -4,7 +4,17 @@
 // replaying windows between checkpoints from the newest backwards. A position is the number of steps
 // taken (`state.steps`). The trace is append-only along a timeline, so checkpoints keep only its
 // length. What the debugger counts per step (hit counts) travels with each checkpoint as `aux`.
+//
+// Three kinds of checkpoint keep a step back as cheap as a step forward at any depth:
+// - coarse ones over the whole run, thinned as it grows (at most MAX_CHECKPOINTS);
+// - a rolling one at the head, renewed every ROLL steps while the run goes forward;
+// - fine ones, every FINE steps, where the user is: the state at each stop, and the last
+//   FINE_WINDOW steps before a stop that no checkpoint covered (replayed once, from the rolling or
+//   a coarse checkpoint, when the stop is reported) or before a window a step back searched.
+// A step back then replays at most FINE steps twice (find the target, then reach it).
+// Memory: at most MAX_CHECKPOINTS + 1 + FINE_MAX machine states.
 import type { Engine } from './engine';
+import { cloneState } from './explore/clone';
 import type { MachineState, TraceEntry } from './machine';
 
 interface Checkpoint<A> {
@@ -22,9 +32,20 @@ export interface AuxState<A> {
 
 /** Checkpoints kept at most; past it every other one goes and the spacing doubles. */
 const MAX_CHECKPOINTS = 256;
+/** Steps between the head's rolling checkpoints: one state copy per ROLL steps run. */
+const ROLL = 1024;
+/** Spacing of the fine checkpoints, and how many are kept (those nearest the position go last). */
+const FINE = 64;
+const FINE_MAX = 64;
+/** How far before a stop the fine checkpoints reach when a window is replayed for them. */
+const FINE_WINDOW = 32 * FINE;
 
 export class History<A> {
   private checkpoints: Checkpoint<A>[] = [];
+  /** The head's rolling checkpoint (null before ROLL steps ran). */
+  private rolling: Checkpoint<A> | null = null;
+  /** Fine checkpoints, ascending by position. */
+  private fine: Checkpoint<A>[] = [];
   /** The trace up to the furthest position reached on this timeline; a restore takes its prefix. */
   private timeline: TraceEntry[];
   private furthest = 0;
@@ -52,7 +73,11 @@ export class History<A> {
   /** Call after every forward step. */
   afterStep(): void {
     const p = this.engine.state.steps;
-    if (p >= this.furthest) { this.furthest = p; this.timeline = this.engine.state.trace; }
+    if (p >= this.furthest) {
+      this.furthest = p;
+      this.timeline = this.engine.state.trace;
+      if (p - (this.rolling?.position ?? this.start) >= ROLL) this.rolling = this.snapshot();
+    }
     const last = this.checkpoints[this.checkpoints.length - 1]!;
     if (p - last.position < this.every) return;
     this.checkpoint();
@@ -62,9 +87,37 @@ export class History<A> {
     }
   }
 
-  /** Checkpoints held (for tests and the memory it costs). */
+  /** Coarse checkpoints held (for tests and the memory it costs). */
   get size(): number {
     return this.checkpoints.length;
+  }
+
+  /** Every machine state held: coarse, rolling and fine (the memory bound is MAX_CHECKPOINTS + 1 + FINE_MAX). */
+  get states(): number {
+    return this.checkpoints.length + (this.rolling ? 1 : 0) + this.fine.length;
+  }
+
+  /**
+   * Call at every stop the user sees. Keeps the state here as a fine checkpoint and, when no
+   * checkpoint lies within FINE steps before it (the stop ends a long run), replays the last
+   * FINE_WINDOW steps once from the nearest checkpoint to leave fine ones there: the next step
+   * back then replays at most FINE steps. The machine is left exactly as it was.
+   */
+  atStop(replayStep: () => void): void {
+    const p = this.position;
+    if (!this.fine.some((c) => c.position === p)) this.addFine(this.snapshot());
+    const below = this.nearest(p - 1);
+    if (p - below.position <= FINE || this.engine.state.halted) return;
+    const here = this.engine.state;
+    const aux = this.aux.save();
+    this.restore(below);
+    while (this.engine.state.steps < p && !this.engine.state.halted) {
+      this.fineAt(p);
+      replayStep();
+    }
+    this.engine.state = here;
+    if (p >= this.furthest) this.timeline = here.trace;
+    this.aux.load(aux);
   }
 
   /**
@@ -77,11 +130,15 @@ export class History<A> {
     this.timeline = this.engine.state.trace;
     this.furthest = p;
     this.checkpoints = this.checkpoints.filter((c) => c.position < p);
+    this.fine = this.fine.filter((c) => c.position < p);
+    if (this.rolling && this.rolling.position >= p) this.rolling = null;
     this.checkpoint();
   }
 
   /** Moves the machine to `position` (≤ now): restores the nearest checkpoint and replays. */
   travel(position: number, replayStep: () => void): void {
+    // Already there (a search that ended on its match): the state at a position is unique.
+    if (this.engine.state.steps === position) return;
     const c = this.nearest(position);
     this.restore(c);
     while (this.engine.state.steps < position && !this.engine.state.halted) replayStep();
@@ -89,16 +146,21 @@ export class History<A> {
 
   /**
    * The last position p with start < p < before at which `replayStep` (one step, then the
-   * predicate) returned true, or null. Leaves the machine at an unspecified position: travel next.
+   * predicate) returned true, or null. Leaves the machine at an unspecified position (at p when p is
+   * before - 1, the common case of a step back): travel next, which costs nothing then.
    */
   lastMatching(before: number, replayStep: () => boolean): number | null {
     let end = before;
-    for (let k = this.checkpoints.length - 1; k >= 0; k--) {
-      const c = this.checkpoints[k]!;
+    const all = this.all();
+    for (let k = all.length - 1; k >= 0; k--) {
+      const c = all[k]!;
       if (c.position >= end) continue;
       this.restore(c);
       let found: number | null = null;
+      // A window longer than FINE leaves fine checkpoints before its end, for the next step back.
+      const cache = end - c.position > FINE;
       while (this.engine.state.steps < end - 1 && !this.engine.state.halted) {
+        if (cache) this.fineAt(end);
         if (replayStep()) found = this.engine.state.steps;
       }
       // The step that reaches end - 1 is checked too; position `end` itself is not a candidate.
@@ -108,25 +170,59 @@ export class History<A> {
     return null;
   }
 
+  /** Every checkpoint, ascending by position. */
+  private all(): Checkpoint<A>[] {
+    const out = [...this.checkpoints, ...this.fine];
+    if (this.rolling) out.push(this.rolling);
+    return out.sort((a, b) => a.position - b.position);
+  }
+
+  /** The latest checkpoint at or before `position` (the first one if none is). */
   private nearest(position: number): Checkpoint<A> {
     let best = this.checkpoints[0]!;
-    for (const c of this.checkpoints) if (c.position <= position) best = c;
+    const consider = (c: Checkpoint<A> | null) => {
+      if (c && c.position <= position && c.position > best.position) best = c;
+    };
+    for (const c of this.checkpoints) consider(c);
+    for (const c of this.fine) consider(c);
+    consider(this.rolling);
     return best;
   }
 
-  private checkpoint(): void {
+  /** While replaying towards `end`: a fine checkpoint here if it is on the FINE grid within FINE_WINDOW of `end`. */
+  private fineAt(end: number): void {
+    const p = this.engine.state.steps;
+    if (p % FINE !== 0 || end - p > FINE_WINDOW || this.fine.some((c) => c.position === p)) return;
+    this.addFine(this.snapshot());
+  }
+
+  /** Keeps a fine checkpoint; past FINE_MAX the one farthest from this position goes. */
+  private addFine(c: Checkpoint<A>): void {
+    const at = this.fine.findIndex((x) => x.position > c.position);
+    if (at < 0) this.fine.push(c);
+    else this.fine.splice(at, 0, c);
+    if (this.fine.length > FINE_MAX) {
+      const p = c.position;
+      let far = 0;
+      for (let k = 1; k < this.fine.length; k++) {
+        if (Math.abs(this.fine[k]!.position - p) > Math.abs(this.fine[far]!.position - p)) far = k;
+      }
+      this.fine.splice(far, 1);
+    }
+  }
+
+  private snapshot(): Checkpoint<A> {
     const s = this.engine.state;
-    this.checkpoints.push({
-      position: s.steps,
-      state: structuredClone({ ...s, trace: [] }),
-      traceLength: s.trace.length,
-      aux: this.aux.save(),
-    });
+    return { position: s.steps, state: cloneState({ ...s, trace: [] }), traceLength: s.trace.length, aux: this.aux.save() };
+  }
+
+  private checkpoint(): void {
+    this.checkpoints.push(this.snapshot());
   }
 
   private restore(c: Checkpoint<A>): void {
     const trace = this.timeline.slice(0, c.traceLength);
-    this.engine.state = structuredClone(c.state);
+    this.engine.state = cloneState(c.state);
     this.engine.state.trace = trace;
     this.aux.load(c.aux);
   }

@@ -52,3 +52,62 @@ test('a long run keeps at most 256 checkpoints, and travel still lands exactly (
     assert.equal(e.state.trace.length, at.get(p), `trace at ${p}`);
   }
 });
+
+/** A host loop long enough for the rolling and fine checkpoints to matter. */
+function loopEngine(iterations: number) {
+  const src = `host p { thread main { let i = 0; while (i != ${iterations}) { i = i + 1; } } }`;
+  const loaded = loadScenario('/loop.xsave', { read: (p) => (p === '/loop.xsave' ? src : null), resolve: (_f, r) => r });
+  assert.ok(loaded.engine, loaded.diagnostics.map((d) => d.message).join('\n'));
+  return loaded.engine;
+}
+
+test('after a long run, the stop keeps fine checkpoints behind it: a step back replays at most 2 x 64 statements and lands exactly (DESIGN §4)', () => {
+  const e = loopEngine(100_000);
+  const h = new History(e, { save: () => 0, load: () => {} });
+  const key = () => JSON.stringify(e.state.threads, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+  const states = new Map<number, string>();
+  for (let i = 0; i < 150_003; i++) {
+    e.step(); h.afterStep();
+    if (e.state.steps > 150_003 - 200) states.set(e.state.steps, key());
+  }
+  const here = e.state.steps;
+  let replayed = 0;
+  h.atStop(() => { e.step(); h.afterStep(); replayed++; });
+  assert.equal(e.state.steps, here, 'atStop leaves the machine where it was');
+  assert.equal(key(), states.get(here));
+  assert.ok(replayed <= 4096, `the window came from the rolling checkpoint (${replayed} statements)`);
+  let searched = 0;
+  const target = h.lastMatching(here, () => { e.step(); searched++; return e.state.steps === here - 3; });
+  assert.equal(target, here - 3);
+  assert.ok(searched <= 2 * 64, `${searched} statements replayed to find the target`);
+  let travelled = 0;
+  h.travel(here - 3, () => { e.step(); travelled++; });
+  assert.equal(e.state.steps, here - 3);
+  assert.equal(key(), states.get(here - 3));
+  assert.ok(travelled <= 64, `${travelled} statements replayed to reach it`);
+  // Step back after step back: still within the fine window.
+  h.atStop(() => { e.step(); h.afterStep(); });
+  searched = 0;
+  assert.equal(h.lastMatching(here - 3, () => { e.step(); searched++; return e.state.steps === here - 90; }), here - 90);
+  assert.ok(searched <= 2 * 64, `${searched}`);
+  assert.ok(h.states <= 256 + 1 + 64, `${h.states} states held`);
+});
+
+test('an edit drops the fine and rolling checkpoints after it, as it drops the coarse ones', () => {
+  const e = loopEngine(10_000);
+  const h = new History(e, { save: () => 0, load: () => {} });
+  for (let i = 0; i < 9_000; i++) { e.step(); h.afterStep(); }
+  h.atStop(() => { e.step(); h.afterStep(); }); // fine checkpoints around 8,000..9,000
+  h.travel(5_000, () => { e.step(); h.afterStep(); });
+  const top = e.state.threads[0]!.frames[e.state.threads[0]!.frames.length - 1]!;
+  top.locals = top.locals.map((v) => (typeof v === 'bigint' ? v + 1_000_000n : v));
+  h.edited();
+  const key = () => JSON.stringify(e.state.threads, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+  const seen = new Map<number, string>();
+  for (let i = 0; i < 4_000; i++) { e.step(); h.afterStep(); seen.set(e.state.steps, key()); }
+  for (const p of [9_000, 8_990]) { // 9,000: where the stop before the edit kept its state
+    h.travel(p, () => { e.step(); h.afterStep(); });
+    assert.equal(e.state.steps, p);
+    assert.equal(key(), seen.get(p), `${p}: the edited timeline, not a checkpoint from before the edit`);
+  }
+});
