@@ -39,6 +39,8 @@ const FINE = 64;
 const FINE_MAX = 64;
 /** How far before a stop the fine checkpoints reach when a window is replayed for them. */
 const FINE_WINDOW = 32 * FINE;
+/** A stop this close after a checkpoint keeps no state of its own. */
+const STOP_NEAR = 16;
 
 export class History<A> {
   private checkpoints: Checkpoint<A>[] = [];
@@ -98,16 +100,19 @@ export class History<A> {
   }
 
   /**
-   * Call at every stop the user sees. Keeps the state here as a fine checkpoint and, when no
-   * checkpoint lies within FINE steps before it (the stop ends a long run), replays the last
-   * FINE_WINDOW steps once from the nearest checkpoint to leave fine ones there: the next step
-   * back then replays at most FINE steps. The machine is left exactly as it was.
+   * Call at every stop the user sees. Keeps the state here as a fine checkpoint unless one lies
+   * within STOP_NEAR steps before it (single-stepping then copies one state in STOP_NEAR), and,
+   * when no checkpoint lies within FINE steps before it (the stop ends a long run), replays the last
+   * FINE_WINDOW steps once from the nearest checkpoint to leave fine ones there: the next step back
+   * then replays at most FINE steps. The machine is left exactly as it was.
    */
   atStop(replayStep: () => void): void {
     const p = this.position;
-    if (!this.fine.some((c) => c.position === p)) this.addFine(this.snapshot());
-    const below = this.nearest(p - 1);
-    if (p - below.position <= FINE || this.engine.state.halted) return;
+    if (this.engine.state.halted) return;
+    const below = this.nearest(p);
+    if (p - below.position <= STOP_NEAR) return;
+    this.addFine(this.snapshot());
+    if (p - below.position <= FINE) return;
     const here = this.engine.state;
     const aux = this.aux.save();
     this.restore(below);
