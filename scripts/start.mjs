@@ -4,9 +4,12 @@
 // 127.0.0.1 with the freshly packaged VSIX, prints the URL to open, and runs until Ctrl-C.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { repo, setup, startCodeServer } from './e2e/code-server.mjs';
+import { repo, setup, startCodeServer, stopOnSignals } from './e2e/code-server.mjs';
 
+const t0 = Date.now();
+const log = (m) => console.log(`[start ${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
 const examples = join(repo, 'examples');
+log('building dist/ (esbuild)');
 execFileSync('node', [join(repo, 'scripts', 'build.mjs')], { stdio: 'inherit' });
 
 const code = spawnSync('code', ['--version'], { encoding: 'utf8' });
@@ -16,13 +19,14 @@ if (code.status === 0) {
   process.exit(0);
 }
 
-console.log('no `code` on PATH: starting the browser VS Code (code-server) on 127.0.0.1');
+log('no `code` on PATH: the browser VS Code (code-server) on 127.0.0.1; setting it up (the first time installs Chromium, Node 24 and code-server: a few minutes)');
 const env = setup();
+log('packaging the extension (xsave-debug.vsix)');
 execFileSync('npm', ['run', '--silent', 'package'], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });
 const port = Number(process.env.PORT || 8741);
-const server = await startCodeServer({ env, port, profile: join(env.E2E_ROOT, 'start-profile'), vsix: join(repo, 'xsave-debug.vsix'), log: console.log });
+log('starting code-server');
+// The profile is kept from one start to the next: settings, breakpoints and watches survive.
+const server = await startCodeServer({ env, port, profile: join(env.E2E_ROOT, 'start-profile'), vsix: join(repo, 'xsave-debug.vsix'), log, fresh: false });
+stopOnSignals(() => server.stop(), log);
 console.log(`\nopen ${server.url}/?folder=${encodeURIComponent(examples)}\n(open a .xsave file and press F5; Ctrl-C stops the server)`);
-const stop = async () => { await server.stop(); process.exit(0); };
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
 await new Promise(() => {});

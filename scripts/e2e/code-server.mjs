@@ -3,7 +3,7 @@
 // code-server and its extension hosts run in their own process group (detached), so stop() ends
 // all of them; code-server writes to HOME even for --version, so it gets a private one.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,22 +32,48 @@ const SETTINGS = {
   'window.commandCenter': false,
 };
 
-export async function startCodeServer({ env, port, profile, vsix, log = () => {} }) {
+/**
+ * On Ctrl-C (SIGINT), SIGTERM or SIGHUP: runs `stop` (once), then exits with 128 + the signal's
+ * number. A detached process group does not get the terminal's Ctrl-C, so without this an
+ * interrupted run would leave code-server behind. Returns a function that removes the handlers.
+ */
+export function stopOnSignals(stop, log = (m) => console.error(m)) {
+  const numbers = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
+  let stopping = null;
+  const handlers = Object.keys(numbers).map((sig) => {
+    const h = () => {
+      if (!stopping) {
+        log(`${sig}: stopping code-server and the browser`);
+        stopping = Promise.resolve().then(stop).catch(() => {}).finally(() => process.exit(128 + numbers[sig]));
+      }
+    };
+    process.on(sig, h);
+    return [sig, h];
+  });
+  return () => { for (const [sig, h] of handlers) process.off(sig, h); };
+}
+
+/**
+ * `fresh`: start from an empty profile (the tests). Otherwise (npm start) the profile is kept from
+ * run to run, so settings, breakpoints and watches survive; the VSIX is installed over the old one.
+ */
+export async function startCodeServer({ env, port, profile, vsix, log = () => {}, fresh = true }) {
   const node24bin = dirname(env.NODE24);
   const cs = env.CODE_SERVER;
-  rmSync(profile, { recursive: true, force: true });
+  if (fresh) rmSync(profile, { recursive: true, force: true });
   mkdirSync(join(profile, 'ud', 'User'), { recursive: true });
   mkdirSync(join(profile, 'ext'), { recursive: true });
   mkdirSync(join(profile, 'home'), { recursive: true });
   const tmp = join(env.E2E_ROOT, 'tmp'); // short: VS Code puts Unix sockets under TMPDIR
   mkdirSync(tmp, { recursive: true });
-  writeFileSync(join(profile, 'ud', 'User', 'settings.json'), JSON.stringify(SETTINGS, null, 2));
+  const settings = join(profile, 'ud', 'User', 'settings.json');
+  if (fresh || !existsSync(settings)) writeFileSync(settings, JSON.stringify(SETTINGS, null, 2));
   const procEnv = { ...process.env, PATH: `${node24bin}:${process.env.PATH}`, HOME: join(profile, 'home'), TMPDIR: tmp };
   const common = ['--user-data-dir', join(profile, 'ud'), '--extensions-dir', join(profile, 'ext'), '--config', join(profile, 'config.yaml')];
-  execFileSync(cs, [...common, '--install-extension', vsix], { env: procEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(cs, [...common, '--install-extension', vsix, '--force'], { env: procEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const listed = execFileSync(cs, [...common, '--list-extensions'], { env: procEnv, encoding: 'utf8' });
   if (!listed.includes('xsave-debug.xsave-debug')) throw new Error(`the VSIX did not install: ${listed}`);
-  log('extension installed into a fresh profile');
+  log(fresh ? 'extension installed into a fresh profile' : `extension installed; profile kept in ${profile}`);
   const child = spawn(cs, [...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry',
     '--disable-update-check', '--disable-workspace-trust', '--ignore-last-opened'], { env: procEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

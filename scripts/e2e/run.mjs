@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { repo, setup, startCodeServer } from './code-server.mjs';
+import { repo, setup, startCodeServer, stopOnSignals } from './code-server.mjs';
 import { run } from '../../test/e2e/vscode-debugging.e2e.mjs';
 
 const t0 = Date.now();
@@ -39,13 +39,15 @@ phase = Date.now();
 const port = Number(process.env.E2E_PORT || 8742);
 const server = await startCodeServer({ env, port, profile: join(env.E2E_ROOT, 'profile'), vsix, log });
 log(`code-server on ${server.url} in ${secs(phase)}s`);
+let ctx = null;
+stopOnSignals(async () => { await ctx?.close().catch(() => {}); await server.stop(); }, (m) => log(m));
 
 const outDir = join(repo, 'out', 'e2e');
 mkdirSync(outDir, { recursive: true });
 const browserProfile = mkdtempSync(join(env.E2E_ROOT, 'tmp', 'chromium-'));
 let ok = false;
 phase = Date.now();
-const ctx = await chromium.launchPersistentContext(browserProfile, {
+ctx = await chromium.launchPersistentContext(browserProfile, {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
   viewport: { width: 1440, height: 900 },

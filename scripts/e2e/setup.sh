@@ -15,7 +15,20 @@ unset NODE
 for v in $(env | grep -o '^npm_[A-Za-z0-9_]*' || true); do unset "$v"; done
 CS_VERSION=4.139.1
 mkdir -p "$ROOT/logs" "$ROOT/tmp" "$ROOT/home"
-log() { echo "[e2e setup] $*" >&2; }
+log() { echo "[setup ${SECONDS}s] $*" >&2; }
+# Runs a long install in the background, its output appended to a log, and says every 10 s that it
+# is still going, so a first run is never minutes of silence. $1: what it is (for the messages),
+# $2: the log file, the rest: the command.
+with_progress() {
+  local what=$1 logfile=$2; shift 2
+  log "$what..."
+  "$@" >>"$logfile" 2>&1 & local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 10
+    kill -0 "$pid" 2>/dev/null && log "still $what..."
+  done
+  wait "$pid"
+}
 
 # Debian packages (needs root or sudo; skipped with E2E_SKIP_APT=1 when they are already there).
 missing=()
@@ -25,8 +38,9 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 if [ ${#missing[@]} -gt 0 ] && [ -z "${E2E_SKIP_APT:-}" ]; then
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   log "apt-get install ${missing[*]}"
-  $SUDO apt-get update -qq >"$ROOT/logs/apt.log" 2>&1
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >>"$ROOT/logs/apt.log" 2>&1 \
+  : >"$ROOT/logs/apt.log"
+  with_progress "updating Debian's package lists" "$ROOT/logs/apt.log" $SUDO apt-get update -qq
+  with_progress "installing ${missing[*]}" "$ROOT/logs/apt.log" $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" \
     || { tail -20 "$ROOT/logs/apt.log" >&2; exit 1; }
 fi
 
@@ -42,7 +56,8 @@ N24=$(n24)
 if [ -z "$N24" ] || [[ "$("${N24}bin/node" --version 2>/dev/null)" != v24.* ]]; then
   log "npm install node@24"
   mkdir -p "$ROOT/node24"; [ -f "$ROOT/node24/package.json" ] || echo '{"private":true}' >"$ROOT/node24/package.json"
-  (cd "$ROOT/node24" && npm install --no-audit --no-fund node@24 >"$ROOT/logs/node24.log" 2>&1) || { tail -20 "$ROOT/logs/node24.log" >&2; exit 1; }
+  : >"$ROOT/logs/node24.log"
+  (cd "$ROOT/node24" && with_progress "installing Node 24" "$ROOT/logs/node24.log" npm install --no-audit --no-fund node@24) || { tail -20 "$ROOT/logs/node24.log" >&2; exit 1; }
   N24=$(n24)
 fi
 N24=${N24%/}
@@ -52,8 +67,10 @@ CS="$ROOT/cs/node_modules/.bin/code-server"
 if ! [ -x "$CS" ] || [[ "$(HOME="$ROOT/home" "$CS" --version 2>/dev/null)" != "$CS_VERSION "* ]]; then
   log "npm install code-server@$CS_VERSION (node-gyp builds; a few minutes the first time)"
   mkdir -p "$ROOT/cs"; [ -f "$ROOT/cs/package.json" ] || echo '{"private":true}' >"$ROOT/cs/package.json"
-  (cd "$ROOT/cs" && PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" TMPDIR="$ROOT/tmp" \
-    npm install --no-audit --no-fund --foreground-scripts "code-server@$CS_VERSION" >"$ROOT/logs/code-server.log" 2>&1) \
+  : >"$ROOT/logs/code-server.log"
+  (cd "$ROOT/cs" && with_progress "installing code-server (log: $ROOT/logs/code-server.log)" "$ROOT/logs/code-server.log" \
+    env PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" TMPDIR="$ROOT/tmp" \
+    npm install --no-audit --no-fund --foreground-scripts "code-server@$CS_VERSION") \
     || { tail -40 "$ROOT/logs/code-server.log" >&2; exit 1; }
 fi
 log "ready: code-server $CS_VERSION, node $("$N24/bin/node" --version), $(chromium --version 2>/dev/null | head -1)"
