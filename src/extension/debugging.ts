@@ -1,8 +1,12 @@
 // Debugging scenarios in VS Code: the adapter runs inline in the extension host (the same session
 // class `node dist/adapter.js` runs), F5 on an open scenario works without a launch.json, the
-// editor title has Run and Debug buttons, and the Variables view's context menu toggles hex.
+// editor title's Run menu has Run, Debug and Explore, and the Variables view's context menu toggles
+// hex.
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import * as vscode from 'vscode';
 import { XsaveDebugSession } from '../debug/session';
+import { chooseExample } from './example-choice';
 
 export const DEBUG_TYPE = 'xsave';
 
@@ -24,11 +28,27 @@ export function registerDebugging(context: vscode.ExtensionContext): void {
       const s = vscode.debug.activeDebugSession;
       if (s?.type === DEBUG_TYPE) await s.customRequest('xsave/toggleHex');
     }),
-    vscode.commands.registerCommand('xsave.openExample', async () => {
-      const uri = vscode.Uri.joinPath(context.extensionUri, 'examples', 'xfd-err-leak.xsave');
-      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
-    }),
+    vscode.commands.registerCommand('xsave.openExample', () => openExample(context, 'xfd-err-leak.xsave')),
   );
+}
+
+/** The walkthrough's example: the workspace's copy, else a copy made in the workspace (example-choice.ts). */
+async function openExample(context: vscode.ExtensionContext, name: string): Promise<void> {
+  const bundled = vscode.Uri.joinPath(context.extensionUri, 'examples', name);
+  const found = await vscode.workspace.findFiles(`**/${name}`, '**/node_modules/**', 10);
+  const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+  const exists = (p: string) => existsSync(p);
+  const choice = chooseExample(name, found.map((u) => u.fsPath), folders, exists, bundled.fsPath);
+  let target: vscode.Uri;
+  if (choice.action === 'copy') {
+    target = vscode.Uri.file(choice.to);
+    await vscode.workspace.fs.createDirectory(vscode.Uri.file(dirname(choice.to)));
+    await vscode.workspace.fs.copy(vscode.Uri.file(choice.from), target, { overwrite: false });
+  } else {
+    target = vscode.Uri.file(choice.path);
+    if (choice.note) void vscode.window.showInformationMessage(choice.note);
+  }
+  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(target));
 }
 
 function scenarioConfiguration(program: string, noDebug = false): vscode.DebugConfiguration {
