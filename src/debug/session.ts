@@ -77,6 +77,8 @@ export class XsaveDebugSession extends LoggingDebugSession {
   private readonly vars = new VariableTree(() => this.engine);
   private traceSent = 0;
   private groupOpen = false;
+  /** A stop closed the group of a VM entry still in progress: its next trace line reopens one. */
+  private groupContinues = false;
   private running = false;
   private pauseRequested = false;
   private lastStop: StopDecision | null = null;
@@ -243,6 +245,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     this.args = args;
     this.traceSent = 0;
     this.groupOpen = false;
+    this.groupContinues = false;
     this.lastStop = null;
     this.bps.loadHits(new Map());
     this.history = new History(loaded.engine, { save: () => this.bps.saveHits(), load: (h) => this.bps.loadHits(h) });
@@ -735,6 +738,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     decision = found !== null ? decisions.get(found) ?? null : null;
     this.traceSent = e.state.trace.length;
     if (this.groupOpen) { this.sendEvent(groupEnd()); this.groupOpen = false; }
+    this.groupContinues = false;
     this.reportStop(decision ?? { reason: found === null ? 'entry' : 'step' });
   }
 
@@ -762,6 +766,13 @@ export class XsaveDebugSession extends LoggingDebugSession {
 
   private reportStop(d: StopDecision | { reason: 'entry' | 'step' | 'pause'; description?: string }): void {
     this.flushTrace();
+    // No group stays open while stopped: the Debug Console's answers (evaluate) go at top level,
+    // not inside a collapsed VM entry; the entry's later lines open a "continued" group.
+    if (this.groupOpen) {
+      this.sendEvent(groupEnd());
+      this.groupOpen = false;
+      this.groupContinues = true;
+    }
     this.vars.reset();
     this.lastStop = 'exception' in d ? d as StopDecision : null;
     const th = this.engine?.currentThread();
@@ -808,7 +819,15 @@ export class XsaveDebugSession extends LoggingDebugSession {
         ev.body.group = 'startCollapsed';
         this.sendEvent(ev);
         this.groupOpen = true;
+        this.groupContinues = false;
         continue;
+      }
+      if (this.groupContinues) {
+        const ev = new OutputEvent(`[${x.step}] VM entry continued\n`, 'stdout') as DebugProtocol.OutputEvent;
+        ev.body.group = 'startCollapsed';
+        this.sendEvent(ev);
+        this.groupOpen = true;
+        this.groupContinues = false;
       }
       this.sendEvent(new OutputEvent(`${line}\n`, 'stdout'));
       if (x.kind === 'vmexit' && this.groupOpen) { this.sendEvent(groupEnd()); this.groupOpen = false; }
