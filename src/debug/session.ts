@@ -118,7 +118,9 @@ export class XsaveDebugSession extends LoggingDebugSession {
       if (args.explore) args = await this.exploreFirst(args);
       this.load(args);
     } catch (e) {
-      this.fail(response, e);
+      // A launch that fails (a scenario with errors, a file that cannot be read) is the user's to
+      // see: VS Code shows an error response with showUser in a notification.
+      this.fail(response, e, true);
       return;
     }
     this.sendResponse(response);
@@ -200,7 +202,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     try {
       this.load(launch);
     } catch (e) {
-      this.fail(response, e);
+      this.fail(response, e, true);
       return;
     }
     this.sendResponse(response);
@@ -913,10 +915,11 @@ export class XsaveDebugSession extends LoggingDebugSession {
     return child.slot;
   }
 
-  private fail(response: DebugProtocol.Response, e: unknown): void {
+  /** An error response; `showUser` for the failures a person must see (launch, restart), not for a client's lookups. */
+  private fail(response: DebugProtocol.Response, e: unknown, showUser = false): void {
     const id = e instanceof RequestError ? e.id : e instanceof ExpressionError ? ERR.expression : e instanceof EditRefused ? ERR.edit : 2999;
     const message = e instanceof Error ? e.message : String(e);
-    this.sendErrorResponse(response, { id, format: message.replace(/\{/g, '{{').replace(/\}/g, '}}'), showUser: false });
+    this.sendErrorResponse(response, { id, format: message.replace(/\{/g, '{{').replace(/\}/g, '}}'), showUser });
   }
 }
 
