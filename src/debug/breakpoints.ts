@@ -25,6 +25,24 @@ export interface StopDecision {
   readonly description?: string;
   readonly hitBreakpointIds?: number[];
   readonly exception?: ExceptionDetails;
+  /**
+   * The statement that caused the stop, when the machine has already moved past it (a failed
+   * assertion, a broken invariant: the step completed): the top frame is shown there.
+   */
+  readonly at?: StatementAt;
+}
+
+export interface StatementAt {
+  readonly thread: number;
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/** `file:line:col` (a violation's `where`) as a place, or null. */
+export function parseWhere(where: string, thread: number): StatementAt | null {
+  const m = /^(.*):(\d+):(\d+)$/.exec(where);
+  return m ? { thread, file: m[1]!, line: Number(m[2]), column: Number(m[3]) } : null;
 }
 
 export interface ExceptionDetails {
@@ -372,12 +390,16 @@ export class Breakpoints {
         return {
           reason: 'exception', text: `assertion failed: ${h.message}`, description: 'assertion failed',
           exception: { exceptionId: 'assertion failed', description: h.message, details: `${h.file}:${h.line}:${h.column}: assertion failed: ${h.message}` },
+          at: { thread: h.thread, file: h.file, line: h.line, column: h.column },
         };
       }
       case 'invariant': {
         if (h.violation.deviation || !on('invariant')) return null;
         const v = h.violation;
+        const byName = e.state.threads.find((t) => t.name === v.thread);
+        const at = byName ? parseWhere(v.where, byName.id) : null;
         return {
+          ...(at ? { at } : {}),
           reason: 'exception', text: `invariant ${v.name}: ${v.text}`, description: 'invariant violated',
           exception: {
             exceptionId: v.name, description: v.text,

@@ -387,7 +387,13 @@ export class XsaveDebugSession extends LoggingDebugSession {
         frames.push(label);
         continue;
       }
-      const stmt = fn.stmts[e.stmtOf(f)] ?? null;
+      let stmt = fn.stmts[e.stmtOf(f)] ?? null;
+      // A stop on a failed assertion or a broken invariant comes after the statement ran: the top
+      // frame shows that statement, not the next one.
+      const at = this.lastStop?.at;
+      if (at && k === th.frames.length - 1 && at.thread === th.id && at.file === fn.file) {
+        stmt = fn.stmts.find((x) => x.range.start.line === at.line && x.range.start.column === at.column) ?? stmt;
+      }
       const line = stmt?.range.start.line ?? fn.range.start.line;
       const column = stmt?.range.start.column ?? fn.range.start.column;
       const frame = new StackFrame(id, fn.name, new Source(basename(fn.file), fn.file), line, column) as DebugProtocol.StackFrame;
