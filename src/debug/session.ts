@@ -61,7 +61,8 @@ const SLICE_MS = 10;
 /** Error ids of the responses (the message says what to do). */
 const ERR = { notLaunched: 2001, badFrame: 2002, badReference: 2003, expression: 2004, edit: 2005, launch: 2006, busy: 2007, memory: 2008 } as const;
 
-type Mode = 'continue' | 'over' | 'in' | 'out';
+/** Run requests; 'entry' runs the kernel's boot to the scenario's first statement (stopOnEntry). */
+type Mode = 'continue' | 'over' | 'in' | 'out' | 'entry';
 
 class RequestError extends Error {
   constructor(readonly id: number, message: string) {
@@ -253,9 +254,28 @@ export class XsaveDebugSession extends LoggingDebugSession {
     this.history = new History(loaded.engine, { save: () => this.bps.saveHits(), load: (h) => this.bps.loadHits(h) });
   }
 
+  /**
+   * After configurationDone. stopOnEntry stops at the first statement of the scenario the user
+   * launched, after the kernel has booted: the boot code lives in the shipped kernel files, which
+   * are not what the user opened (a breakpoint there still stops in it). A scenario with no
+   * statement of its own stops where it ends, like a run.
+   */
   private begin(): void {
-    if (this.args?.stopOnEntry) this.reportStop({ reason: 'entry' });
-    else void this.resume('continue');
+    if (!this.args?.stopOnEntry) void this.resume('continue');
+    else if (this.inScenario()) this.reportStop({ reason: 'entry' });
+    else void this.resume('entry');
+  }
+
+  /** Whether the thread that last ran stands on a statement of the launched scenario's own file. */
+  private inScenario(): boolean {
+    const e = this.engine;
+    if (!e) return false;
+    const s = e.state;
+    const th = s.lastThread >= 0 ? s.threads[s.lastThread] : e.currentThread();
+    if (!th || th.pendingFault) return false;
+    const top = th.frames[th.frames.length - 1];
+    const fn = top ? e.fn(top) : null;
+    return fn !== null && fn !== undefined && fn.file === e.program.files[0];
   }
 
   // ---- breakpoints --------------------------------------------------------------------------------
@@ -657,7 +677,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
   private async resume(mode: Mode): Promise<void> {
     const e = this.engine!;
     const budget = this.args?.maxSteps ?? 1_000_000;
-    const th = mode === 'continue' ? null : e.currentThread();
+    const th = mode === 'continue' || mode === 'entry' ? null : e.currentThread();
     const depth = th?.frames.length ?? 0;
     this.running = true;
     this.pauseRequested = false;
@@ -672,6 +692,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
           const end = h.find((x): x is Extract<Happening, { kind: 'end' | 'error' | 'oops' }> => x.kind === 'end' || x.kind === 'error' || x.kind === 'oops');
           if (end) { this.ended(end); return; }
           if (stop) { this.reportStop(stop); return; }
+          if (mode === 'entry' && this.inScenario()) { this.reportStop({ reason: 'entry' }); return; }
           if (th && this.stepDone(mode, th, depth)) { this.reportStop({ reason: 'step' }); return; }
           if (taken >= budget) {
             this.sendEvent(new OutputEvent(`the step budget of ${budget} statements ran out (launch attribute maxSteps)\n`, 'stderr'));

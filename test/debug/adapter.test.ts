@@ -4,7 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
-import { adapter, children, errorOf, example, fixture, launchStopped, scope, stack, stopAfter, withClient } from './support';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { join } from 'node:path';
+import { adapter, children, errorOf, example, fixture, launchStopped, root, scope, stack, stopAfter, withClient } from './support';
+
+const fpuXsave = join(root, 'src', 'kernel', 'fpu.xsave');
 
 test('initialize declares the capabilities the handlers implement, with the exception filters', async () => {
   await withClient(async (dc) => {
@@ -106,11 +110,12 @@ test('the Components scope decodes the live registers: TILECFG shapes and tile r
 
 test('restart reloads the scenario and stops on entry again; terminate ends the session', async () => {
   await withClient(async (dc) => {
-    await launchStopped(dc);
-    await stopAfter(dc, () => dc.nextRequest({ threadId: 1 }));
+    const t = await launchStopped(dc);
+    await stopAfter(dc, () => dc.nextRequest({ threadId: t }));
     const again = await stopAfter(dc, () => dc.customRequest('restart', { arguments: { program: example, policy: 'naive', stopOnEntry: true } }));
     assert.equal(again.body.reason, 'entry');
-    assert.deepEqual(await stack(dc, again.body.threadId!), ['start_kernel:106']);
+    // The entry is the scenario's first statement, after the kernel's boot.
+    assert.deepEqual(await stack(dc, again.body.threadId!), ['qemu.main:31']);
     await Promise.all([dc.waitForEvent('terminated'), dc.terminateRequest({})]);
   });
 });
@@ -120,7 +125,7 @@ test('bad requests get error responses a person can act on, and the adapter keep
     await dc.initializeRequest();
     assert.match(await errorOf(dc.stackTraceRequest({ threadId: 1 })), /no scenario is running: launch one first/);
     assert.match(await errorOf(dc.continueRequest({ threadId: 1 })), /launch one first/);
-    await Promise.all([dc.configurationDoneRequest(), dc.launch({ program: example, policy: 'naive', stopOnEntry: true } as never), dc.waitForEvent('stopped')]);
+    const [, , entry] = await Promise.all([dc.configurationDoneRequest(), dc.launch({ program: example, policy: 'naive', stopOnEntry: true } as never), dc.waitForEvent('stopped')]);
     assert.match(await errorOf(dc.variablesRequest({ variablesReference: 987654 })), /no variables reference 987654 \(references are valid until the next stop\)/);
     assert.match(await errorOf(dc.scopesRequest({ frameId: 999999 })), /no frame 999999/);
     assert.match(await errorOf(dc.evaluateRequest({ expression: 'XCR0 +', context: 'repl' })), /expected an expression/);
@@ -129,8 +134,8 @@ test('bad requests get error responses a person can act on, and the adapter keep
     assert.match(await errorOf(dc.customRequest('readMemory', { memoryReference: 'nowhere', count: 4 })), /expected 0xADDRESS or cpuN\/COMPONENT/);
     assert.match(await errorOf(dc.customRequest('xsave/nonsense')), /unknown request 'xsave\/nonsense'/);
     assert.match(await errorOf(dc.exceptionInfoRequest({ threadId: 1 })), /the last stop was not an exception/);
-    const st = await dc.stackTraceRequest({ threadId: 1 });
-    assert.equal(st.body.stackFrames[0]!.name, 'start_kernel');
+    const st = await dc.stackTraceRequest({ threadId: (entry as DebugProtocol.StoppedEvent).body.threadId! });
+    assert.equal(st.body.stackFrames[0]!.name, 'qemu.main');
   });
 });
 
@@ -150,9 +155,31 @@ test('a scenario with errors fails to launch with file:line:col diagnostics; a m
   }
 });
 
+test('stopOnEntry stops at the scenario\'s first statement, after the boot; a breakpoint in the boot code still stops there', async () => {
+  await withClient(async (dc) => {
+    assert.deepEqual(await stack(dc, await launchStopped(dc)), ['qemu.main:31']);
+  });
+  await withClient(async (dc) => {
+    const [, , ev] = await Promise.all([
+      (async () => {
+        await dc.waitForEvent('initialized');
+        await dc.setBreakpointsRequest({ source: { path: fpuXsave }, breakpoints: [{ line: 107 }] });
+        await dc.configurationDoneRequest();
+      })(),
+      dc.launch({ program: example, policy: 'linux-5.17', stopOnEntry: true } as never),
+      dc.waitForEvent('stopped') as Promise<DebugProtocol.StoppedEvent>,
+    ]);
+    assert.equal(ev.body.reason, 'breakpoint');
+    assert.deepEqual(await stack(dc, ev.body.threadId!), ['start_kernel:107']);
+  });
+});
+
 test('step in, over and out move through the boot code frame by frame', async () => {
   await withClient(async (dc) => {
-    await launchStopped(dc);
+    const t = await launchStopped(dc);
+    // Back to the start of the run: the kernel's boot.
+    const start = await stopAfter(dc, () => dc.reverseContinueRequest({ threadId: t }));
+    assert.equal(start.body.threadId, 1);
     assert.deepEqual(await stack(dc, 1), ['start_kernel:106']);
     await stopAfter(dc, () => dc.stepInRequest({ threadId: 1 }));
     assert.deepEqual((await stack(dc, 1)).map((x) => x.split(':')[0]), ['fpu__init_system_xstate', 'start_kernel']);

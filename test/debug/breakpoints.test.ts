@@ -9,9 +9,9 @@ import { example, launchStopped, scope, stack, stopAfter, withClient } from './s
 
 test('a data breakpoint on IA32_XFD_ERR (naive) stops at the guest TILELOADD that raised #NM, with IA32_XFD_ERR = 0x40000 (SDM Vol1 13.14)', async () => {
   await withClient(async (dc) => {
-    await launchStopped(dc, 'naive');
-    const regs = await scope(dc, 1, 'CPU 0');
-    const cpuRef = (await dc.scopesRequest({ frameId: (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames[0]!.id })).body.scopes[1]!.variablesReference;
+    const t = await launchStopped(dc, 'naive');
+    const regs = await scope(dc, t, 'CPU 0');
+    const cpuRef = (await dc.scopesRequest({ frameId: (await dc.stackTraceRequest({ threadId: t })).body.stackFrames[0]!.id })).body.scopes[1]!.variablesReference;
     const info = await dc.dataBreakpointInfoRequest({ variablesReference: cpuRef, name: 'IA32_XFD_ERR' });
     assert.deepEqual(info.body, { dataId: 'cpu0.IA32_XFD_ERR', description: 'IA32_XFD_ERR (cpu0.IA32_XFD_ERR)', accessTypes: ['write'], canPersist: true });
     assert.equal(regs.IA32_XFD_ERR!.value, '0x0');

@@ -25,13 +25,18 @@ export async function withClient(body: (dc: DebugClient) => Promise<void>): Prom
   }
 }
 
-/** Launches a scenario and waits for the stop on entry. */
-export async function launchStopped(dc: DebugClient, policy = 'linux-5.17', program = example, extra: Record<string, unknown> = {}): Promise<void> {
-  await Promise.all([
+/**
+ * Launches a scenario and waits for the stop on entry (the scenario's first statement, after the
+ * kernel booted); returns the thread that stopped there.
+ */
+export async function launchStopped(dc: DebugClient, policy = 'linux-5.17', program = example, extra: Record<string, unknown> = {}): Promise<number> {
+  const [, , ev] = await Promise.all([
     dc.configurationSequence(),
     dc.launch({ program, policy, stopOnEntry: true, ...extra } as never),
-    dc.assertStoppedLocation('entry', {}),
+    dc.waitForEvent('stopped') as Promise<DebugProtocol.StoppedEvent>,
   ]);
+  if (ev.body.reason !== 'entry') throw new Error(`expected a stop on entry, got ${JSON.stringify(ev.body)}`);
+  return ev.body.threadId!;
 }
 
 /** Sends a run request and returns the stopped event that follows. */
