@@ -15,6 +15,7 @@ import { type Fault, MSR_IA32_XFD_ERR, bitsOf, exitReasonName, formatMask, xfeat
 import type { Engine, Happening } from '../sim/engine';
 import { type ExprContext, ExpressionError, evaluate, parseDebugExpression } from '../sim/expression';
 import { INVARIANTS } from '../sim/invariants';
+import { type StoppedExit, exitFields, exitOperands, exitSummary } from './vm-exit';
 import type { ThreadState } from '../sim/machine';
 import { type Value, showValue, truthy } from '../sim/value';
 
@@ -25,6 +26,8 @@ export interface StopDecision {
   readonly description?: string;
   readonly hitBreakpointIds?: number[];
   readonly exception?: ExceptionDetails;
+  /** A VM-exit stop: the exit, for the "VM exit" scope. */
+  readonly vmexit?: StoppedExit;
   /**
    * The statement that caused the stop, when the machine has already moved past it (a failed
    * assertion, a broken invariant: the step completed): the top frame is shown there.
@@ -357,20 +360,22 @@ export class Breakpoints {
       }
       case 'vmexit': {
         const f = on('vmexit');
-        if (!f || !cond(f, [['reason', BigInt(h.exit.reason >>> 0)], ['qualification', h.exit.qualification], ['cpu', BigInt(h.cpu)]])) return null;
+        const operands: Array<[string, bigint]> = [
+          ...(h.exit.msr !== undefined ? [['msr', BigInt(h.exit.msr)] as [string, bigint]] : []),
+          ...(h.exit.xcr !== undefined ? [['xcr', BigInt(h.exit.xcr)] as [string, bigint]] : []),
+          ...(h.exit.value !== undefined ? [['value', h.exit.value] as [string, bigint]] : []),
+        ];
+        if (!f || !cond(f, [['reason', BigInt(h.exit.reason >>> 0)], ['qualification', h.exit.qualification], ['cpu', BigInt(h.cpu)], ...operands])) return null;
         const name = exitReasonName(h.exit.reason);
+        const ops = exitOperands(h.exit);
+        const vmexit = { cpu: h.cpu, thread: h.thread, exit: h.exit };
         return {
-          reason: 'exception', text: `VM exit: ${name}`, description: `VM exit ${name}`,
+          reason: 'exception', text: `VM exit: ${name}${ops ? `: ${ops}` : ''}`, description: `VM exit ${name}${ops ? ` (${ops})` : ''}`,
           exception: {
-            exceptionId: 'VM exit', description: `${name} (exit reason ${h.exit.reason >>> 0})`,
-            details: [
-              `exit reason: ${h.exit.reason >>> 0} (${name})`,
-              `exit qualification: 0x${h.exit.qualification.toString(16)}`,
-              `exit interruption info: 0x${(h.exit.intrInfo >>> 0).toString(16)}`,
-              ...(h.exit.cause ? [`cause: ${h.exit.cause}`] : []),
-              `cpu: ${h.cpu}`,
-            ].join('\n'),
+            exceptionId: 'VM exit', description: exitSummary(h.exit),
+            details: exitFields(vmexit).map((x) => `${x.name}: ${x.value}`).join('\n'),
           },
+          vmexit,
         };
       }
       case 'msr-write': {

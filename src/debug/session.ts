@@ -429,7 +429,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
   protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
     try {
       const { th, frame } = this.frame(args.frameId);
-      response.body = { scopes: this.vars.scopes(th, frame) };
+      response.body = { scopes: this.vars.scopes(th, frame, this.lastStop?.vmexit ?? null) };
       this.sendResponse(response);
     } catch (e) {
       this.fail(response, e);

@@ -21,6 +21,7 @@ import type { Frame, ThreadState } from '../sim/machine';
 import type { Value } from '../sim/value';
 import { type ComponentField, componentFields, componentTitle, readLe, tileSummary } from './components';
 import { type MemoryRef, formatMemoryRef } from './memory-references';
+import { type StoppedExit, exitFields } from './vm-exit';
 
 /** What a variablesReference stands for. */
 export type VarRef =
@@ -34,7 +35,8 @@ export type VarRef =
   | { kind: 'task'; thread: number }
   | { kind: 'vcpu'; id: number }
   | { kind: 'vmcs'; index: number }
-  | { kind: 'msr-list'; index: number; list: 'entryMsrLoad' | 'exitMsrStore' | 'exitMsrLoad' };
+  | { kind: 'msr-list'; index: number; list: 'entryMsrLoad' | 'exitMsrStore' | 'exitMsrLoad' }
+  | { kind: 'vmexit'; exit: StoppedExit };
 
 /** Where a component's bytes are: a CPU's live registers, or an XSAVE buffer at an address. */
 export type ComponentPlace = { kind: 'cpu'; cpu: number } | { kind: 'buffer'; addr: bigint; offset: number };
@@ -78,9 +80,14 @@ export class VariableTree {
 
   // ---- scopes -------------------------------------------------------------------------------------
 
-  scopes(thread: ThreadState, frame: number): DebugProtocol.Scope[] {
+  /**
+   * `exit`: the VM exit this stop reported, shown first in the stopped thread's scopes (the host
+   * has not yet read it into its locals: `let reason = vmenter(vcpu)` has not completed).
+   */
+  scopes(thread: ThreadState, frame: number, exit: StoppedExit | null = null): DebugProtocol.Scope[] {
     const e = this.engine()!;
     const scopes: DebugProtocol.Scope[] = [];
+    if (exit && exit.thread === thread.id) scopes.push(new Scope('VM exit', this.handles.create({ kind: 'vmexit', exit }), false));
     const f = thread.frames[frame];
     if (f && f.fn >= 0) scopes.push(new Scope('Locals', this.handles.create({ kind: 'locals', thread: thread.id, frame }), false));
     const cpu = new Scope(`CPU ${thread.cpu}`, this.handles.create({ kind: 'cpu', cpu: thread.cpu }), false) as DebugProtocol.Scope;
@@ -126,6 +133,8 @@ export class VariableTree {
         }));
       }
       case 'cpu': return this.cpuChildren(r.cpu);
+      case 'vmexit':
+        return exitFields(r.exit).map(({ name, value }) => ({ variable: { name, value, variablesReference: 0 }, slot: null }));
       case 'components': {
         const c = s.cpus[r.cpu];
         if (!c) return [];
