@@ -42,9 +42,9 @@ export function exitFields(s: StoppedExit): Array<{ name: string; value: string 
   const out = [
     { name: 'exit reason', value: `${x.reason >>> 0} (${exitReasonName(x.reason)})` },
     { name: 'exit qualification', value: hex(x.qualification) },
-    { name: 'interruption info', value: hex(x.intrInfo) },
+    { name: 'exit interruption info', value: hex(x.intrInfo) },
   ];
-  if (x.intrInfo) out.push({ name: 'interruption error code', value: hex(x.intrErrorCode) });
+  if (x.intrInfo) out.push({ name: 'exit interruption error code', value: hex(x.intrErrorCode) });
   if (x.msr !== undefined) out.push({ name: 'MSR (ECX)', value: `${hex(x.msr)} (${msrName(x.msr)})` });
   if (x.xcr !== undefined) out.push({ name: 'XCR (ECX)', value: String(x.xcr) });
   if (x.value !== undefined) {

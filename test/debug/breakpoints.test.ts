@@ -62,7 +62,7 @@ test('the VM exit filter with a condition on the reason stops at the external in
     assert.match(frames[0]!, /^vcpu_enter_guest:\d+$/); // back in the host, vmenter() completing
     const info = await dc.exceptionInfoRequest({ threadId: ev.body.threadId! });
     assert.equal(info.body.exceptionId, 'VM exit');
-    assert.equal(info.body.description, 'EXTERNAL_INTERRUPT (exit reason 1)');
+    assert.equal(info.body.description, 'EXTERNAL_INTERRUPT (1)');
     assert.match(info.body.details!.message!, /exit reason: 1 \(EXTERNAL_INTERRUPT\)\nexit qualification: 0x0\nexit interruption info: 0x800000/);
     const vcpu = await scope(dc, ev.body.threadId!, 'VMCS');
     assert.equal(vcpu['exit reason']!.value, '1 (EXTERNAL_INTERRUPT)');

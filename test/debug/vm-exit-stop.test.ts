@@ -25,7 +25,7 @@ test('XSETBV and WRMSR exits name their operands; the "VM exit" scope comes firs
     assert.deepEqual(scopes.map((s) => s.name).slice(0, 2), ['VM exit', 'Locals']);
     const exit = await children(dc, scopes[0]!.variablesReference);
     assert.deepEqual(Object.fromEntries(Object.entries(exit).map(([k, v]) => [k, v.value])), {
-      'exit reason': '32 (MSR_WRITE)', 'exit qualification': '0x0', 'interruption info': '0x0',
+      'exit reason': '32 (MSR_WRITE)', 'exit qualification': '0x0', 'exit interruption info': '0x0',
       'MSR (ECX)': '0x1c4 (IA32_XFD)', 'value (EDX:EAX)': '0x40000 [XTILEDATA]', cause: 'WRMSR IA32_XFD := 0x40000', cpu: '0',
     });
     // A step later the stop is no VM exit: the scope is gone.
