@@ -1,4 +1,5 @@
-// Bundles the product with esbuild: the extension, the standalone debug adapter and the CLI into
+// Bundles the product with esbuild: the extension, the standalone debug adapter, the language server
+// and the CLI into
 // dist/; with --tests the test files into out/test/, with --bench the benchmarks into out/bench/.
 // One bundle per entry point keeps start-up fast and the VSIX free of node_modules.
 import { build } from 'esbuild';
@@ -36,6 +37,9 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
   // The explorer's worker threads run this bundle (src/debug/explore-runner.ts finds it).
   build({ ...common, entryPoints: ['src/debug/explore-worker.ts'], outfile: 'dist/explore-worker.js' }),
+  // The language server (`node dist/server.js --stdio`): the extension's language client starts it,
+  // other editors too. vscode-languageserver is bundled in, so the VSIX needs no node_modules.
+  build({ ...common, entryPoints: ['src/lsp/server.ts'], outfile: 'dist/server.js' }),
 ]);
 
 if (args.has('--tests')) {
