@@ -21,6 +21,8 @@ const common = {
   loader: { '.md': 'text' },
 };
 
+const compact = { minifyWhitespace: true, minifySyntax: true };
+
 function walk(dir, suffix) {
   const out = [];
   for (const name of readdirSync(dir)) {
@@ -32,14 +34,18 @@ function walk(dir, suffix) {
 }
 
 await Promise.all([
-  build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
-  build({ ...common, entryPoints: ['src/adapter.ts'], outfile: 'dist/adapter.js' }),
-  build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
+  // The VSIX must stay under 500 KB (scripts/e2e/run.mjs). The extension and the language server
+  // carry vscode-languageclient / vscode-languageserver and are minified outright; the adapter, the
+  // CLI and the explorer worker keep their names (readable stack traces) and lose whitespace. The
+  // source maps in dist/ map everything back.
+  build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'], minify: true }),
+  build({ ...common, ...compact, entryPoints: ['src/adapter.ts'], outfile: 'dist/adapter.js' }),
+  build({ ...common, ...compact, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
   // The explorer's worker threads run this bundle (src/debug/explore-runner.ts finds it).
-  build({ ...common, entryPoints: ['src/debug/explore-worker.ts'], outfile: 'dist/explore-worker.js' }),
+  build({ ...common, ...compact, entryPoints: ['src/debug/explore-worker.ts'], outfile: 'dist/explore-worker.js' }),
   // The language server (`node dist/server.js --stdio`): the extension's language client starts it,
   // other editors too. vscode-languageserver is bundled in, so the VSIX needs no node_modules.
-  build({ ...common, entryPoints: ['src/lsp/server.ts'], outfile: 'dist/server.js' }),
+  build({ ...common, entryPoints: ['src/lsp/server.ts'], outfile: 'dist/server.js', minify: true }),
 ]);
 
 if (args.has('--tests')) {
