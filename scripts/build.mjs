@@ -3,7 +3,7 @@
 // dist/; with --tests the test files into out/test/, with --bench the benchmarks into out/bench/.
 // One bundle per entry point keeps start-up fast and the VSIX free of node_modules.
 import { build } from 'esbuild';
-import { readdirSync, statSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const args = new Set(process.argv.slice(2));
@@ -19,6 +19,8 @@ const common = {
   absWorkingDir: root,
   // docs/language.md's builtins table documents hovers and completion in the editor.
   loader: { '.md': 'text' },
+  // `xsave-sim --version` and the language server's serverInfo (src/cli/version.ts).
+  define: { XSAVE_DEBUG_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version) },
 };
 
 const compact = { minifyWhitespace: true, minifySyntax: true };

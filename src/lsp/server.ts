@@ -11,6 +11,7 @@ import {
   TextDocumentSyncKind, TextDocuments, createConnection,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { VERSION } from '../cli/version';
 import { nodeFiles } from '../debug/host-files';
 import type { FileAccessor } from '../lang/compiler';
 import { parse } from '../lang/parser';
@@ -64,7 +65,7 @@ connection.onInitialize(() => ({
     documentSymbolProvider: true,
     semanticTokensProvider: { legend: { tokenTypes: [...TOKEN_TYPES], tokenModifiers: [...TOKEN_MODIFIERS] }, full: true },
   },
-  serverInfo: { name: 'xsave-language-server' },
+  serverInfo: { name: 'xsave-language-server', version: VERSION },
 }));
 
 // ---- diagnostics ------------------------------------------------------------------------------

@@ -116,6 +116,7 @@ before(async () => {
   client = new Client();
   const init = await client.request('initialize', { processId: process.pid, rootUri: pathToFileURL(dir).href, capabilities: {} });
   assert.equal(init.capabilities.hoverProvider, true);
+  assert.deepEqual(init.serverInfo, { name: 'xsave-language-server', version: (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version });
   assert.deepEqual(init.capabilities.semanticTokensProvider.legend.tokenTypes.slice(0, 4), ['keyword', 'number', 'string', 'function']);
   client.notify('initialized', {});
 });
