@@ -30,11 +30,15 @@ export interface Context {
   readonly problem: Diagnostic | null;
 }
 
-export class Workspace {
-  private readonly parsed = new Map<string, { text: string; ast: ScenarioFile }>();
+/** Parsed files by path, reused while their text is the same. */
+export type ParseCache = Map<string, { text: string; ast: ScenarioFile }>;
 
-  /** `open()`: the paths of the documents open in the editor (candidate contexts for a library file). */
-  constructor(readonly files: FileAccessor, private readonly open: () => string[] = () => []) {}
+export class Workspace {
+  /**
+   * `open()`: the paths of the documents open in the editor (candidate contexts for a library file);
+   * `parsed`: a cache that may outlive this object (the server keeps one for the kernel files).
+   */
+  constructor(readonly files: FileAccessor, private readonly open: () => string[] = () => [], private readonly parsed: ParseCache = new Map()) {}
 
   parse(path: string): ScenarioFile | null {
     const text = this.files.read(path);
@@ -236,7 +240,8 @@ export function enclosingFunction(ast: ScenarioFile, line: number, column: numbe
 export function resolveName(decls: readonly Declaration[], name: string, context: string | null): Declaration | null {
   const named = decls.filter((d) => d.name === name);
   if (named.length === 0) return null;
-  if (context === 'guest') return named.find((d) => d.context === 'guest') ?? null;
+  // Guest code sees guest functions and constants, and the kernel's constants (not its functions).
+  if (context === 'guest') return named.find((d) => d.context === 'guest') ?? named.find((d) => d.kind === 'constant' && d.context === 'kernel') ?? null;
   return named.find((d) => d.context === context) ?? named.find((d) => d.context === 'kernel') ?? named[0]!;
 }
 

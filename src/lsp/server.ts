@@ -20,7 +20,7 @@ import { BUILTINS } from '../sim/builtins';
 import { CONSTANTS } from '../sim/constants';
 import { COMPILE_ENV } from '../sim/scenario';
 import {
-  type Declaration, KEYWORDS, type Symbol, TOKEN_MODIFIERS, TOKEN_TYPES, Workspace, classify, enclosingFunction, outline,
+  type Declaration, KEYWORDS, type ParseCache, type Symbol, TOKEN_MODIFIERS, TOKEN_TYPES, Workspace, classify, enclosingFunction, outline,
   policyFile, resolveName, wordAt,
 } from './analysis';
 import { BUILTIN_DOCS } from './builtin-docs';
@@ -45,10 +45,12 @@ function openText(): Map<string, string> {
   return m;
 }
 
+const parseCache: ParseCache = new Map();
+
 function workspace(): Workspace {
   const open = openText();
   const files: FileAccessor = { read: (p) => open.get(p) ?? nodeFiles.read(p), resolve: nodeFiles.resolve };
-  return new Workspace(files, () => [...open.keys()]);
+  return new Workspace(files, () => [...open.keys()], parseCache);
 }
 
 const toLsp = (r: Range): LspRange => ({

@@ -212,6 +212,16 @@ test('definition from a scenario call goes into fpu.xsave; a call of the scenari
   assert.deepEqual(own, { uri: scenarioUri, range: { start: { line: 3, character: 3 }, end: { line: 3, character: 9 } } });
 });
 
+test('definition from kvm.xsave of a policy hook goes to the policy it is compiled with (linux-5.17: kvm-merged.xsave)', async () => {
+  const kvmLines = readFileSync(kvm, 'utf8').split('\n');
+  const line = kvmLines.findIndex((l) => l.includes('policy_before_vmenter(vcpu);'));
+  const character = kvmLines[line]!.indexOf('policy_before_vmenter') + 3;
+  const merged = join(root, 'src', 'kernel', 'kvm-merged.xsave');
+  const target = readFileSync(merged, 'utf8').split('\n').findIndex((l) => l.startsWith('fn policy_before_vmenter('));
+  const def = await client.request('textDocument/definition', { textDocument: { uri: kvmUri }, position: { line, character } });
+  assert.deepEqual(def, { uri: pathToFileURL(merged).href, range: { start: { line: target, character: 3 }, end: { line: target, character: 24 } } });
+});
+
 test('definition on the policy line opens the policy file', async () => {
   const def = await client.request('textDocument/definition', { textDocument: { uri: scenarioUri }, position: { line: 1, character: 12 } });
   assert.equal(def.uri, pathToFileURL(join(root, 'src', 'kernel', 'policies', 'linux-5.17.xsave')).href);
