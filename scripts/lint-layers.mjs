@@ -1,6 +1,6 @@
 // Enforces the layering of ARCHITECTURE.md / DESIGN §3: each layer imports only the layers above it,
-// only the extension layer imports 'vscode', and the model, lang and sim layers import no package
-// and no Node built-in (they run unchanged in the extension host, a worker or a browser).
+// only the extension layer imports 'vscode' (the language server in src/lsp/ speaks LSP instead),
+// and the model, lang and sim layers import no package and no Node built-in (they run unchanged in the extension host, a worker or a browser).
 // Exits 1 listing every offending import as file:line: message.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, dirname, resolve } from 'node:path';
@@ -9,7 +9,7 @@ const root = resolve(new URL('..', import.meta.url).pathname);
 const src = join(root, 'src');
 
 // Layers in order; a layer may import itself and every layer before it.
-const ORDER = ['model', 'silicon', 'lang', 'sim', 'kernel', 'debug', 'cli', 'extension'];
+const ORDER = ['model', 'silicon', 'lang', 'sim', 'kernel', 'debug', 'cli', 'lsp', 'extension'];
 // Packages (and Node built-ins) each layer may import.
 const PACKAGES = {
   model: [],
@@ -19,7 +19,9 @@ const PACKAGES = {
   kernel: [],
   debug: ['@vscode/debugadapter', '@vscode/debugprotocol', 'node:*'],
   cli: ['node:*'],
-  extension: ['vscode', '@vscode/debugadapter', '@vscode/debugprotocol', 'node:*'],
+  // The language server: the protocol library and Node, never 'vscode' (it serves every editor).
+  lsp: ['vscode-languageserver', 'vscode-languageserver-textdocument', 'node:*'],
+  extension: ['vscode', 'vscode-languageclient', '@vscode/debugadapter', '@vscode/debugprotocol', 'node:*'],
 };
 
 function layerOf(file) {

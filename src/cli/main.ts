@@ -6,8 +6,10 @@ import { RUN_USAGE, runCommand } from './run-command';
 import { EXPLORE_USAGE, exploreCommand } from './explore-command';
 import { SILICON_USAGE, siliconCommand } from './silicon-command';
 import { UsageError } from './args';
+import { VERSION } from './version';
 
 const USAGE = `usage: xsave-sim <command> [options]
+       xsave-sim --version
 
 commands:
   run       run a scenario, print its trace and assertion results
@@ -28,6 +30,10 @@ async function main(argv: string[]): Promise<number> {
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE + '\n');
     return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === '-V') {
+    process.stdout.write(`xsave-sim ${VERSION}\n`);
+    return 0;
   }
   try {
     switch (command) {

@@ -62,7 +62,10 @@ function scenarioConfiguration(program: string, noDebug = false): vscode.DebugCo
 function resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration | undefined {
   if (!config.type && !config.request && !config.name) {
     const editor = vscode.window.activeTextEditor;
-    if (editor?.document.languageId === 'xsave') return scenarioConfiguration(editor.document.uri.fsPath);
+    if (editor?.document.languageId === 'xsave') {
+      if (!onDisk(editor.document.uri)) return undefined;
+      return scenarioConfiguration(editor.document.uri.fsPath);
+    }
   }
   if (!config.program) {
     void vscode.window.showInformationMessage('Open a scenario (.xsave) to debug it, or set "program" in launch.json.');
@@ -74,8 +77,16 @@ function resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, 
 async function start(uri: vscode.Uri | undefined, noDebug: boolean, explore = false): Promise<void> {
   const target = uri ?? vscode.window.activeTextEditor?.document.uri;
   if (!target) { void vscode.window.showInformationMessage('Open a scenario (.xsave) first.'); return; }
+  if (!onDisk(target)) return;
   const folder = vscode.workspace.getWorkspaceFolder(target);
   const config = scenarioConfiguration(target.fsPath, noDebug);
   if (explore) Object.assign(config, { name: 'Explore interleavings', explore: true, stopOnEntry: false });
   await vscode.debug.startDebugging(folder, config, { noDebug });
+}
+
+/** The simulator reads a scenario, its imports and its policy from disk: a virtual or unsaved file cannot run. */
+function onDisk(uri: vscode.Uri): boolean {
+  if (uri.scheme === 'file') return true;
+  void vscode.window.showInformationMessage(`A scenario runs from a file on disk (this one is ${uri.scheme}:); save it to a folder first.`);
+  return false;
 }

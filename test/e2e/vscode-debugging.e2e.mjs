@@ -1,8 +1,9 @@
 // The real-VS-Code test: the browser VS Code (code-server 4.139 = VS Code 1.139) with the built VSIX
 // installed, driven by playwright-core in Debian's Chromium. It opens examples/xfd-err-leak.xsave,
-// sets a breakpoint on the guest #NM handler's first line, starts debugging from the command
-// palette, and checks what the user sees: the Call Stack has the guest frame above [VM entry], and
-// the Variables view's CPU 0 scope shows IA32_XFD_ERR = 0x40000 [XTILEDATA]. It saves a screenshot.
+// checks a hover that the language server answers, sets a breakpoint on the guest #NM handler's
+// first line, starts debugging from the command palette, and checks what the user sees: the Call
+// Stack has the guest frame above [VM entry], and the Variables view's CPU 0 scope shows
+// IA32_XFD_ERR = 0x40000 [XTILEDATA]. It saves a screenshot.
 // Selectors and waits are those of VS Code 1.139's workbench (see scripts/e2e/README.md).
 import assert from 'node:assert/strict';
 
@@ -45,6 +46,24 @@ export async function run(page, { url, workspace, shot, log }) {
   await page.locator('.tab', { hasText: 'xfd-err-leak.xsave' }).first().waitFor({ timeout: T });
   await page.locator('.monaco-editor .view-line', { hasText: 'fn exc_device_not_available' }).first().waitFor({ timeout: T });
   log('editor shows examples/xfd-err-leak.xsave');
+
+  // The language server (dist/server.js, started by the extension's client) answers a hover on
+  // `rdmsr` in line 15 with the builtin's signature. Retried while the server starts.
+  const hover = page.locator('.monaco-hover', { hasText: 'rdmsr(msr)' });
+  for (let i = 0; ; i++) {
+    await command(page, 'Go to Line/Column...', log);
+    await page.locator('.quick-input-widget input').fill(':15:13');
+    await page.keyboard.press('Enter');
+    await command(page, 'Show or Focus Hover', log);
+    try {
+      await hover.first().waitFor({ timeout: 3000 });
+      break;
+    } catch (e) {
+      if (i >= 20) throw e;
+    }
+  }
+  log(`hover from the language server: ${(await hover.first().innerText()).split('\n')[0]}`);
+  await page.keyboard.press('Escape');
 
   // A breakpoint on line 15, `err = rdmsr(MSR_IA32_XFD_ERR);`, the handler's first statement.
   await command(page, 'Go to Line/Column...', log);

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 
 const root = join(__dirname, '..', '..', '..');
 
-test('the VSIX holds the extension bundle, the explorer worker, the kernel and the examples, not dist/adapter.js, dist/cli.js or sources', () => {
+test('the VSIX holds the extension bundle, the explorer worker, the language server, the kernel and the examples, not dist/adapter.js, dist/cli.js or sources', () => {
   const files = execFileSync(join(root, 'node_modules', '.bin', 'vsce'), ['ls', '--no-dependencies'], { cwd: root, encoding: 'utf8' })
     .split('\n').map((l) => l.trim()).filter(Boolean);
-  for (const f of ['dist/extension.js', 'dist/explore-worker.js', 'src/kernel/fpu.xsave', 'src/kernel/kvm.xsave',
+  for (const f of ['dist/extension.js', 'dist/explore-worker.js', 'dist/server.js', 'src/kernel/fpu.xsave', 'src/kernel/kvm.xsave',
     'src/kernel/policies/linux-5.17.xsave', 'examples/xfd-err-leak.xsave', 'syntaxes/xsave.tmLanguage.json', 'package.json']) {
     assert.ok(files.includes(f), `${f} is missing from the VSIX`);
   }

@@ -2,8 +2,8 @@
 // signatures with the documentation of docs/language.md's builtins table.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hoverText } from '../../src/extension/hover-text';
-import { BUILTIN_DOCS } from '../../src/extension/builtin-docs';
+import { hoverText } from '../../src/lsp/hover-text';
+import { BUILTIN_DOCS } from '../../src/lsp/builtin-docs';
 import { BUILTINS } from '../../src/sim/builtins';
 
 test('a constant shows its exact value; an MSR constant names the MSR; a mask is decoded', () => {
