@@ -59,6 +59,11 @@ const MASK_FIELDS = new Set([
   'max_features', 'default_features', 'legacy_features', 'independent_features', 'xfd_state',
 ]);
 
+/** Byte counts: shown in decimal, as the kernel prints them ("context size is 10752 bytes"), whatever the toggle. */
+const SIZE_FIELDS = new Set(['size', 'user_size', 'uabi_size', '__state_size', '__user_state_size', 'max_size', 'default_size']);
+/** Fields the kernel declares bool: shown as true/false. */
+const BOOL_FIELDS = new Set(['is_valloc', 'is_guest', 'is_confidential', 'in_use', 'guest_cpuid_xfd', 'xfd_no_write_intercept', 'in_kernel_fpu', 'exit_request']);
+
 /** Component images of every CPU model, for the expensive scope (each is listed when the CPU has it). */
 const LIVE_COMPONENTS = [0, 1, 2, 5, 6, 7, 9, 17, 18];
 
@@ -359,9 +364,12 @@ export class VariableTree {
       return { name, value: `&obj${v.ref}`, variablesReference: 0 };
     }
     const isMask = field !== null && MASK_FIELDS.has(field);
-    const out: DebugProtocol.Variable = {
-      name, value: isMask ? this.mask(v) : this.int(v), variablesReference: isMask ? this.maskRef(v) : 0,
-    };
+    let text: string;
+    if (isMask) text = this.mask(v);
+    else if (field !== null && SIZE_FIELDS.has(field)) text = this.size(v);
+    else if (field !== null && BOOL_FIELDS.has(field) && v <= 1n) text = v ? 'true' : 'false';
+    else text = this.int(v);
+    const out: DebugProtocol.Variable = { name, value: text, variablesReference: isMask ? this.maskRef(v) : 0 };
     if (evaluateName) out.evaluateName = evaluateName;
     return out;
   }
@@ -371,7 +379,7 @@ export class VariableTree {
     let summary = `${o.type}`;
     if (o.type === 'fpstate') {
       const regs = o.fields.regs as bigint;
-      summary = `fpstate @0x${regs.toString(16)} size=${o.fields.size} xfeatures=${formatMask(o.fields.xfeatures as bigint)}`;
+      summary = `fpstate @0x${regs.toString(16)} size ${this.size(o.fields.size as bigint)} xfeatures ${formatMask(o.fields.xfeatures as bigint)}`;
     } else if (o.type === 'vcpu') summary = `vcpu ${o.fields.vcpu_id}`;
     else if (o.type === 'task') summary = `task ${s.threads.find((t) => t.task === o.id)?.name ?? o.fields.pid}`;
     const out: DebugProtocol.Variable = { name, value: summary, variablesReference: this.handles.create({ kind: 'object', id: o.id, path: evaluateName ?? '' }) };
@@ -383,6 +391,11 @@ export class VariableTree {
     if (!this.decimal) return formatMask(v);
     const names = formatMask(v).replace(/^0x[0-9a-f]+/, '');
     return `${v.toString(10)}${names}`;
+  }
+
+  /** A byte count: "10752 (0x2a00)"; decimal alone once the toggle says decimal. */
+  size(v: bigint): string {
+    return this.decimal ? v.toString(10) : `${v.toString(10)} (0x${v.toString(16)})`;
   }
 
   int(v: bigint): string {

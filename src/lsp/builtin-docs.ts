@@ -16,7 +16,9 @@ function parse(md: string): Map<string, BuiltinDoc> {
   for (const line of section.split('\n')) {
     const cells = line.split('|').map((c) => c.trim());
     if (cells.length < 5 || !cells[1]!.startsWith('`')) continue;
-    const where = cells[2]!.replace(/\b[KGU]\b/g, (k) => WHERE[k] ?? k);
+    // "K G (xgetbv: U too)" -> "host kernel, guest (xgetbv: host user too)": a list a reader can parse.
+    const where = cells[2]!.replace(/\b[KGU]( [KGU]\b)+/g, (run) => run.split(' ').map((k) => WHERE[k] ?? k).join(', '))
+      .replace(/\b[KGU]\b/g, (k) => WHERE[k] ?? k);
     for (const m of cells[1]!.matchAll(/`([^`]+)`/g)) {
       const sig = m[1]!;
       // `xsave/xsaveopt/xsavec/xsaves(buffer [, mask])` documents four names.

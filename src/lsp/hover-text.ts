@@ -16,7 +16,7 @@ export function hoverText(word: string): string | null {
     return lines.join('\n\n');
   }
   const b = BUILTIN_DOCS.get(word);
-  if (b) return `\`${b.signature}\` — ${b.where}\n\n${b.what}`;
+  if (b) return `\`${b.signature}\`\n\nRuns in: ${b.where}\n\n${b.what}`;
   const def = BUILTINS[word];
   if (def) return `\`${word}(${def.params.join(', ')})\``;
   return null;

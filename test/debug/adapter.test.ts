@@ -69,8 +69,10 @@ test('the vCPU scope shows KVM\'s view: guest_fpu with its xfd and xfd_err, and 
     const guestFpu = await children(dc, vcpu.guest_fpu!.variablesReference);
     assert.equal(guestFpu.xfeatures!.value, '0x602e7 [x87 SSE YMM OPMASK ZMM_Hi256 Hi16_ZMM PKRU XTILECFG XTILEDATA]');
     const fpstate = await children(dc, guestFpu.fpstate!.variablesReference);
-    assert.equal(fpstate.is_guest!.value, '0x1');
-    assert.equal(fpstate.size!.value, '0x2a00'); // 10752: the compacted (XSAVES) size of 0x602e7, XTILEDATA 64-byte aligned at 2560
+    assert.equal(fpstate.is_guest!.value, 'true'); // a bool in struct fpstate
+    // Sizes in decimal as the kernel prints them: the compacted (XSAVES) size of 0x602e7, XTILEDATA 64-byte aligned at 2560.
+    assert.equal(fpstate.size!.value, '10752 (0x2a00)');
+    assert.match(guestFpu.fpstate!.value, / size 10752 \(0x2a00\) xfeatures 0x/);
     assert.equal(fpstate.xfd!.value, '0x40000 [XTILEDATA]');
     assert.match(fpstate.regs!.memoryReference!, /^0x[0-9a-f]+$/);
     const buf = await children(dc, fpstate.regs!.variablesReference);
