@@ -30,6 +30,21 @@ const ws = join(env.E2E_ROOT, 'workspace');
 rmSync(ws, { recursive: true, force: true });
 mkdirSync(join(ws, '.vscode'), { recursive: true });
 cpSync(join(repo, 'examples'), join(ws, 'examples'), { recursive: true });
+// A scenario with errors (its launch must show them) and one whose assertion fails (the stop must
+// highlight the assertion's line), next to the examples.
+cpSync(join(repo, 'test', 'fixtures', 'broken.xsave'), join(ws, 'broken.xsave'));
+writeFileSync(join(ws, 'assert-fails.xsave'), [
+  '// An assertion that fails: the debugger stops on line 6 and shows line 6.',
+  'host p {',
+  '  thread main {',
+  '    let a = 1;',
+  '    a = a + 1;',
+  '    assert(a == 3, "a is 2 here");',
+  '    a = 0;',
+  '  }',
+  '}',
+  '',
+].join('\n'));
 writeFileSync(join(ws, '.vscode', 'launch.json'), JSON.stringify({
   version: '0.2.0',
   configurations: [{ type: 'xsave', request: 'launch', name: 'xfd-err-leak under linux-5.17', program: '${workspaceFolder}/examples/xfd-err-leak.xsave', policy: 'linux-5.17', stopOnEntry: false }],

@@ -1,9 +1,13 @@
 // The real-VS-Code test: the browser VS Code (code-server 4.139 = VS Code 1.139) with the built VSIX
-// installed, driven by playwright-core in Debian's Chromium. It opens examples/xfd-err-leak.xsave,
-// checks a hover that the language server answers, sets a breakpoint on the guest #NM handler's
-// first line, starts debugging from the command palette, and checks what the user sees: the Call
-// Stack has the guest frame above [VM entry], and the Variables view's CPU 0 scope shows
-// IA32_XFD_ERR = 0x40000 [XTILEDATA]. It saves a screenshot.
+// installed, driven by playwright-core in Debian's Chromium. It checks what a user sees:
+// - a scenario with errors: Debug Scenario shows the diagnostics (VS Code's launch-error dialog);
+// - a failed assertion: the stop highlights the assertion's own line;
+// - examples/xfd-err-leak.xsave: a hover from the language server; a breakpoint on the guest #NM
+//   handler's first line; the Call Stack with the guest frame above [VM entry]; the Variables
+//   view's CPU 0 scope with IA32_XFD_ERR = 0x40000 [XTILEDATA] (and a screenshot); the Debug
+//   Console's answer to IA32_XFD_ERR at top level, outside the trace's groups; Break on Value
+//   Change from the Variables context menu, which stops when IA32_XFD_ERR next changes; the step
+//   back button, which goes back to the statement before.
 // Selectors and waits are those of VS Code 1.139's workbench (see scripts/e2e/README.md).
 import assert from 'node:assert/strict';
 
@@ -30,21 +34,63 @@ async function command(page, title, log, tries = 30) {
   throw new Error(`the command '${title}' never appeared in the palette`);
 }
 
+/** Opens a workspace file with Quick Open and waits for a line of it. */
+async function open(page, file, line) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: T });
+  await input.fill(file);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first().waitFor({ timeout: T });
+  await page.keyboard.press('Enter');
+  await page.locator('.tab', { hasText: file }).first().waitFor({ timeout: T });
+  await page.locator('.monaco-editor .view-line', { hasText: line }).first().waitFor({ timeout: T });
+}
+
+/** Stops the debug session if one runs, and waits until the toolbar is gone. */
+async function stopSession(page, log) {
+  const toolbar = page.locator('.debug-toolbar');
+  if (!(await toolbar.isVisible())) return;
+  await command(page, 'Debug: Stop', log);
+  await toolbar.waitFor({ state: 'hidden', timeout: T });
+}
+
 export async function run(page, { url, workspace, shot, log }) {
   await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`, { waitUntil: 'domcontentloaded', timeout: T });
   await page.locator('.monaco-workbench').waitFor({ timeout: T });
   await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'examples' }).first().waitFor({ timeout: T });
   log('workbench ready');
 
+  // A scenario with errors: Debug Scenario fails, and VS Code shows why (a dialog, for a launch).
+  await open(page, 'broken.xsave', 'undefined_thing');
+  await command(page, 'XSAVE: Debug Scenario', log);
+  const dialog = page.locator('.monaco-dialog-box', { hasText: "unknown name 'undefined_thing'" });
+  await dialog.first().waitFor({ timeout: T });
+  log(`launch error shown: ${(await dialog.first().innerText()).replace(/\s+/g, ' ').slice(0, 120)}`);
+  await dialog.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
+  await dialog.first().waitFor({ state: 'hidden', timeout: T });
+
+  // A failed assertion: the stop is on the assertion's line (6), and that line is the one marked.
+  await open(page, 'assert-fails.xsave', 'assert(a == 3');
+  await command(page, 'XSAVE: Debug Scenario', log);
+  await page.getByText('Paused on entry').first().waitFor({ timeout: T });
+  await page.locator('.debug-toolbar .action-label.codicon-debug-continue').click();
+  // The exception widget names the stop.
+  await page.getByText('Exception has occurred: assertion failed').first().waitFor({ timeout: T });
+  const top = page.locator('.debug-call-stack .monaco-list-row', { hasText: 'assert-fails.xsave' }).first();
+  await top.waitFor({ timeout: T });
+  const topText = (await top.innerText()).replace(/\s+/g, ' ').trim();
+  log(`assertion stop: ${topText}`);
+  assert.match(topText, /assert-fails\.xsave 6:5/);
+  const marked = page.locator('.monaco-editor .view-overlays .debug-top-stack-frame-line');
+  await marked.first().waitFor({ timeout: T });
+  const markedTop = await marked.first().evaluate((el) => el.parentElement.style.top);
+  const line6Top = await page.locator('.monaco-editor .view-line', { hasText: 'assert(a == 3' }).first().evaluate((el) => el.style.top);
+  assert.equal(markedTop, line6Top, 'the highlighted line is the assertion');
+  await stopSession(page, log);
+
   // Open the example with Quick Open.
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: T });
-  await input.fill('xfd-err-leak.xsave');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'xfd-err-leak.xsave' }).first().waitFor({ timeout: T });
-  await page.keyboard.press('Enter');
-  await page.locator('.tab', { hasText: 'xfd-err-leak.xsave' }).first().waitFor({ timeout: T });
-  await page.locator('.monaco-editor .view-line', { hasText: 'fn exc_device_not_available' }).first().waitFor({ timeout: T });
+  await open(page, 'xfd-err-leak.xsave', 'fn exc_device_not_available');
   log('editor shows examples/xfd-err-leak.xsave');
 
   // The language server (dist/server.js, started by the extension's client) answers a hover on
@@ -98,6 +144,45 @@ export async function run(page, { url, workspace, shot, log }) {
   assert.equal(value, '0x40000 [XTILEDATA]');
   await page.screenshot({ path: shot });
   log(`screenshot: ${shot}`);
+
+  // The Debug Console answers at top level, not inside the trace's collapsed VM entry group.
+  await command(page, 'Debug Console: Focus on Debug Console View', log);
+  const replInput = page.locator('.repl .repl-input-wrapper').first();
+  await replInput.waitFor({ timeout: T });
+  await replInput.click();
+  await page.locator('.repl .repl-input-wrapper .monaco-editor.focused').first().waitFor({ timeout: T });
+  await page.keyboard.type('IA32_XFD_ERR');
+  await page.keyboard.press('Enter');
+  const answer = page.locator('.repl .monaco-list-row', { hasText: '0x40000 [XTILEDATA]' }).last();
+  await answer.waitFor({ timeout: T });
+  const level = await answer.getAttribute('aria-level');
+  log(`Debug Console answer: ${(await answer.innerText()).replace(/\s+/g, ' ').trim()} (tree level ${level})`);
+  assert.equal(level, '1', 'the answer is at top level');
+
+  // Break on Value Change from the Variables context menu, then continue: the stop is the data
+  // breakpoint on IA32_XFD_ERR.
+  await row.click({ button: 'right' });
+  const item = page.locator('.context-view .action-item', { hasText: 'Break on Value Change' }).first();
+  await item.waitFor({ timeout: T });
+  await item.click();
+  await page.locator('.debug-breakpoints .monaco-list-row', { hasText: 'IA32_XFD_ERR' }).first().waitFor({ timeout: T });
+  log('Break on Value Change set on IA32_XFD_ERR');
+  await page.locator('.debug-toolbar .action-label.codicon-debug-continue').click();
+  // The thread's badge shows the stop's description: "cpu0.IA32_XFD_ERR changed".
+  await page.locator('.debug-call-stack .monaco-list-row', { hasText: /IA32_XFD_ERR changed/i }).first().waitFor({ timeout: T });
+  log('stopped on the data breakpoint');
+
+  // The step back button: back to an earlier statement of the same thread.
+  const stackText = async () => (await frames.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim()).filter((t) => /:\d+|\d+:\d+/.test(t))[0] ?? '';
+  const topBefore = await stackText();
+  await page.locator('.debug-toolbar .action-label.codicon-debug-step-back').click();
+  await page.locator('.debug-call-stack .monaco-list-row', { hasText: /paused on step/i }).first().waitFor({ timeout: T });
+  await page.waitForTimeout(300);
+  const topAfter = await stackText();
+  log(`step back: ${topBefore} -> ${topAfter}`);
+  assert.notEqual(topAfter, topBefore);
+  await page.locator('.debug-breakpoints .monaco-list-row', { hasText: 'IA32_XFD_ERR' }).first().click({ button: 'right' });
+  await page.locator('.context-view .action-item', { hasText: /Remove Breakpoint/ }).first().click();
 
   // Continue to the end: the breakpoint's line is reached once more (the scenario's interrupt exits
   // before it runs), then linux-5.17 runs to the end without a violation and the session ends.
