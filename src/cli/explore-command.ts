@@ -2,10 +2,10 @@
 // writes the shortest run that breaks an invariant as a scenario (src/debug/explore-runner.ts).
 // Exit status: 0 nothing broke within the bounds, 1 a counterexample was written, 2 bad usage or a
 // scenario with errors (its diagnostics printed as file:line:col: error: message).
-import { writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { formatDiagnostic } from '../lang/source';
 import { type ExploreResult, explore } from '../debug/explore-runner';
+import { WriteRefused, counterexamplePath, writeNewFile } from '../debug/host-files';
 import { DEFAULT_BOUNDS } from '../sim/explore/options';
 import { INVARIANTS } from '../sim/invariants';
 import { UsageError, parseArgs } from './args';
@@ -47,12 +47,12 @@ export async function exploreCommand(argv: string[], progress: ((line: string) =
     steps: count('max-steps', o.get('max-steps'), DEFAULT_BOUNDS.steps, 1),
   };
   const invariants = o.get('invariant')?.split(',').map((x) => x.trim()).filter(Boolean) ?? null;
-  for (const i of invariants ?? []) if (!(i in INVARIANTS)) throw new UsageError(`--invariant: unknown invariant '${i}' (known: ${Object.keys(INVARIANTS).join(', ')})`);
+  for (const i of invariants ?? []) if (!Object.hasOwn(INVARIANTS, i)) throw new UsageError(`--invariant: unknown invariant '${i}' (known: ${Object.keys(INVARIANTS).join(', ')})`);
   const workers = o.has('workers') ? count('workers', o.get('workers'), 0, 0) : undefined;
-  const out = o.get('out') ? resolve(o.get('out')!) : join(dirname(file), `${basename(file).replace(/\.xsave$/, '')}.counterexample.xsave`);
+  const out = o.get('out') ? resolve(o.get('out')!) : counterexamplePath(file);
 
   const r: ExploreResult = await explore({
-    file, ...(o.has('policy') ? { policy: o.get('policy')! } : {}), bounds, invariants, failOnAssertions: args.flags.has('assertions'),
+    file, workspace: process.cwd(), ...(o.has('policy') ? { policy: o.get('policy')! } : {}), bounds, invariants, failOnAssertions: args.flags.has('assertions'),
     keepEvents: args.flags.has('keep-events'), ...(workers !== undefined ? { workers } : {}),
   }, {
     onProgress: progress ? (p) => progress(`explored ${p.states.toLocaleString('en')} states (${p.statesPerSecond.toLocaleString('en')}/s), depth ${p.depth}, units ${p.unitsDone}/${p.units}`) : undefined,
@@ -69,7 +69,12 @@ export async function exploreCommand(argv: string[], progress: ((line: string) =
   let status = 0;
   if (r.counterexample) {
     const c = r.counterexample;
-    writeFileSync(out, c.text);
+    try {
+      writeNewFile(out, c.text);
+    } catch (e) {
+      if (!(e instanceof WriteRefused)) throw e;
+      return { status: 2, stdout: lines.join('\n') + '\n', stderr: `${out}:1:1: error: ${e.message}\n` };
+    }
     lines.push(`${c.where ? `${c.where}: ` : ''}${c.invariant === 'oops' || c.invariant === 'assertion' ? c.invariant : `invariant violated: ${c.invariant}`}: ${c.message} (step ${c.step})`);
     for (const p of c.placements) lines.push(`  ${p.kind}${p.target ? ` ${p.target}` : ''} before step ${p.depth + 1}: ${p.line}`);
     lines.push(`counterexample written to ${out}`);

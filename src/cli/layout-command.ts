@@ -88,7 +88,7 @@ export function layoutCommand(argv: string[]): string {
   const args = parseArgs(argv, ['cpu', 'xcr0', 'xss'], []);
   if (args.positional.length) throw new UsageError(`layout takes no file argument (got '${args.positional[0]}')`);
   const cpuName = args.options.get('cpu') ?? DEFAULT_CPU_MODEL;
-  if (!(cpuName in CPU_MODELS)) throw new UsageError(`--cpu: unknown CPU model '${cpuName}' (known: ${Object.keys(CPU_MODELS).join(', ')})`);
+  if (!Object.hasOwn(CPU_MODELS, cpuName)) throw new UsageError(`--cpu: unknown CPU model '${cpuName}' (known: ${Object.keys(CPU_MODELS).join(', ')})`);
   const model = cpuModel(cpuName);
   const xcr0 = args.options.has('xcr0') ? parseMask('xcr0', args.options.get('xcr0')!) : model.xcr0Supported;
   const problem = xcr0Problem(model.xcr0Supported, xcr0);

@@ -8,7 +8,7 @@ import { type Diagnostic, formatDiagnostic } from '../lang/source';
 import { CPU_MODELS } from '../model';
 import { loadScenario } from '../sim/scenario';
 import { UsageError, parseArgs } from './args';
-import { nodeFiles, policyFile, unknownPolicyMessage } from '../debug/host-files';
+import { FileGate, resolvePolicy } from '../debug/host-files';
 
 export const RUN_USAGE = `usage: xsave-sim run FILE [--policy NAME] [--cpu NAME] [--trace] [--max-steps N]
   --policy     run-loop policy: a shipped name or a .xsave file (default: the scenario's policy line)
@@ -27,13 +27,16 @@ export function runCommand(argv: string[]): RunOutput {
   if (args.positional.length !== 1) throw new UsageError('run takes exactly one scenario file');
   const file = resolve(args.positional[0]!);
   const cpu = args.options.get('cpu');
-  if (cpu !== undefined && !(cpu in CPU_MODELS)) throw new UsageError(`--cpu: unknown CPU model '${cpu}' (known: ${Object.keys(CPU_MODELS).join(', ')})`);
+  if (cpu !== undefined && !Object.hasOwn(CPU_MODELS, cpu)) throw new UsageError(`--cpu: unknown CPU model '${cpu}' (known: ${Object.keys(CPU_MODELS).join(', ')})`);
   const maxStepsText = args.options.get('max-steps') ?? '1000000';
   if (!/^[0-9]+$/.test(maxStepsText) || Number(maxStepsText) < 1) throw new UsageError(`--max-steps: '${maxStepsText}' is not a positive number`);
   const maxSteps = Number(maxStepsText);
 
-  const text = nodeFiles.read(file);
-  if (text === null) return { status: 2, stdout: '', stderr: `${file}: error: cannot read the scenario\n` };
+  // Files: the scenario's folder tree, the working directory and the shipped kernel folder.
+  const gate = new FileGate([join(file, '..'), process.cwd()]);
+  const refused = gate.refused(file);
+  const text = refused === null ? gate.read(file) : null;
+  if (text === null) return { status: 2, stdout: '', stderr: `${file}:1:1: error: ${refused ?? `cannot read '${file}'`}\n` };
   const errors = (ds: Diagnostic[]): RunOutput => ({ status: 2, stdout: '', stderr: ds.map((d) => formatDiagnostic(d) + '\n').join('') });
 
   // The policy: --policy, else the scenario's own policy line; a shipped name or a file.
@@ -42,16 +45,16 @@ export function runCommand(argv: string[]): RunOutput {
   const policy = args.options.get('policy') ?? policyItem?.policy;
   const imports: string[] = [];
   if (policy !== undefined) {
-    const asFile = policyFile(policy, args.options.has('policy') ? process.cwd() : join(file, '..'));
-    if (asFile === null) {
-      const message = unknownPolicyMessage(policy);
+    const found = resolvePolicy(policy, args.options.has('policy') ? process.cwd() : join(file, '..'), gate);
+    if ('message' in found) {
+      const message = found.message;
       if (args.options.has('policy') || !policyItem) throw new UsageError(`--policy: ${message}`);
       return errors([{ file, range: policyItem.range, severity: 'error', message }]);
     }
-    imports.push(asFile);
+    imports.push(found.file);
   }
 
-  const loaded = loadScenario(file, nodeFiles, { ...(cpu ? { cpu } : {}), imports });
+  const loaded = loadScenario(file, gate, { ...(cpu ? { cpu } : {}), imports });
   if (!loaded.engine) return errors(loaded.diagnostics);
   const engine = loaded.engine;
   const result = engine.run(() => false, maxSteps);

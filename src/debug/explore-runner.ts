@@ -19,7 +19,7 @@ import { type Counterexample, renderCounterexample } from '../sim/explore/counte
 import { type Totals, mergeUnits, searchAll } from '../sim/explore/merge';
 import { type Bounds, type BoundsHit, DEFAULT_BOUNDS, type Found, type SearchOptions, type UnitResult } from '../sim/explore/options';
 import { Search } from '../sim/explore/search';
-import { nodeFiles, policyFile, shippedPolicies, unknownPolicyMessage } from './host-files';
+import { FileGate, resolvePolicy, shippedPolicyFiles } from './host-files';
 
 export interface ExploreOptions {
   /** The scenario file. */
@@ -38,6 +38,8 @@ export interface ExploreOptions {
   keepEvents?: boolean;
   /** Worker threads; 0 runs on this thread. Default: one per core when there is more than one, else 0. */
   workers?: number;
+  /** The folder the client opened (the CLI: the working directory); files there may be read too. */
+  workspace?: string;
 }
 
 export interface ExploreProgress {
@@ -93,6 +95,8 @@ export interface ExploreResult {
 /** What a worker needs to rebuild the search: plain data. */
 export interface WorkerInput {
   file: string;
+  /** The folders the file gate allows besides the kernel folder. */
+  roots: string[];
   imports: string[];
   cpu: string | undefined;
   search: SearchOptions;
@@ -107,7 +111,7 @@ export type WorkerMessage =
 
 /** The compiled search for a worker or this thread. */
 export function makeSearch(input: WorkerInput): Search {
-  const { program } = compile(input.file, nodeFiles, COMPILE_ENV, input.imports);
+  const { program } = compile(input.file, new FileGate(input.roots), COMPILE_ENV, input.imports);
   if (!program) throw new Error('the scenario no longer compiles');
   return new Search(program, input.search, input.cpu ? { cpu: input.cpu } : {});
 }
@@ -133,10 +137,13 @@ const ZERO = { start: { offset: 0, line: 1, column: 1 }, end: { offset: 0, line:
 export async function explore(options: ExploreOptions, hooks: ExploreHooks = {}): Promise<ExploreResult> {
   const t0 = performance.now();
   const file = resolve(options.file);
-  const text = nodeFiles.read(file);
+  const roots = [dirname(file), ...(options.workspace ? [options.workspace] : [])];
+  const gate = new FileGate(roots);
   const diag = (message: string, range = ZERO, at = file): Diagnostic => ({ file: at, range, severity: 'error', message });
-  if (text === null) return empty([diag('cannot read the scenario')], null);
-  if (options.cpu !== undefined && !(options.cpu in CPU_MODELS)) return empty([diag(`unknown CPU model '${options.cpu}'`)], null);
+  const refused = gate.refused(file);
+  const text = refused === null ? gate.read(file) : null;
+  if (text === null) return empty([diag(refused ?? `cannot read '${file}'`)], null);
+  if (options.cpu !== undefined && !Object.hasOwn(CPU_MODELS, options.cpu)) return empty([diag(`unknown CPU model '${options.cpu}'`)], null);
 
   // The policy, as `xsave-sim run` finds it.
   const policyItem = parse(file, text).ast.items.find((i) => i.kind === 'policy') as { policy: string; range: Diagnostic['range'] } | undefined;
@@ -144,20 +151,26 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
   const imports: string[] = [];
   let policyLine: string | null = null;
   if (policy !== null) {
-    const asFile = policyFile(policy, options.policy !== undefined ? process.cwd() : dirname(file));
-    if (asFile === null) return empty([diag(unknownPolicyMessage(policy), policyItem && options.policy === undefined ? policyItem.range : ZERO)], policy);
+    const found = resolvePolicy(policy, options.policy !== undefined ? process.cwd() : dirname(file), gate);
+    if ('message' in found) return empty([diag(found.message, policyItem && options.policy === undefined ? policyItem.range : ZERO)], policy);
+    const asFile = found.file;
     imports.push(asFile);
     if (options.policy !== undefined) {
-      const shipped = shippedPolicies().includes(policy);
+      const shipped = shippedPolicyFiles().has(policy);
       policyLine = `policy "${shipped ? policy : relative(dirname(file), asFile)}";`;
     }
   }
-  const { program, diagnostics } = compile(file, nodeFiles, COMPILE_ENV, imports);
+  const { program, diagnostics } = compile(file, gate, COMPILE_ENV, imports);
   if (!program) return empty(diagnostics, policy);
+  const model = options.cpu ?? program.cpuModel;
+  if (model !== null && !Object.hasOwn(CPU_MODELS, model)) {
+    const at = options.cpu === undefined && program.cpuAt ? program.cpuAt : { file, range: ZERO };
+    return empty([diag(`unknown CPU model '${model}' (known: ${Object.keys(CPU_MODELS).join(', ')})`, at.range, at.file)], policy);
+  }
 
   const bounds: Bounds = { ...DEFAULT_BOUNDS, ...(options.bounds ?? {}) };
   const input: WorkerInput = {
-    file, imports, cpu: options.cpu,
+    file, roots, imports, cpu: options.cpu,
     search: {
       bounds, invariants: options.invariants ?? null, failOnOops: options.failOnOops ?? true,
       failOnAssertions: options.failOnAssertions ?? false, keepEvents: options.keepEvents ?? false,

@@ -10,8 +10,7 @@ import {
   Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import { formatDiagnostic } from '../lang/source';
 import { formatMask } from '../model';
 import type { Engine, Happening } from '../sim/engine';
@@ -28,7 +27,7 @@ import { capabilities, capability } from './capabilities';
 import { readLe } from './components';
 import { EditRefused, parseValue, writeSlot } from './edits';
 import { type ExploreResult, explore } from './explore-runner';
-import { nodeFiles, policyImports } from './host-files';
+import { FileGate, WriteRefused, counterexamplePath, policyImports, writeNewFile } from './host-files';
 import { type MemoryRef, formatMemoryRef, parseMemoryRef, readMemory, writeMemory } from './memory-references';
 import { type Slot, VariableTree } from './variables';
 
@@ -51,6 +50,8 @@ export interface XsaveLaunchArguments extends DebugProtocol.LaunchRequestArgumen
   explore?: boolean;
   /** Bounds of that search (defaults as `xsave-sim explore`). */
   exploreBounds?: { interrupts?: number; preemptions?: number; fpuIrqs?: number; steps?: number };
+  /** The folder the client opened: scenarios may import files from it (besides their own folder tree). */
+  workspaceFolder?: string;
 }
 
 const FRAME_STRIDE = 1000;
@@ -152,7 +153,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     let r: ExploreResult;
     try {
       r = await explore({
-        file: args.program, ...(args.policy ? { policy: args.policy } : {}), ...(args.cpu ? { cpu: args.cpu } : {}),
+        file: args.program, ...(args.workspaceFolder ? { workspace: args.workspaceFolder } : {}), ...(args.policy ? { policy: args.policy } : {}), ...(args.cpu ? { cpu: args.cpu } : {}),
         ...(args.exploreBounds ? { bounds: args.exploreBounds } : {}),
       }, {
         signal: abort.signal,
@@ -178,8 +179,13 @@ export class XsaveDebugSession extends LoggingDebugSession {
         : 'no invariant breaks within the bounds: debugging the scenario as written');
       return { ...args, explore: false };
     }
-    const out = join(dirname(args.program), `${basename(args.program).replace(/\.xsave$/, '')}.counterexample.xsave`);
-    writeFileSync(out, c.text);
+    const out = counterexamplePath(args.program);
+    try {
+      writeNewFile(out, c.text);
+    } catch (e) {
+      if (e instanceof WriteRefused) throw new RequestError(ERR.launch, `explore found a violation but ${e.message}`);
+      throw e;
+    }
     say(`${c.where}: ${c.invariant}: ${c.message} (step ${c.step})`);
     for (const line of c.chain) say(`  ${line}`);
     say(`counterexample written to ${out}; running it to the violation (step back walks to its cause)`);
@@ -225,12 +231,14 @@ export class XsaveDebugSession extends LoggingDebugSession {
     if (typeof args.program !== 'string' || args.program === '') {
       throw new RequestError(ERR.launch, "launch: 'program' must name a scenario file (.xsave)");
     }
-    const text = nodeFiles.read(args.program);
-    if (text === null) throw new RequestError(ERR.launch, `launch: cannot read '${args.program}'`);
-    const policy = policyImports(args.program, text, args.policy);
+    const gate = FileGate.forScenario(args.program, args.workspaceFolder);
+    const refused = gate.refused(args.program);
+    const text = refused === null ? gate.read(args.program) : null;
+    if (text === null) throw new RequestError(ERR.launch, `launch: ${refused ?? `cannot read '${args.program}'`}`);
+    const policy = policyImports(args.program, text, args.policy, gate);
     if (policy.diagnostic) throw new RequestError(ERR.launch, `launch: ${policy.diagnostic.message}`);
     const imports = policy.imports;
-    const loaded = loadScenario(args.program, nodeFiles, { ...(args.cpu ? { cpu: args.cpu } : {}), imports });
+    const loaded = loadScenario(args.program, gate, { ...(args.cpu ? { cpu: args.cpu } : {}), imports });
     if (!loaded.engine) {
       throw new RequestError(ERR.launch, `the scenario has errors:\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`);
     }

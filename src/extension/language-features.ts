@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { compile } from '../lang/compiler';
 import type { Diagnostic } from '../lang/source';
-import { nodeFiles, policyImports } from '../debug/host-files';
+import { FileGate, policyImports } from '../debug/host-files';
 import { CONSTANTS } from '../sim/constants';
 import { BUILTINS } from '../sim/builtins';
 import { COMPILE_ENV } from '../sim/scenario';
@@ -39,12 +39,14 @@ export function registerLanguageFeatures(context: vscode.ExtensionContext): void
 /** Compiles the document (with its policy) and shows every diagnostic in the file it belongs to. */
 export function diagnose(doc: vscode.TextDocument): Diagnostic[] {
   const open = new Map(vscode.workspace.textDocuments.map((d) => [d.uri.fsPath, d.getText()]));
-  const files = {
-    read: (path: string): string | null => open.get(path) ?? nodeFiles.read(path),
-    resolve: (from: string, rel: string): string => vscode.Uri.joinPath(vscode.Uri.file(from), '..', rel).fsPath,
-  };
   const path = doc.uri.fsPath;
-  const policy = policyImports(path, doc.getText(), undefined);
+  const gate = FileGate.forScenario(path, vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath);
+  const files = {
+    read: (p: string): string | null => (gate.refused(p) === null ? open.get(p) ?? gate.read(p) : null),
+    resolve: (from: string, rel: string): string => vscode.Uri.joinPath(vscode.Uri.file(from), '..', rel).fsPath,
+    refused: (p: string): string | null => (p === path ? null : gate.refused(p)),
+  };
+  const policy = policyImports(path, doc.getText(), undefined, gate);
   if (policy.diagnostic) return [policy.diagnostic];
   return compile(path, files, COMPILE_ENV, policy.imports).diagnostics;
 }

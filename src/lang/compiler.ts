@@ -38,6 +38,8 @@ export interface FileAccessor {
   read(path: string): string | null;
   /** The path `rel` names when written in file `from`. */
   resolve(from: string, rel: string): string;
+  /** Why `path` may not be read (outside the allowed folders, not a scenario file), or null. */
+  refused?(path: string): string | null;
 }
 
 export interface CompileResult {
@@ -139,6 +141,12 @@ class Compiler {
 
   private load(path: string, from: { file: string; range: Range } | null): void {
     if (this.parsed.has(path)) return;
+    const refused = this.files.refused?.(path) ?? null;
+    if (refused !== null) {
+      if (from) this.error(from.file, from.range, `import: ${refused}`);
+      else this.diags.push({ file: path, range: ZERO, severity: 'error', message: refused });
+      return;
+    }
     const text = this.files.read(path);
     if (text === null) {
       if (from) this.error(from.file, from.range, `cannot read imported file '${path}'`);

@@ -29,7 +29,7 @@ export function loadScenario(path: string, files: FileAccessor, opts: EngineOpti
   const { program, diagnostics } = compile(path, files, COMPILE_ENV, opts.imports ?? []);
   if (!program) return { engine: null, diagnostics };
   const model = opts.cpu ?? program.cpuModel;
-  if (model !== null && !(model in CPU_MODELS)) {
+  if (model !== null && !Object.hasOwn(CPU_MODELS, model)) {
     const at = opts.cpu === undefined && program.cpuAt ? program.cpuAt : { file: path, range: ZERO };
     const message = `unknown CPU model '${model}' (known: ${Object.keys(CPU_MODELS).join(', ')})`;
     return { engine: null, diagnostics: [{ file: at.file, range: at.range, severity: 'error', message }] };
