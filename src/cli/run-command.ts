@@ -77,7 +77,7 @@ export function runCommand(argv: string[]): RunOutput {
   let err = '';
   if (result.reason === 'budget') {
     const th = engine.currentThread();
-    err = `${th ? engine.where(th) : ''}error: the step budget of ${maxSteps} ran out here (a loop that does not end?)\n`;
+    err = `${th ? engine.where(th) : `${file}:1:1: `}error: the step budget of ${maxSteps} ran out here (a loop that does not end?)\n`;
     status = 2;
   } else if (s.halted?.startsWith('scenario error')) {
     const h = result.happenings.find((x) => x.kind === 'error');

@@ -17,7 +17,7 @@ import { COMPILE_ENV } from '../sim/scenario';
 import { ScenarioError } from '../sim/builtins';
 import { type Counterexample, renderCounterexample } from '../sim/explore/counterexample';
 import { type Totals, mergeUnits, searchAll } from '../sim/explore/merge';
-import { type Bounds, type BoundsHit, DEFAULT_BOUNDS, type Found, type SearchOptions, type UnitResult } from '../sim/explore/options';
+import { type Bounds, type BoundsHit, DEFAULT_BOUNDS, type Found, type SearchOptions, type UnitResult, boundsProblem, noBoundsHit } from '../sim/explore/options';
 import { Search } from '../sim/explore/search';
 import { FileGate, resolvePolicy, shippedPolicyFiles } from './host-files';
 
@@ -127,7 +127,7 @@ function workerScript(): string {
 function empty(diagnostics: Diagnostic[], policy: string | null): ExploreResult {
   return {
     status: 'error', diagnostics, states: 0, distinctStates: 0, maxDepth: 0, units: 0, unitsDone: 0, workers: 0, elapsedMs: 0,
-    boundsHit: { interrupts: false, preemptions: false, fpuIrqs: false, steps: false }, cancelled: false, errors: 0, firstError: null,
+    boundsHit: noBoundsHit(), cancelled: false, errors: 0, firstError: null,
     counterexample: null, first: null, policy,
   };
 }
@@ -169,6 +169,8 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
   }
 
   const bounds: Bounds = { ...DEFAULT_BOUNDS, ...(options.bounds ?? {}) };
+  const badBounds = boundsProblem(bounds);
+  if (badBounds !== null) return empty([diag(`explore: ${badBounds}`)], policy);
   const input: WorkerInput = {
     file, roots, imports, cpu: options.cpu,
     search: {

@@ -6,8 +6,8 @@
 // A continue runs in slices that yield to the event loop, so pause (and anything else) is answered
 // while it runs; stepBack and reverseContinue replay from time-travel checkpoints (src/sim/history).
 import {
-  InitializedEvent, InvalidatedEvent, LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent,
-  Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
+  ErrorDestination, InitializedEvent, InvalidatedEvent, LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent,
+  Response, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename } from 'node:path';
@@ -29,6 +29,7 @@ import { EditRefused, parseValue, writeSlot } from './edits';
 import { type ExploreResult, explore } from './explore-runner';
 import { FileGate, WriteRefused, counterexamplePath, policyImports, writeNewFile } from './host-files';
 import { type MemoryRef, formatMemoryRef, parseMemoryRef, readMemory, writeMemory } from './memory-references';
+import { validateRequest } from './request-validation';
 import { type Slot, VariableTree } from './variables';
 
 export interface XsaveLaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -59,7 +60,10 @@ const FRAME_STRIDE = 1000;
 const SLICE_MS = 10;
 
 /** Error ids of the responses (the message says what to do). */
-const ERR = { notLaunched: 2001, badFrame: 2002, badReference: 2003, expression: 2004, edit: 2005, launch: 2006, busy: 2007, memory: 2008 } as const;
+const ERR = {
+  notLaunched: 2001, badFrame: 2002, badReference: 2003, expression: 2004, edit: 2005, launch: 2006, busy: 2007, memory: 2008,
+  badArguments: 2009, internal: 2999,
+} as const;
 
 type Mode = 'continue' | 'over' | 'in' | 'out';
 
@@ -87,6 +91,9 @@ export class XsaveDebugSession extends LoggingDebugSession {
   private readonly contextFn = (th: ThreadState, f: number, b?: ReadonlyMap<string, Value>): ExprContext => this.contextOf(th, f, b);
   private readonly logFn = (text: string, th: ThreadState): void => this.logpoint(text, th);
   private exploring: AbortController | null = null;
+  /** Which resume() loop owns the machine: a restart or a new run makes older loops stop quietly. */
+  private runId = 0;
+  private disconnected = false;
 
   constructor() {
     super();
@@ -95,6 +102,29 @@ export class XsaveDebugSession extends LoggingDebugSession {
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------------
+
+  /** The one place requests come in: arguments are checked against the protocol's schema first. */
+  protected override dispatchRequest(request: DebugProtocol.Request): void {
+    const v = validateRequest(request.command, request.arguments);
+    if (!v.ok) {
+      const response = new Response(request);
+      this.fail(response, new RequestError(ERR.badArguments, v.message));
+      return;
+    }
+    request.arguments = v.args;
+    super.dispatchRequest(request);
+  }
+
+  /** An exception that escaped a handler (DebugSession answers it with code 1104): one line, no stack. */
+  protected override sendErrorResponse(response: DebugProtocol.Response, codeOrMessage: number | DebugProtocol.Message, format?: string, variables?: unknown, dest?: ErrorDestination): void {
+    if (codeOrMessage === 1104) {
+      const what = String((variables as { _exception?: unknown } | undefined)?._exception ?? 'unknown').split('\n')[0]!;
+      const text = `internal error of the adapter in '${response.command}' (please report it): ${what}`;
+      super.sendErrorResponse(response, { id: ERR.internal, format: text.replace(/\{/g, '{{').replace(/\}/g, '}}'), showUser: false });
+      return;
+    }
+    super.sendErrorResponse(response, codeOrMessage, format, variables, dest);
+  }
 
   protected override initializeRequest(response: DebugProtocol.InitializeResponse, args: DebugProtocol.InitializeRequestArguments): void {
     this.clientProgress = args.supportsProgressReporting === true;
@@ -121,6 +151,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     }
     this.sendResponse(response);
     await this.configurationDone;
+    if (this.disconnected || !this.engine) return;
     this.begin();
   }
 
@@ -221,6 +252,9 @@ export class XsaveDebugSession extends LoggingDebugSession {
 
   protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
     this.pauseRequested = true;
+    this.disconnected = true;
+    this.runId++;
+    this.exploring?.abort();
     this.engine = null;
     this.history = null;
     this.sendResponse(response);
@@ -242,6 +276,8 @@ export class XsaveDebugSession extends LoggingDebugSession {
     if (!loaded.engine) {
       throw new RequestError(ERR.launch, `the scenario has errors:\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`);
     }
+    this.runId++; // any running loop of the previous machine stops
+    this.running = false;
     this.engine = loaded.engine;
     this.args = args;
     this.traceSent = 0;
@@ -339,13 +375,13 @@ export class XsaveDebugSession extends LoggingDebugSession {
       return () => {
         const o = this.engine?.state.heap[id];
         if (!o || o.type !== field[1]) return null;
-        const v = o.fields[field[3]!];
+        const v = Object.hasOwn(o.fields, field[3]!) ? o.fields[field[3]!] : undefined;
         return v === undefined ? null : typeof v === 'bigint' ? `0x${v.toString(16)}` : `&obj${v.ref}`;
       };
     }
     const bytes = /^(.+):(\d+)$/.exec(dataId);
     const mem = bytes ? parseMemoryRef(bytes[1]!) : null;
-    if (bytes && mem) {
+    if (bytes && mem && Number(bytes[2]) <= 64) {
       const size = Number(bytes[2]);
       return () => {
         const s = this.engine?.state;
@@ -533,8 +569,8 @@ export class XsaveDebugSession extends LoggingDebugSession {
   protected override readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): void {
     try {
       const s = this.need().state;
-      const ref = memoryRef(args.memoryReference);
-      const r = readMemory(s, ref, args.offset ?? 0, Math.max(0, Math.min(args.count, 1 << 20)));
+      const ref = memoryRef(args.memoryReference, args.offset ?? 0);
+      const r = readMemory(s, ref, args.offset ?? 0, args.count);
       response.body = { address: r.address, data: Buffer.from(r.data).toString('base64'), unreadableBytes: r.unreadable };
       this.sendResponse(response);
     } catch (e) {
@@ -548,7 +584,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
   protected override writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse, args: DebugProtocol.WriteMemoryArguments): void {
     try {
       const s = this.need().state;
-      const ref = memoryRef(args.memoryReference);
+      const ref = memoryRef(args.memoryReference, args.offset ?? 0);
       const data = new Uint8Array(Buffer.from(args.data, 'base64'));
       const n = writeMemory(s, ref, args.offset ?? 0, data);
       if (n === 0 && data.length) throw new RequestError(ERR.memory, `${formatMemoryRef(ref)}+${args.offset ?? 0}: not mapped`);
@@ -651,6 +687,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     const budget = this.args?.maxSteps ?? 1_000_000;
     const th = mode === 'continue' ? null : e.currentThread();
     const depth = th?.frames.length ?? 0;
+    const id = ++this.runId;
     this.running = true;
     this.pauseRequested = false;
     let taken = 0;
@@ -658,7 +695,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
       for (;;) {
         const sliceEnd = Date.now() + SLICE_MS;
         for (let k = 0; ; k++) {
-          if (this.engine !== e) return; // disconnected or restarted meanwhile
+          if (this.runId !== id || this.engine !== e) return; // disconnected or restarted meanwhile
           const { h, stop } = this.stepOnce(false);
           taken++;
           const end = h.find((x): x is Extract<Happening, { kind: 'end' | 'error' | 'oops' }> => x.kind === 'end' || x.kind === 'error' || x.kind === 'oops');
@@ -674,18 +711,19 @@ export class XsaveDebugSession extends LoggingDebugSession {
         }
         this.flushTrace();
         await new Promise<void>((r) => setImmediate(r));
+        if (this.runId !== id) return;
         if (this.pauseRequested) { this.reportStop({ reason: 'pause' }); return; }
       }
     } catch (err) {
-      this.internalError(err);
+      if (this.runId === id) this.internalError(err);
     } finally {
-      this.running = false;
+      if (this.runId === id) this.running = false;
     }
   }
 
   /** A defect of the adapter or the engine: reported and stopped on, never a crashed adapter. */
   private internalError(err: unknown): void {
-    const text = `internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`;
+    const text = `internal error (please report it): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
     this.sendEvent(new OutputEvent(`${text}\n`, 'stderr'));
     this.reportStop({ reason: 'exception', text, description: 'internal error', exception: { exceptionId: 'internal error', description: text, details: text } });
   }
@@ -898,9 +936,12 @@ export class XsaveDebugSession extends LoggingDebugSession {
 /** A logpoint during replay (step back, reverse continue) prints nothing: it printed when it ran. */
 const QUIET = (): void => {};
 
-function memoryRef(text: string): MemoryRef {
+/** A memory reference, with `offset` added still a 64-bit address (or a byte of a register image). */
+function memoryRef(text: string, offset: number): MemoryRef {
   const ref = parseMemoryRef(text);
   if (!ref) throw new RequestError(ERR.memory, `memory reference '${text}': expected 0xADDRESS or cpuN/COMPONENT+0xOFFSET`);
+  const at = ref.kind === 'mem' ? ref.addr + BigInt(offset) : BigInt(ref.offset + offset);
+  if (at < 0n || at >= 1n << 64n) throw new RequestError(ERR.memory, `memory reference '${text}' + ${offset}: not an address (0 to 0xffffffffffffffff)`);
   return ref;
 }
 

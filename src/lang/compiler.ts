@@ -9,7 +9,7 @@ import {
   BINARY_CODES, type CompiledEvent, type CompiledFn, type Context, type Instr, Op, type Program, type ResolvedPoint,
   type StmtInfo, UNARY_CODES,
 } from './code';
-import { parse } from './parser';
+import { MAX_NESTING, parse } from './parser';
 import { type Diagnostic, type Range, span } from './source';
 import { didYouMean } from './suggest';
 
@@ -83,6 +83,8 @@ class Compiler {
   private readonly processes = new Map<string, { fns: Map<string, number>; threads: Map<string, number>; order: string[] }>();
   private readonly events: Array<{ decl: EventDecl; file: string }> = [];
   private cpuModel: string | null = null;
+  /** Constants being evaluated, one inside the other (bounded: the evaluation recurses). */
+  private constDepth = 0;
   private cpuAt: { file: string; range: Range } | null = null;
   private policy: string | null = null;
   private cpus: number | null = null;
@@ -256,9 +258,18 @@ class Compiler {
     if (entry) {
       if (entry.value !== undefined) return entry.value;
       if (entry.busy) { this.error(entry.file, entry.decl.name.range, `constant '${name}' is defined in terms of itself`); return 0n; }
+      if (this.constDepth >= MAX_NESTING) {
+        this.error(entry.file, entry.decl.name.range, `constant '${name}' is defined through more than ${MAX_NESTING} other constants`);
+        return (entry.value = 0n);
+      }
       entry.busy = true;
-      entry.value = this.evalConst(entry.decl.value, entry.file, guest);
-      entry.busy = false;
+      this.constDepth++;
+      try {
+        entry.value = this.evalConst(entry.decl.value, entry.file, guest);
+      } finally {
+        this.constDepth--;
+        entry.busy = false;
+      }
       return entry.value;
     }
     return this.env.constants.get(name);

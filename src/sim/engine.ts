@@ -342,8 +342,9 @@ export class Engine {
     } catch (e) {
       if (!(e instanceof ScenarioError)) throw e;
       s.halted = `scenario error: ${e.message}`;
-      out.push({ kind: 'error', text: this.where(th) + e.message });
-      this.trace(this.c, 'error', this.where(th) + e.message);
+      // `file:line:col: error: message`, as every other error.
+      out.push({ kind: 'error', text: `${this.where(th)}error: ${e.message}` });
+      this.trace(this.c, 'error', `${this.where(th)}error: ${e.message}`);
     }
     return out;
   }
