@@ -32,6 +32,8 @@ async function main(all: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   try {
+    // Exercises the internal-error path (exit 3) in tests.
+    if (process.env.XSAVE_SIM_TEST_INTERNAL_ERROR === '1') throw new TypeError('a test of the internal-error path');
     switch (command) {
       case 'layout':
         if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(LAYOUT_USAGE + '\n'); return 0; }

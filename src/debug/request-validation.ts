@@ -141,9 +141,6 @@ const SCHEMAS = new Map<string, Readonly<Record<string, Field>>>([
   ['xsave/setFormat', { hex: obool }],
 ]);
 
-/** Requests whose arguments may be left out altogether (DAP marks their `arguments` optional). */
-const ARGUMENTS_OPTIONAL = new Set(['configurationDone', 'restart', 'disconnect', 'terminate', 'cancel', 'threads', 'xsave/toggleHex', 'xsave/setFormat']);
-
 function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
@@ -218,7 +215,8 @@ function checkFields(fields: Readonly<Record<string, Field>>, o: Record<string, 
 export function validateRequest(command: string, args: unknown): { ok: true; args: unknown } | { ok: false; message: string } {
   const schema = SCHEMAS.get(command);
   if (schema === undefined) return { ok: true, args };
-  if (args === undefined && ARGUMENTS_OPTIONAL.has(command)) return { ok: true, args: {} };
+  // Left out: as if empty, so that the message names the first property that is required.
+  if (args === undefined) args = {};
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     return { ok: false, message: `${command}: the arguments must be an object (got ${describe(args)})` };
   }

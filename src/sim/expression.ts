@@ -157,7 +157,7 @@ export function namesInScope(ctx: ExprContext): string[] {
 
 /** The field names of a kernel object type, for completion after `.` or `->`. */
 export function fieldsOf(type: string): string[] {
-  return Object.keys(SCHEMAS[type] ?? {});
+  return Object.keys(Object.hasOwn(SCHEMAS, type) ? SCHEMAS[type]! : {});
 }
 
 function lookup(name: string, range: Range, ctx: ExprContext): Value {
@@ -172,7 +172,7 @@ function lookup(name: string, range: Range, ctx: ExprContext): Value {
       break;
     case 'this_cpu': return { ref: ctx.state.percpu[ctx.cpu]! };
     default: {
-      const g = ctx.state.globals[name];
+      const g = Object.hasOwn(ctx.state.globals, name) ? ctx.state.globals[name] : undefined;
       if (g !== undefined) return { ref: g };
     }
   }
