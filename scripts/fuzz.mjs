@@ -170,7 +170,9 @@ const COMMANDS = [
 ];
 const NAMES = ['IA32_XFD_ERR', 'IA32_XFD', 'XCR0', 'err', 'current', '__proto__', 'constructor', 'toString', 'hasOwnProperty',
   'current.thread.fpu.fpstate.xfd', 'current->thread.fpu.__proto__', 'this_cpu.xfd_state', 'XFEATURE_MASK_XTILEDATA', 'MSR_IA32_XFD',
-  'IA32_XFD_ERR & XFEATURE_MASK_XTILEDATA', '1/0', '(((1)))', '-~!1', 'x = 1', 'IA32_XFD = 0x40000', 'cpu0.IA32_XFD_ERR'];
+  'IA32_XFD_ERR & XFEATURE_MASK_XTILEDATA', '1/0', '(((1)))', '-~!1', 'x = 1', 'IA32_XFD = 0x40000', 'cpu0.IA32_XFD_ERR',
+  `${'('.repeat(300)}1${')'.repeat(300)}`, `${'-'.repeat(5000)}1`, Array.from({ length: 3000 }, () => '1').join('+'), 'N'.repeat(9000),
+  `${'f('.repeat(400)}1${')'.repeat(400)}`, '0x1ffffffffffffffffffff', `{${'{'.repeat(50)}}`];
 
 function garbage(r) {
   return r.pick([

@@ -142,6 +142,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
   }
 
   protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: XsaveLaunchArguments): Promise<void> {
+    this.disconnected = false;
     try {
       if (args.explore) args = await this.exploreFirst(args);
       this.load(args);

@@ -44,6 +44,9 @@ export interface EngineOptions {
   maxFrames?: number;
 }
 
+/** Kernel objects a scenario may allocate (README "Limits"). */
+export const MAX_OBJECTS = 100_000;
+
 /** Exception handlers by vector, named as Linux names them (arch/x86/kernel/traps.c, DEFINE_IDTENTRY). */
 export const HANDLERS: Readonly<Record<number, string>> = {
   6: 'exc_invalid_op',
@@ -338,6 +341,8 @@ export class Engine {
     try {
       if (th.pendingFault) this.deliverPending(th, out);
       else this.exec(th, out);
+      // Kernel objects are bounded as memory is (builtins.ts, allocate): each step costs bounded time.
+      if (s.heap.length > MAX_OBJECTS) throw new ScenarioError(`out of kernel objects: a scenario may allocate ${MAX_OBJECTS}`);
       this.checkInvariants(th, out);
     } catch (e) {
       if (!(e instanceof ScenarioError)) throw e;
