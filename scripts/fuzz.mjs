@@ -80,6 +80,9 @@ const firsts = new Map();
 const outDir = join(root, 'out', 'fuzz');
 
 const samples = new Map();
+/** --messages: every distinct error message (numbers and quoted text folded), to read them. */
+const showMessages = process.argv.includes('--messages');
+const messages = new Map();
 function count(kind, cls, repro, sample) {
   if (BAD.has(cls) && sample) {
     const set = samples.get(`${kind}:${cls}`) ?? new Set();
@@ -183,10 +186,17 @@ function garbage(r) {
 
 function launchArgs(r) {
   const programs = [
-    ...corpus.map((c) => join(ws, c.name)), '/etc/passwd', join(outside, 'canary.xsave'), join(outside, 'canary.txt'), join(ws, 'missing.xsave'),
+    // (outside/canary.xsave is never the program: a launched scenario may be shown; only what it reaches is gated)
+    ...corpus.map((c) => join(ws, c.name)), '/etc/passwd', join(outside, 'canary.txt'), join(ws, 'missing.xsave'),
     ws, '', '/proc/self/environ',
   ];
-  const a = { program: r.pick(programs) };
+  let program = r.pick(programs);
+  if (r.chance(0.3)) {
+    // A mutated scenario, as the scenario lane makes them.
+    program = join(ws, `dap-${r.int(16)}.xsave`);
+    writeFileSync(program, mutate(r, r.pick(corpus).text));
+  }
+  const a = { program };
   if (r.chance(0.5)) a.policy = r.pick(['naive', 'linux-5.17', 'tglx-2021', 'linux-6.19', '../../x', '__proto__', join(outside, 'canary.xsave'), 'constructor']);
   if (r.chance(0.2)) a.cpu = r.pick(['sapphire-rapids', 'haswell', '__proto__', 'constructor', 'toString', 'x']);
   if (r.chance(0.7)) a.stopOnEntry = r.chance(0.7);
@@ -256,6 +266,11 @@ function collect(st, msg) {
   for (const k of ['refs', 'names', 'mems']) if (st[k].length > 200) st[k].splice(0, 100);
 }
 
+/** What a request sent comes back quoted; only the adapter's own words count. */
+function ownWords(text) {
+  return text.replace(/'[^'\n]*'|"[^"\n]*"/g, "''");
+}
+
 function classifyResponse(resp) {
   if (resp === 'timeout') return 'hang';
   if (resp === null) return 'crash';
@@ -263,10 +278,14 @@ function classifyResponse(resp) {
   if (leaks(text)) return 'host-file';
   if (resp.success) {
     if (/\\n\s+at /.test(text)) return 'stack-trace';
+    // The adapter's own words in a success: breakpoint messages, results, descriptions.
+    const b = resp.body ?? {};
+    const words = [b.result, b.value, b.description, ...(Array.isArray(b.breakpoints) ? b.breakpoints.map((x) => x?.message) : [])];
+    if (words.some((w) => typeof w === 'string' && RAW.test(ownWords(w)))) return 'raw-exception';
+    if (typeof b.unreadableBytes === 'number' && !Number.isInteger(b.unreadableBytes)) return 'raw-exception';
     return 'ok';
   }
-  // What the request sent comes back quoted; only the adapter's own words count.
-  const m = String(resp.message ?? '').replace(/'[^'\n]*'|"[^"\n]*"/g, "''");
+  const m = ownWords(String(resp.message ?? ''));
   if (STACK.test(m)) return 'stack-trace';
   if (/internal error/.test(m)) return 'internal-error';
   if (RAW.test(m)) return 'raw-exception';
@@ -278,6 +297,7 @@ function classifyEvents(events) {
     const text = JSON.stringify(e.body ?? {});
     if (leaks(text)) return 'host-file';
     if (e.event === 'output' && STACK.test(e.body?.output ?? '')) return 'stack-trace';
+    if (e.event === 'output' && e.body?.category === 'stderr' && RAW.test(ownWords(e.body?.output ?? ''))) return 'raw-exception';
     if (e.event === 'output' && /internal error/.test(e.body?.output ?? '')) return 'internal-error';
     if (e.event === 'stopped' && /internal error/.test(e.body?.text ?? e.body?.description ?? '')) return 'internal-error';
   }
@@ -308,6 +328,10 @@ async function dapSession(r, deadline, caseNo) {
       const evCls = classifyEvents(a.events.slice(before));
       if (evCls && cls !== 'hang' && cls !== 'crash') cls = evCls;
       count('dap', cls, `seed ${seed}, DAP case ${caseNo}, request ${i}\n${JSON.stringify(log, null, 1).slice(0, 20000)}\nresponse: ${JSON.stringify(resp)?.slice(0, 4000)}\nevents: ${JSON.stringify(a.events.slice(before)).slice(0, 4000)}\nstderr: ${a.stderr.slice(0, 4000)}`, `${command}: ${typeof resp === 'object' && resp ? resp.message ?? JSON.stringify(a.events.slice(before)).slice(0, 300) : resp}`);
+      if (showMessages && resp && typeof resp === 'object' && !resp.success) {
+        const k = `${command}: ${String(resp.message).replace(/'[^'\n]*'|"[^"\n]*"/g, "'…'").replace(/\d+/g, 'N')}`.slice(0, 160);
+        messages.set(k, (messages.get(k) ?? 0) + 1);
+      }
       collect(st, resp);
       if (cls === 'hang' || cls === 'crash') break;
       if (a.exited) break;
@@ -436,6 +460,7 @@ for (let j = 0; j < jobs; j++) {
 }
 await Promise.all(tasks);
 
+if (showMessages) for (const [k, n] of [...messages.entries()].sort((a, b) => b[1] - a[1])) console.log(`${String(n).padStart(6)} ${k}`);
 const elapsed = ((Date.now() - t0) / 1000).toFixed(1);
 console.log(`fuzz: seed ${seed}, ${elapsed} s, ${jobs} job(s), work folder ${work}`);
 let bad = 0;

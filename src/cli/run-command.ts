@@ -16,6 +16,9 @@ export const RUN_USAGE = `usage: xsave-sim run FILE [--policy NAME] [--cpu NAME]
   --trace      print every hardware event with its step number
   --max-steps  step budget (default 1000000)`;
 
+/** The largest step budget of a run (README "Limits"). */
+export const MAX_RUN_STEPS = 1_000_000_000;
+
 export interface RunOutput {
   status: number;
   stdout: string;
@@ -29,7 +32,9 @@ export function runCommand(argv: string[]): RunOutput {
   const cpu = args.options.get('cpu');
   if (cpu !== undefined && !Object.hasOwn(CPU_MODELS, cpu)) throw new UsageError(`--cpu: unknown CPU model '${cpu}' (known: ${Object.keys(CPU_MODELS).join(', ')})`);
   const maxStepsText = args.options.get('max-steps') ?? '1000000';
-  if (!/^[0-9]+$/.test(maxStepsText) || Number(maxStepsText) < 1) throw new UsageError(`--max-steps: '${maxStepsText}' is not a positive number`);
+  if (!/^[0-9]{1,13}$/.test(maxStepsText) || Number(maxStepsText) < 1 || Number(maxStepsText) > MAX_RUN_STEPS) {
+    throw new UsageError(`--max-steps: '${maxStepsText.slice(0, 40)}' is not a number from 1 to ${MAX_RUN_STEPS}`);
+  }
   const maxSteps = Number(maxStepsText);
 
   // Files: the scenario's folder tree, the working directory and the shipped kernel folder.

@@ -81,7 +81,7 @@ const launch: Shape<LaunchShape> = {
 const SCHEMAS = new Map<string, Readonly<Record<string, Field>>>([
   ['initialize', {
     clientID: ostr(1000), clientName: ostr(1000), adapterID: str(1000), locale: ostr(100), linesStartAt1: obool, columnsStartAt1: obool,
-    pathFormat: ostr(100), supportsVariableType: obool, supportsVariablePaging: obool, supportsRunInTerminalRequest: obool,
+    pathFormat: { type: 'string', values: ['path'], optional: true }, supportsVariableType: obool, supportsVariablePaging: obool, supportsRunInTerminalRequest: obool,
     supportsMemoryReferences: obool, supportsProgressReporting: obool, supportsInvalidatedEvent: obool, supportsMemoryEvent: obool,
     supportsArgsCanBeInterpretedByShell: obool, supportsStartDebuggingRequest: obool, supportsANSIStyling: obool,
   } satisfies Shape<DebugProtocol.InitializeRequestArguments>],
