@@ -9,6 +9,7 @@ import type { MachineState, TraceEntry } from './machine';
 
 interface Checkpoint<A> {
   readonly position: number;
+  readonly bytes: number;
   readonly state: MachineState;
   readonly traceLength: number;
   readonly aux: A;
@@ -22,6 +23,15 @@ export interface AuxState<A> {
 
 /** Checkpoints kept at most; past it every other one goes and the spacing doubles. */
 const MAX_CHECKPOINTS = 256;
+/** Bytes of machine memory the checkpoints hold at most (a scenario may map 16 MiB): thinned the same way. */
+const MAX_CHECKPOINT_BYTES = 256 << 20;
+
+/** What a checkpoint of `s` costs, roughly: its memory regions and its kernel objects. */
+function weight(s: MachineState): number {
+  let n = s.heap.length * 256;
+  for (const r of s.mem.regions) n += r.bytes.length;
+  return n;
+}
 
 export class History<A> {
   private checkpoints: Checkpoint<A>[] = [];
@@ -32,7 +42,8 @@ export class History<A> {
   /**
    * `every`: steps between checkpoints; a window replays at most that many steps. A long run keeps
    * memory bounded: when MAX_CHECKPOINTS are held, every other one is dropped and `every` doubles,
-   * so a million steps cost 256 snapshots and a step back replays at most a few thousand steps.
+   * so a million steps cost 256 snapshots and a step back replays at most a few thousand steps;
+   * checkpoints of a machine with much memory are thinned the same way past MAX_CHECKPOINT_BYTES.
    */
   constructor(private readonly engine: Engine, private readonly aux: AuxState<A>, private every = 128) {
     this.timeline = engine.state.trace;
@@ -56,10 +67,16 @@ export class History<A> {
     const last = this.checkpoints[this.checkpoints.length - 1]!;
     if (p - last.position < this.every) return;
     this.checkpoint();
-    if (this.checkpoints.length > MAX_CHECKPOINTS) {
+    while (this.checkpoints.length > 2 && (this.checkpoints.length > MAX_CHECKPOINTS || this.bytes() > MAX_CHECKPOINT_BYTES)) {
       this.checkpoints = this.checkpoints.filter((_, i) => i % 2 === 0 || i === this.checkpoints.length - 1);
       this.every *= 2;
     }
+  }
+
+  private bytes(): number {
+    let n = 0;
+    for (const c of this.checkpoints) n += c.bytes;
+    return n;
   }
 
   /** Checkpoints held (for tests and the memory it costs). */
@@ -118,6 +135,7 @@ export class History<A> {
     const s = this.engine.state;
     this.checkpoints.push({
       position: s.steps,
+      bytes: weight(s),
       state: structuredClone({ ...s, trace: [] }),
       traceLength: s.trace.length,
       aux: this.aux.save(),
