@@ -7,7 +7,7 @@
 // the shipped kernel folder.
 import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { FileAccessor } from '../lang/compiler';
 import { parse } from '../lang/parser';
 import type { Diagnostic } from '../lang/source';
@@ -176,20 +176,24 @@ export class WriteRefused extends Error {
  */
 export function writeNewFile(path: string, text: string): void {
   const abs = resolve(path);
-  if (!isAbsolute(abs)) throw new WriteRefused(`cannot write '${path}'`);
   const dir = dirname(abs);
-  if (real(dir) === null && dir === join(tmpdir(), 'xsave-debug')) {
-    try { mkdirSync(dir, { recursive: true, mode: 0o700 }); } catch { /* reported below */ }
+  if (dir === join(tmpdir(), 'xsave-debug')) {
+    // A shared temporary folder: ours only if it is a real folder of this user, made private.
+    try { mkdirSync(dir, { mode: 0o700 }); } catch { /* there already, or reported below */ }
+    const st = lstatSync(dir, { throwIfNoEntry: false });
+    if (!st || !st.isDirectory() || (process.getuid !== undefined && st.uid !== process.getuid())) {
+      throw new WriteRefused(`cannot write '${path}': '${dir}' is not a folder of this user`);
+    }
   }
-  const realDir2 = real(dir);
-  if (realDir2 === null) throw new WriteRefused(`cannot write '${path}': its folder does not exist`);
-  if (inside(realDir2, real(kernelDir()) ?? kernelDir())) throw new WriteRefused(`cannot write '${path}': it is in the shipped kernel folder`);
+  const realDir = real(dir);
+  if (realDir === null) throw new WriteRefused(`cannot write '${path}': its folder does not exist`);
+  if (inside(realDir, real(kernelDir()) ?? kernelDir())) throw new WriteRefused(`cannot write '${path}': it is in the shipped kernel folder`);
   let st: ReturnType<typeof lstatSync> | null = null;
   try { st = lstatSync(abs); } catch { st = null; }
   if (st !== null && !st.isFile()) {
     throw new WriteRefused(`cannot write '${path}': ${st.isSymbolicLink() ? 'a link' : st.isDirectory() ? 'a folder' : 'something other than a file'} is already there (remove it, or choose another path)`);
   }
-  const tmp = join(realDir2, `.${basename(abs)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  const tmp = join(realDir, `.${basename(abs)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   let fd: number;
   try {
     fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o644);
@@ -206,7 +210,7 @@ export function writeNewFile(path: string, text: string): void {
   }
   closeSync(fd);
   try {
-    renameSync(tmp, join(realDir2, basename(abs)));
+    renameSync(tmp, join(realDir, basename(abs)));
   } catch (e) {
     try { unlinkSync(tmp); } catch { /* already gone */ }
     throw new WriteRefused(`cannot write '${path}': ${errText(e)}`);

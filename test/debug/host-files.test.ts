@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { counterexamplePath, kernelDir, writeNewFile } from '../../src/debug/host-files';
 import { errorOf, fixture, root, withClient } from './support';
 
 const cli = join(root, 'dist', 'cli.js');
@@ -136,4 +137,13 @@ test('adapter: explore: true does not write through a link at the counterexample
   });
   assert.equal(readFileSync(victim, 'utf8'), 'keep me\n');
   assert.ok(existsSync(out) && lstatSync(out).isSymbolicLink());
+});
+
+test('nothing is written into the shipped kernel folder: a counterexample of a file there goes to the temp folder', () => {
+  const inKernel = join(kernelDir(), 'policies', 'naive.xsave');
+  assert.equal(counterexamplePath(inKernel), join(tmpdir(), 'xsave-debug', 'naive.counterexample.xsave'));
+  const target = join(kernelDir(), 'policies', 'x.counterexample.xsave');
+  assert.throws(() => writeNewFile(target, 'x'), { name: 'WriteRefused', message: `cannot write '${target}': it is in the shipped kernel folder` });
+  assert.equal(existsSync(target), false);
+  assert.equal(counterexamplePath(join(ws, 'a.xsave')), join(ws, 'a.counterexample.xsave'));
 });
