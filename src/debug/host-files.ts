@@ -66,32 +66,50 @@ export class FileGate implements FileAccessor {
 
   /** Why `path` may not be read, or null when it may. */
   refused(path: string): string | null {
+    const c = this.check(path);
+    return 'message' in c ? c.message : null;
+  }
+
+  /** The real path behind `path` when it may be read, else the message of why not. */
+  private check(path: string): { real: string } | { message: string } {
     const abs = resolve(path);
-    if (!abs.endsWith('.xsave')) return `'${path}' is not a scenario file (.xsave)`;
-    if (!existsSync(abs)) return `cannot read '${path}': no such file`;
+    if (!abs.endsWith('.xsave')) return { message: `'${path}' is not a scenario file (.xsave)` };
+    if (!existsSync(abs)) return { message: `cannot read '${path}': no such file` };
     const r = real(abs);
-    if (r === null) return `cannot read '${path}'`;
-    if (!r.endsWith('.xsave')) return `'${path}' is a link to a file that is not a scenario file (.xsave)`;
+    if (r === null) return { message: `cannot read '${path}'` };
+    if (!r.endsWith('.xsave')) return { message: `'${path}' is a link to a file that is not a scenario file (.xsave)` };
     if (!this.roots.some((root) => inside(r, root))) {
-      return `cannot read '${path}': it is outside the folders a scenario may read (its own folder, the workspace, the shipped kernel folder)`;
+      return { message: `cannot read '${path}': it is outside the folders a scenario may read (its own folder, the workspace, the shipped kernel folder)` };
     }
     try {
       const st = statSync(r);
-      if (!st.isFile()) return `cannot read '${path}': not a file`;
-      if (st.size > MAX_FILE_BYTES) return `cannot read '${path}': larger than ${MAX_FILE_BYTES / (1 << 20)} MB`;
+      if (!st.isFile()) return { message: `cannot read '${path}': not a file` };
+      if (st.size > MAX_FILE_BYTES) return { message: `cannot read '${path}': larger than ${MAX_FILE_BYTES / (1 << 20)} MB` };
     } catch {
-      return `cannot read '${path}'`;
+      return { message: `cannot read '${path}'` };
     }
-    return null;
+    return { real: r };
   }
 
   read(path: string): string | null {
-    if (this.refused(path) !== null) return null;
+    const c = this.check(path);
+    if ('message' in c) return null;
+    // Opened without following a link and without blocking (a FIFO swapped in meanwhile), then
+    // checked again on the open file: what is read is what was checked.
+    let fd: number;
     try {
-      const text = readFileSync(real(resolve(path))!, 'utf8');
-      return text.length > MAX_FILE_BYTES ? null : text;
+      fd = openSync(c.real, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
     } catch {
       return null;
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.size > MAX_FILE_BYTES) return null;
+      return readFileSync(fd, 'utf8');
+    } catch {
+      return null;
+    } finally {
+      closeSync(fd);
     }
   }
 
