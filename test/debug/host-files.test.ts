@@ -147,3 +147,14 @@ test('nothing is written into the shipped kernel folder: a counterexample of a f
   assert.equal(existsSync(target), false);
   assert.equal(counterexamplePath(join(ws, 'a.xsave')), join(ws, 'a.counterexample.xsave'));
 });
+
+test('a FIFO named like a scenario is refused, not waited on', () => {
+  const fifo = join(sub, 'pipe.xsave');
+  const made = spawnSync('mkfifo', [fifo]);
+  if (made.status !== 0) return; // no mkfifo here: nothing to check
+  const f = join(sub, 'imports-fifo.xsave');
+  writeFileSync(f, 'import "pipe.xsave";\n');
+  const r = run(['run', f]);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, `${f}:1:8: error: import: cannot read '${fifo}': not a file\n`);
+});
