@@ -13,7 +13,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename } from 'node:path';
 import { formatDiagnostic } from '../lang/source';
 import { formatMask } from '../model';
-import type { Engine, Happening } from '../sim/engine';
+import { type Engine, type Happening, allocationSteps } from '../sim/engine';
 import {
   type ExprContext, type Place, ExpressionError, REGISTER_NAMES, evaluate, fieldsOf, namesInScope, parseDebugExpression,
   placeOf, registerValue,
@@ -697,8 +697,9 @@ export class XsaveDebugSession extends LoggingDebugSession {
         const sliceEnd = Date.now() + SLICE_MS;
         for (let k = 0; ; k++) {
           if (this.runId !== id || this.engine !== e) return; // disconnected or restarted meanwhile
+          const before = e.state.nextAddr;
           const { h, stop } = this.stepOnce(false);
-          taken++;
+          taken += 1 + allocationSteps(before, e.state.nextAddr);
           const end = h.find((x): x is Extract<Happening, { kind: 'end' | 'error' | 'oops' }> => x.kind === 'end' || x.kind === 'error' || x.kind === 'oops');
           if (end) { this.ended(end); return; }
           if (stop) { this.reportStop(stop); return; }

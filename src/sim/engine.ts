@@ -44,6 +44,14 @@ export interface EngineOptions {
   maxFrames?: number;
 }
 
+/**
+ * What an allocation costs against a step budget besides its statement: one step per 64 KiB of
+ * machine memory (`nextAddr` only grows by allocations), so the budget bounds time, not statements.
+ */
+export function allocationSteps(before: bigint, after: bigint): number {
+  return after > before ? Number((after - before) >> 16n) : 0;
+}
+
 /** Kernel objects a scenario may allocate (README "Limits"). */
 export const MAX_OBJECTS = 100_000;
 
@@ -1206,7 +1214,9 @@ export class Engine {
   /** Runs until `stop` says so, the machine halts, or `budget` steps pass. */
   run(stop: (h: Happening[]) => boolean, budget: number): { steps: number; happenings: Happening[]; reason: 'stop' | 'end' | 'budget' } {
     for (let n = 1; n <= budget; n++) {
+      const before = this.state.nextAddr;
       const h = this.step();
+      n += allocationSteps(before, this.state.nextAddr);
       if (this.state.halted && h.length === 0) return { steps: n, happenings: h, reason: 'end' };
       if (h.some((x) => x.kind === 'end' || x.kind === 'error' || x.kind === 'oops')) return { steps: n, happenings: h, reason: 'end' };
       if (stop(h)) return { steps: n, happenings: h, reason: 'stop' };

@@ -96,6 +96,13 @@ test('allocation is bounded: a loop of 1 MiB buffers ends with an error at the a
   assert.equal(r.stderr, `${r.file}:3:17: error: out of machine memory: a scenario may allocate 16 MiB in 1024 regions (user buffer 16)\n`);
 });
 
+test('an allocation counts against the step budget: one step per 64 KiB', () => {
+  // Each turn: the while, the allocation and 16 steps for its 1 MiB; 100 steps end in the sixth turn.
+  const r = run('alloc-budget.xsave', 'host hog {\n  thread main {\n    while (1) { user_buffer_alloc(1 << 20); }\n  }\n}\n', '--max-steps', '100');
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, `${r.file}:3:5: error: the step budget of 100 ran out here (a loop that does not end?)\n`);
+});
+
 test('run-time errors are file:line:col: error: message', () => {
   const r = run('null.xsave', 'fn f() { v = vcpu_alloc(); x = v->arch->xcr0; }\nhost p { thread main { f(); } }\n');
   assert.equal(r.status, 2);
