@@ -358,6 +358,9 @@ function deep(kind, n) {
     case 'plus': return `const D = ${Array.from({ length: n }, () => '1').join(' + ')};`;
     case 'ifs': return `fn g() { ${'if (1) { '.repeat(n)}${'} '.repeat(n)}}`;
     case 'elseif': return `fn g() { if (0) { } ${'else if (0) { } '.repeat(n)}}`;
+    case 'fields': return `fn g() { let y = current${'->thread'.repeat(n)}; }`;
+    case 'index': return `fn g() { let y = current${'[1]'.repeat(n)}; }`;
+    case 'ternary': return `const D = 1${' ? 1 : 1'.repeat(n)};`;
     case 'consts': return Array.from({ length: n }, (_, i) => `const C${i} = C${i + 1} + 1;`).join('\n') + `\nconst C${n} = 1;`;
   }
   return '';
@@ -375,7 +378,7 @@ function mutate(r, text) {
       case 3: { const l = lines[at] ?? ''; const p = r.int(l.length + 1); lines[at] = l.slice(0, p) + r.pick(['(', ')', '{', '}', ';', '"', '->', '.', '0x', '9999999999999999999999', '/*', '//', '\\', '\u0000', 'é', '__proto__', 'constructor']) + l.slice(p); break; }
       case 4: lines.splice(at, 0, r.pick([`import "${join(outside, 'canary.xsave')}";`, `import "${join(outside, 'canary.txt')}";`, 'import "/etc/passwd";', 'import "../../../../../../etc/passwd";', 'import "/proc/self/environ";', `import "${relPath(outside)}/canary.xsave";`, 'import "missing.xsave";', `import "${r.pick(corpus).name}";`])); break;
       case 5: lines.splice(at, 0, r.pick(['cpu "__proto__";', 'cpu "constructor";', 'cpu "toString";', 'cpu "haswell";', 'policy "../../x";', 'policy "__proto__";', `policy "${join(outside, 'canary.xsave')}";`, 'cpus 64;', 'cpus 0;'])); break;
-      case 6: lines.splice(at, 0, deep(r.pick(['parens', 'calls', 'unary', 'plus', 'ifs', 'elseif', 'consts']), r.pick([10, 150, 1000, 3000, 10000]))); break;
+      case 6: lines.splice(at, 0, deep(r.pick(['parens', 'calls', 'unary', 'plus', 'ifs', 'elseif', 'consts', 'fields', 'index', 'ternary']), r.pick([10, 150, 1000, 3000, 10000, 100000]))); break;
       case 7: lines.splice(at, 0, `const ${'N'.repeat(r.pick([300, 70000]))} = 1;`); break;
       case 8: lines.splice(at, 0, r.pick(['host hog { thread main { while (1) { user_buffer_alloc(1 << 20); } } }', 'host hog { thread main { while (1) { } } }', 'host hog { thread main { let a = 1; while (a) { a = a + 1; } } }'])); break;
       case 9: { const a2 = r.int(lines.length); const b2 = r.int(lines.length); [lines[a2], lines[b2]] = [lines[b2], lines[a2]]; break; }

@@ -61,7 +61,14 @@ const MAX_LOCALS = 256;
 
 /** Compiles `main` plus `extraImports` (the policy file) and everything they import. */
 export function compile(main: string, files: FileAccessor, env: CompileEnv, extraImports: string[] = []): CompileResult {
-  return new Compiler(files, env).run(main, extraImports);
+  try {
+    return new Compiler(files, env).run(main, extraImports);
+  } catch (e) {
+    // The parser bounds nesting (MAX_NESTING), so this is a safety net, not a path: a file the
+    // recursion cannot hold is still a diagnostic, never a crash.
+    if (!(e instanceof RangeError)) throw e;
+    return { program: null, diagnostics: [{ file: main, range: ZERO, severity: 'error', message: 'the file is nested too deeply to compile' }] };
+  }
 }
 
 class Compiler {

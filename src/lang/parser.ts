@@ -501,7 +501,21 @@ export class Parser {
 
   private postfix(): Expr {
     let e = this.primary();
+    // Each call, field or index makes the tree one level deeper (a.b.c is (a.b).c).
+    const outer = this.depth;
+    try {
+      return this.postfixChain(e);
+    } finally {
+      this.depth = outer;
+    }
+  }
+
+  private postfixChain(e: Expr): Expr {
     for (;;) {
+      if (this.is('(') || this.is('->') || this.is('.') || this.is('[')) {
+        if (this.depth >= MAX_NESTING) this.fail(this.peek(), `nesting deeper than ${MAX_NESTING} levels (parentheses, calls, operators, blocks): split it up`);
+        this.depth++;
+      }
       if (this.is('(')) {
         if (e.kind !== 'name') this.fail(this.peek(), 'only a function or builtin name can be called');
         const callee = { name: e.name, range: e.range };

@@ -30,11 +30,14 @@ const firstLine = (s: string) => s.split('\n')[0];
 test('nesting past 256 levels is an error at the token that goes deeper, for every construct', () => {
   const cases: Array<[string, string, string]> = [
     ['parens', `const D = ${'('.repeat(1000)}1${')'.repeat(1000)};\n`, '1:267'],
-    ['calls', `fn f(x) { return x; }\nfn g() { let y = ${'f('.repeat(1000)}1${')'.repeat(1000)}; }\n`, '2:528'],
+    ['calls', `fn f(x) { return x; }\nfn g() { let y = ${'f('.repeat(1000)}1${')'.repeat(1000)}; }\n`, '2:273'],
     ['unary', `const D = ${'-'.repeat(10000)}1;\n`, '1:266'],
     ['plus', `const D = ${Array.from({ length: 10000 }, () => '1').join(' + ')};\n`, '1:1033'],
     ['ifs', `fn g() { ${'if (1) { '.repeat(3000)}${'} '.repeat(3000)}}\n`, '1:2309'],
     ['elseif', `fn g() { if (0) { } ${'else if (0) { } '.repeat(3000)}}\n`, '1:4094'],
+    ['fields', `fn g() { let y = current${'->thread'.repeat(100000)}; }\n`, '1:2057'],
+    ['index', `fn g() { let y = current${'[1]'.repeat(100000)}; }\n`, '1:785'],
+    ['ternary', `const D = 1${' ? 1 : 1'.repeat(3000)};\n`, '1:2055'],
   ];
   for (const [name, src, at] of cases) {
     const r = run(`${name}.xsave`, src);
