@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   for (let k = 0; k < 5; k++) {
     // The first counterexample in search order is on the line with no placement (unit 0).
     const t0 = performance.now();
-    const search = makeSearch({ file, imports: [policy], cpu: undefined, search: { bounds: { ...DEFAULT_BOUNDS }, invariants: null, failOnOops: true, failOnAssertions: false, keepEvents: false } });
+    const search = makeSearch({ file, roots: [root], imports: [policy], cpu: undefined, search: { bounds: { ...DEFAULT_BOUNDS }, invariants: null, failOnOops: true, failOnAssertions: false, keepEvents: false } });
     if (!search.rootLines().first) throw new Error('no counterexample on the root line');
     firstAny.push(performance.now() - t0);
     firstLeak.push((await explore({ file, policy, workers: 0, invariants: ['host-sees-guest-xfd-err'], bounds: { interrupts: 1, preemptions: 0, fpuIrqs: 0 } })).elapsedMs);

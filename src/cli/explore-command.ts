@@ -2,11 +2,11 @@
 // writes the shortest run that breaks an invariant as a scenario (src/debug/explore-runner.ts).
 // Exit status: 0 nothing broke within the bounds, 1 a counterexample was written, 2 bad usage or a
 // scenario with errors (its diagnostics printed as file:line:col: error: message).
-import { writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { formatDiagnostic } from '../lang/source';
 import { type ExploreResult, explore } from '../debug/explore-runner';
-import { DEFAULT_BOUNDS } from '../sim/explore/options';
+import { WriteRefused, counterexamplePath, writeNewFile } from '../debug/host-files';
+import { DEFAULT_BOUNDS, MAX_BOUNDS, MAX_VISITED_STATES } from '../sim/explore/options';
 import { INVARIANTS } from '../sim/invariants';
 import { UsageError, parseArgs } from './args';
 import { HOST_CPU_MODEL, cpuModelNames, isCpuModelName } from '../model';
@@ -26,9 +26,9 @@ export const EXPLORE_USAGE = `usage: xsave-sim explore FILE [--policy NAME] [--c
   --assertions       a failed assert of the scenario counts too
   --keep-events      keep the scenario's own events block and place events in addition`;
 
-function count(name: string, text: string | undefined, dflt: number, min: number): number {
+function count(name: string, text: string | undefined, dflt: number, min: number, max = 1024): number {
   if (text === undefined) return dflt;
-  if (!/^[0-9]+$/.test(text) || Number(text) < min) throw new UsageError(`--${name}: '${text}' is not a number >= ${min}`);
+  if (!/^[0-9]{1,16}$/.test(text) || Number(text) < min || Number(text) > max) throw new UsageError(`--${name}: '${text.slice(0, 40)}' is not a number from ${min} to ${max}`);
   return Number(text);
 }
 
@@ -44,13 +44,13 @@ export async function exploreCommand(argv: string[], progress: ((line: string) =
   const file = resolve(args.positional[0]!);
   const o = args.options;
   const bounds = {
-    interrupts: count('max-interrupts', o.get('max-interrupts'), DEFAULT_BOUNDS.interrupts, 0),
-    preemptions: count('max-preemptions', o.get('max-preemptions'), DEFAULT_BOUNDS.preemptions, 0),
-    fpuIrqs: count('max-fpu-irqs', o.get('max-fpu-irqs'), DEFAULT_BOUNDS.fpuIrqs, 0),
-    steps: count('max-steps', o.get('max-steps'), DEFAULT_BOUNDS.steps, 1),
+    interrupts: count('max-interrupts', o.get('max-interrupts'), DEFAULT_BOUNDS.interrupts, 0, MAX_BOUNDS.interrupts),
+    preemptions: count('max-preemptions', o.get('max-preemptions'), DEFAULT_BOUNDS.preemptions, 0, MAX_BOUNDS.preemptions),
+    fpuIrqs: count('max-fpu-irqs', o.get('max-fpu-irqs'), DEFAULT_BOUNDS.fpuIrqs, 0, MAX_BOUNDS.fpuIrqs),
+    steps: count('max-steps', o.get('max-steps'), DEFAULT_BOUNDS.steps, 1, MAX_BOUNDS.steps),
   };
   const invariants = o.get('invariant')?.split(',').map((x) => x.trim()).filter(Boolean) ?? null;
-  for (const i of invariants ?? []) if (!(i in INVARIANTS)) throw new UsageError(`--invariant: unknown invariant '${i}' (known: ${Object.keys(INVARIANTS).join(', ')})`);
+  for (const i of invariants ?? []) if (!Object.hasOwn(INVARIANTS, i)) throw new UsageError(`--invariant: unknown invariant '${i}' (known: ${Object.keys(INVARIANTS).join(', ')})`);
   const workers = o.has('workers') ? count('workers', o.get('workers'), 0, 0) : undefined;
   const cpu = o.get('cpu');
   if (cpu !== undefined && !isCpuModelName(cpu)) throw new UsageError(`--cpu: unknown CPU model '${cpu}' (known: ${cpuModelNames().join(', ')})`);
@@ -58,10 +58,10 @@ export async function exploreCommand(argv: string[], progress: ((line: string) =
     const problem = hostCpuProblem();
     if (problem !== null) throw new UsageError(`--cpu host: ${problem}`);
   }
-  const out = o.get('out') ? resolve(o.get('out')!) : join(dirname(file), `${basename(file).replace(/\.xsave$/, '')}.counterexample.xsave`);
+  const out = o.get('out') ? resolve(o.get('out')!) : counterexamplePath(file);
 
   const r: ExploreResult = await explore({
-    file, ...(o.has('policy') ? { policy: o.get('policy')! } : {}), ...(cpu !== undefined ? { cpu } : {}), bounds, invariants, failOnAssertions: args.flags.has('assertions'),
+    file, workspace: process.cwd(), ...(o.has('policy') ? { policy: o.get('policy')! } : {}), ...(cpu !== undefined ? { cpu } : {}), bounds, invariants, failOnAssertions: args.flags.has('assertions'),
     keepEvents: args.flags.has('keep-events'), ...(workers !== undefined ? { workers } : {}),
   }, {
     onProgress: progress ? (p) => progress(`explored ${p.states.toLocaleString('en')} states (${p.statesPerSecond.toLocaleString('en')}/s), depth ${p.depth}, units ${p.unitsDone}/${p.units}`) : undefined,
@@ -69,7 +69,7 @@ export async function exploreCommand(argv: string[], progress: ((line: string) =
   if (r.status === 'error') return { status: 2, stdout: '', stderr: r.diagnostics.map((d) => formatDiagnostic(d) + '\n').join('') };
 
   const lines: string[] = [];
-  const hit = Object.entries(r.boundsHit).filter(([, v]) => v).map(([k]) => ({ interrupts: '--max-interrupts', preemptions: '--max-preemptions', fpuIrqs: '--max-fpu-irqs', steps: '--max-steps' })[k]);
+  const hit = Object.entries(r.boundsHit).filter(([, v]) => v).map(([k]) => ({ interrupts: '--max-interrupts', preemptions: '--max-preemptions', fpuIrqs: '--max-fpu-irqs', steps: '--max-steps', memory: `the memory ceiling (${MAX_VISITED_STATES.toLocaleString('en')} visited states)` })[k]);
   lines.push(`explored ${r.states.toLocaleString('en')} states (${r.distinctStates.toLocaleString('en')} distinct) in ${(r.elapsedMs / 1000).toFixed(2)} s on ${r.workers || 1} thread${r.workers > 1 ? 's' : ''}` +
     `${r.elapsedMs > 0 ? `, ${Math.round(r.states / (r.elapsedMs / 1000)).toLocaleString('en')} states/s` : ''}; deepest run ${r.maxDepth} steps`);
   lines.push(hit.length ? `bounds hit: ${hit.join(', ')} (a larger bound may find more)` : 'bounds hit: none (every placement was tried)');
@@ -78,7 +78,12 @@ export async function exploreCommand(argv: string[], progress: ((line: string) =
   let status = 0;
   if (r.counterexample) {
     const c = r.counterexample;
-    writeFileSync(out, c.text);
+    try {
+      writeNewFile(out, c.text);
+    } catch (e) {
+      if (!(e instanceof WriteRefused)) throw e;
+      return { status: 2, stdout: lines.join('\n') + '\n', stderr: `${out}:1:1: error: ${e.message}\n` };
+    }
     lines.push(`${c.where ? `${c.where}: ` : ''}${c.invariant === 'oops' || c.invariant === 'assertion' ? c.invariant : `invariant violated: ${c.invariant}`}: ${c.message} (step ${c.step})`);
     for (const p of c.placements) lines.push(`  ${p.kind}${p.target ? ` ${p.target}` : ''} before step ${p.depth + 1}: ${p.line}`);
     lines.push(`counterexample written to ${out}`);

@@ -1,6 +1,7 @@
 // xsave-sim: the command-line face of the simulator, for terminals and CI. Each command is a
 // function from arguments to text; this file only dispatches and maps errors to exit statuses
-// (0 success, 1 a failed assertion, 2 bad usage or bad input).
+// (0 success, 1 a failed assertion or invariant, 2 bad usage or bad input, 3 an internal error of
+// xsave-sim itself: one line and a request to report it; the stack trace only with --debug).
 import { LAYOUT_USAGE, layoutCommand } from './layout-command';
 import { RUN_USAGE, runCommand } from './run-command';
 import { EXPLORE_USAGE, exploreCommand } from './explore-command';
@@ -10,6 +11,9 @@ import { VERSION } from './version';
 
 const USAGE = `usage: xsave-sim <command> [options]
        xsave-sim --version
+
+options of every command:
+  --debug   print the stack trace of an internal error (exit status 3)
 
 commands:
   run       run a scenario, print its trace and assertion results
@@ -25,7 +29,9 @@ ${LAYOUT_USAGE}
 
 ${SILICON_USAGE}`;
 
-async function main(argv: string[]): Promise<number> {
+async function main(all: string[]): Promise<number> {
+  const debug = all.includes('--debug');
+  const argv = all.filter((a) => a !== '--debug');
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE + '\n');
@@ -36,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    // Exercises the internal-error path (exit 3) in tests.
+    if (process.env.XSAVE_SIM_TEST_INTERNAL_ERROR === '1') throw new TypeError('a test of the internal-error path');
     switch (command) {
       case 'layout':
         if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(LAYOUT_USAGE + '\n'); return 0; }
@@ -72,8 +80,20 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`xsave-sim: ${e.message}\n`);
       return 2;
     }
-    throw e;
+    return internalError(e, debug);
   }
 }
 
-void main(process.argv.slice(2)).then((status) => { process.exitCode = status; });
+/** A defect of xsave-sim, not of the input: exit 3, distinct from a violation (1) or bad input (2). */
+function internalError(e: unknown, debug: boolean): number {
+  const what = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e).split('\n')[0];
+  process.stderr.write(`xsave-sim: internal error: ${what}\n`);
+  if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  else process.stderr.write('xsave-sim: this is a defect of xsave-sim; please report it with the command line (--debug prints the stack)\n');
+  return 3;
+}
+
+process.on('uncaughtException', (e) => { process.exitCode = internalError(e, process.argv.includes('--debug')); });
+process.on('unhandledRejection', (e) => { process.exitCode = internalError(e, process.argv.includes('--debug')); });
+
+void main(process.argv.slice(2)).then((status) => { process.exitCode = status; }, (e: unknown) => { process.exitCode = internalError(e, process.argv.includes('--debug')); });

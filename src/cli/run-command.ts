@@ -8,7 +8,7 @@ import { type Diagnostic, formatDiagnostic } from '../lang/source';
 import { cpuModelNames, isCpuModelName } from '../model';
 import { loadScenario } from '../sim/scenario';
 import { UsageError, parseArgs } from './args';
-import { nodeFiles, policyFile, unknownPolicyMessage } from '../debug/host-files';
+import { FileGate, resolvePolicy } from '../debug/host-files';
 import { prepareHostCpu } from '../debug/host-cpu';
 
 export const RUN_USAGE = `usage: xsave-sim run FILE [--policy NAME] [--cpu NAME] [--trace] [--max-steps N]
@@ -17,6 +17,9 @@ export const RUN_USAGE = `usage: xsave-sim run FILE [--policy NAME] [--cpu NAME]
                host is this machine's CPUID (Linux, /dev/cpu/0/cpuid)
   --trace      print every hardware event with its step number
   --max-steps  step budget (default 1000000)`;
+
+/** The largest step budget of a run (README "Limits"). */
+export const MAX_RUN_STEPS = 1_000_000_000;
 
 export interface RunOutput {
   status: number;
@@ -31,11 +34,16 @@ export function runCommand(argv: string[]): RunOutput {
   const cpu = args.options.get('cpu');
   if (cpu !== undefined && !isCpuModelName(cpu)) throw new UsageError(`--cpu: unknown CPU model '${cpu}' (known: ${cpuModelNames().join(', ')})`);
   const maxStepsText = args.options.get('max-steps') ?? '1000000';
-  if (!/^[0-9]+$/.test(maxStepsText) || Number(maxStepsText) < 1) throw new UsageError(`--max-steps: '${maxStepsText}' is not a positive number`);
+  if (!/^[0-9]{1,13}$/.test(maxStepsText) || Number(maxStepsText) < 1 || Number(maxStepsText) > MAX_RUN_STEPS) {
+    throw new UsageError(`--max-steps: '${maxStepsText.slice(0, 40)}' is not a number from 1 to ${MAX_RUN_STEPS}`);
+  }
   const maxSteps = Number(maxStepsText);
 
-  const text = nodeFiles.read(file);
-  if (text === null) return { status: 2, stdout: '', stderr: `${file}: error: cannot read the scenario\n` };
+  // Files: the scenario's folder tree, the working directory and the shipped kernel folder.
+  const gate = new FileGate([join(file, '..'), process.cwd()]);
+  const refused = gate.refused(file);
+  const text = refused === null ? gate.read(file) : null;
+  if (text === null) return { status: 2, stdout: '', stderr: `${file}:1:1: error: ${refused ?? `cannot read '${file}'`}\n` };
   const errors = (ds: Diagnostic[]): RunOutput => ({ status: 2, stdout: '', stderr: ds.map((d) => formatDiagnostic(d) + '\n').join('') });
 
   // The policy: --policy, else the scenario's own policy line; a shipped name or a file.
@@ -44,13 +52,13 @@ export function runCommand(argv: string[]): RunOutput {
   const policy = args.options.get('policy') ?? policyItem?.policy;
   const imports: string[] = [];
   if (policy !== undefined) {
-    const asFile = policyFile(policy, args.options.has('policy') ? process.cwd() : join(file, '..'));
-    if (asFile === null) {
-      const message = unknownPolicyMessage(policy);
+    const found = resolvePolicy(policy, args.options.has('policy') ? process.cwd() : join(file, '..'), gate);
+    if ('message' in found) {
+      const message = found.message;
       if (args.options.has('policy') || !policyItem) throw new UsageError(`--policy: ${message}`);
       return errors([{ file, range: policyItem.range, severity: 'error', message }]);
     }
-    imports.push(asFile);
+    imports.push(found.file);
   }
 
   // The host model is read from the machine before compiling, when --cpu or the cpu line asks for it.
@@ -58,7 +66,7 @@ export function runCommand(argv: string[]): RunOutput {
   if (host.message !== null) throw new UsageError(`--cpu host: ${host.message}`);
   if (host.diagnostic) return errors([host.diagnostic]);
 
-  const loaded = loadScenario(file, nodeFiles, { ...(cpu ? { cpu } : {}), imports });
+  const loaded = loadScenario(file, gate, { ...(cpu ? { cpu } : {}), imports });
   if (!loaded.engine) return errors(loaded.diagnostics);
   const engine = loaded.engine;
   const result = engine.run(() => false, maxSteps);
@@ -81,7 +89,7 @@ export function runCommand(argv: string[]): RunOutput {
   let err = '';
   if (result.reason === 'budget') {
     const th = engine.currentThread();
-    err = `${th ? engine.where(th) : ''}error: the step budget of ${maxSteps} ran out here (a loop that does not end?)\n`;
+    err = `${th ? engine.where(th) : `${file}:1:1: `}error: the step budget of ${maxSteps} ran out here (a loop that does not end?)\n`;
     status = 2;
   } else if (s.halted?.startsWith('scenario error')) {
     const h = result.happenings.find((x) => x.kind === 'error');

@@ -17,9 +17,9 @@ import { COMPILE_ENV } from '../sim/scenario';
 import { ScenarioError } from '../sim/builtins';
 import { type Counterexample, renderCounterexample } from '../sim/explore/counterexample';
 import { type Totals, mergeUnits, searchAll } from '../sim/explore/merge';
-import { type Bounds, type BoundsHit, DEFAULT_BOUNDS, type Found, type SearchOptions, type UnitResult } from '../sim/explore/options';
+import { type Bounds, type BoundsHit, DEFAULT_BOUNDS, type Found, type SearchOptions, type UnitResult, boundsProblem, noBoundsHit } from '../sim/explore/options';
 import { Search } from '../sim/explore/search';
-import { nodeFiles, policyFile, shippedPolicies, unknownPolicyMessage } from './host-files';
+import { FileGate, resolvePolicy, shippedPolicyFiles } from './host-files';
 import { prepareHostCpu, registerHostCpuid } from './host-cpu';
 
 export interface ExploreOptions {
@@ -39,6 +39,8 @@ export interface ExploreOptions {
   keepEvents?: boolean;
   /** Worker threads; 0 runs on this thread. Default: one per core when there is more than one, else 0. */
   workers?: number;
+  /** The folder the client opened (the CLI: the working directory); files there may be read too. */
+  workspace?: string;
 }
 
 export interface ExploreProgress {
@@ -94,6 +96,8 @@ export interface ExploreResult {
 /** What a worker needs to rebuild the search: plain data. */
 export interface WorkerInput {
   file: string;
+  /** The folders the file gate allows besides the kernel folder. */
+  roots: string[];
   imports: string[];
   cpu: string | undefined;
   /** The host model's CPUID leaves when the run uses `host`: a worker registers them, it does not read /dev. */
@@ -111,7 +115,7 @@ export type WorkerMessage =
 /** The compiled search for a worker or this thread. */
 export function makeSearch(input: WorkerInput): Search {
   if (input.hostCpuid && registeredCpuModel(HOST_CPU_MODEL)?.cpuid !== input.hostCpuid) registerHostCpuid(input.hostCpuid);
-  const { program } = compile(input.file, nodeFiles, COMPILE_ENV, input.imports);
+  const { program } = compile(input.file, new FileGate(input.roots), COMPILE_ENV, input.imports);
   if (!program) throw new Error('the scenario no longer compiles');
   return new Search(program, input.search, input.cpu ? { cpu: input.cpu } : {});
 }
@@ -127,7 +131,7 @@ function workerScript(): string {
 function empty(diagnostics: Diagnostic[], policy: string | null): ExploreResult {
   return {
     status: 'error', diagnostics, states: 0, distinctStates: 0, maxDepth: 0, units: 0, unitsDone: 0, workers: 0, elapsedMs: 0,
-    boundsHit: { interrupts: false, preemptions: false, fpuIrqs: false, steps: false }, cancelled: false, errors: 0, firstError: null,
+    boundsHit: noBoundsHit(), cancelled: false, errors: 0, firstError: null,
     counterexample: null, first: null, policy,
   };
 }
@@ -137,9 +141,12 @@ const ZERO = { start: { offset: 0, line: 1, column: 1 }, end: { offset: 0, line:
 export async function explore(options: ExploreOptions, hooks: ExploreHooks = {}): Promise<ExploreResult> {
   const t0 = performance.now();
   const file = resolve(options.file);
-  const text = nodeFiles.read(file);
+  const roots = [dirname(file), ...(options.workspace ? [options.workspace] : [])];
+  const gate = new FileGate(roots);
   const diag = (message: string, range = ZERO, at = file): Diagnostic => ({ file: at, range, severity: 'error', message });
-  if (text === null) return empty([diag('cannot read the scenario')], null);
+  const refused = gate.refused(file);
+  const text = refused === null ? gate.read(file) : null;
+  if (text === null) return empty([diag(refused ?? `cannot read '${file}'`)], null);
   if (options.cpu !== undefined && !isCpuModelName(options.cpu)) {
     return empty([diag(`unknown CPU model '${options.cpu}' (known: ${cpuModelNames().join(', ')})`)], null);
   }
@@ -154,21 +161,29 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
   const imports: string[] = [];
   let policyLine: string | null = null;
   if (policy !== null) {
-    const asFile = policyFile(policy, options.policy !== undefined ? process.cwd() : dirname(file));
-    if (asFile === null) return empty([diag(unknownPolicyMessage(policy), policyItem && options.policy === undefined ? policyItem.range : ZERO)], policy);
+    const found = resolvePolicy(policy, options.policy !== undefined ? process.cwd() : dirname(file), gate);
+    if ('message' in found) return empty([diag(found.message, policyItem && options.policy === undefined ? policyItem.range : ZERO)], policy);
+    const asFile = found.file;
     imports.push(asFile);
     if (options.policy !== undefined) {
-      const shipped = shippedPolicies().includes(policy);
+      const shipped = shippedPolicyFiles().has(policy);
       policyLine = `policy "${shipped ? policy : relative(dirname(file), asFile)}";`;
     }
   }
-  const { program, diagnostics } = compile(file, nodeFiles, COMPILE_ENV, imports);
+  const { program, diagnostics } = compile(file, gate, COMPILE_ENV, imports);
   if (!program) return empty(diagnostics, policy);
+  const model = options.cpu ?? program.cpuModel;
+  if (model !== null && !isCpuModelName(model)) {
+    const at = options.cpu === undefined && program.cpuAt ? program.cpuAt : { file, range: ZERO };
+    return empty([diag(`unknown CPU model '${model}' (known: ${cpuModelNames().join(', ')})`, at.range, at.file)], policy);
+  }
 
   const bounds: Bounds = { ...DEFAULT_BOUNDS, ...(options.bounds ?? {}) };
+  const badBounds = boundsProblem(bounds);
+  if (badBounds !== null) return empty([diag(`explore: ${badBounds}`)], policy);
   const hostModel = (options.cpu ?? program.cpuModel) === HOST_CPU_MODEL ? registeredCpuModel(HOST_CPU_MODEL) : undefined;
   const input: WorkerInput = {
-    file, imports, cpu: options.cpu, hostCpuid: hostModel ? cpuidOf(hostModel) : null,
+    file, roots, imports, cpu: options.cpu, hostCpuid: hostModel ? cpuidOf(hostModel) : null,
     search: {
       bounds, invariants: options.invariants ?? null, failOnOops: options.failOnOops ?? true,
       failOnAssertions: options.failOnAssertions ?? false, keepEvents: options.keepEvents ?? false,

@@ -6,15 +6,14 @@
 // A continue runs in slices that yield to the event loop, so pause (and anything else) is answered
 // while it runs; stepBack and reverseContinue replay from time-travel checkpoints (src/sim/history).
 import {
-  InitializedEvent, InvalidatedEvent, LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent,
-  Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
+  ErrorDestination, InitializedEvent, InvalidatedEvent, LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent,
+  Response, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import { formatDiagnostic } from '../lang/source';
 import { formatMask } from '../model';
-import type { Engine, Happening } from '../sim/engine';
+import { type Engine, type Happening, allocationSteps } from '../sim/engine';
 import {
   type ExprContext, type Place, ExpressionError, REGISTER_NAMES, evaluate, fieldsOf, namesInScope, parseDebugExpression,
   placeOf, registerValue,
@@ -28,9 +27,10 @@ import { capabilities, capability } from './capabilities';
 import { readLe } from './components';
 import { EditRefused, parseValue, writeSlot } from './edits';
 import { type ExploreResult, explore } from './explore-runner';
-import { nodeFiles, policyImports } from './host-files';
+import { FileGate, WriteRefused, counterexamplePath, policyImports, writeNewFile } from './host-files';
 import { prepareHostCpu } from './host-cpu';
 import { type MemoryRef, formatMemoryRef, parseMemoryRef, readMemory, writeMemory } from './memory-references';
+import { validateRequest } from './request-validation';
 import { type Slot, VariableTree } from './variables';
 
 export interface XsaveLaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -52,6 +52,8 @@ export interface XsaveLaunchArguments extends DebugProtocol.LaunchRequestArgumen
   explore?: boolean;
   /** Bounds of that search (defaults as `xsave-sim explore`). */
   exploreBounds?: { interrupts?: number; preemptions?: number; fpuIrqs?: number; steps?: number };
+  /** The folder the client opened: scenarios may import files from it (besides their own folder tree). */
+  workspaceFolder?: string;
 }
 
 const FRAME_STRIDE = 1000;
@@ -59,7 +61,10 @@ const FRAME_STRIDE = 1000;
 const SLICE_MS = 10;
 
 /** Error ids of the responses (the message says what to do). */
-const ERR = { notLaunched: 2001, badFrame: 2002, badReference: 2003, expression: 2004, edit: 2005, launch: 2006, busy: 2007, memory: 2008 } as const;
+const ERR = {
+  notLaunched: 2001, badFrame: 2002, badReference: 2003, expression: 2004, edit: 2005, launch: 2006, busy: 2007, memory: 2008,
+  badArguments: 2009, internal: 2999,
+} as const;
 
 /** Run requests; 'entry' runs the kernel's boot to the scenario's first statement (stopOnEntry). */
 type Mode = 'continue' | 'over' | 'in' | 'out' | 'entry';
@@ -90,6 +95,9 @@ export class XsaveDebugSession extends LoggingDebugSession {
   private readonly contextFn = (th: ThreadState, f: number, b?: ReadonlyMap<string, Value>): ExprContext => this.contextOf(th, f, b);
   private readonly logFn = (text: string, th: ThreadState): void => this.logpoint(text, th);
   private exploring: AbortController | null = null;
+  /** Which resume() loop owns the machine: a restart or a new run makes older loops stop quietly. */
+  private runId = 0;
+  private disconnected = false;
 
   constructor() {
     super();
@@ -98,6 +106,29 @@ export class XsaveDebugSession extends LoggingDebugSession {
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------------
+
+  /** The one place requests come in: arguments are checked against the protocol's schema first. */
+  protected override dispatchRequest(request: DebugProtocol.Request): void {
+    const v = validateRequest(request.command, request.arguments);
+    if (!v.ok) {
+      const response = new Response(request);
+      this.fail(response, new RequestError(ERR.badArguments, v.message));
+      return;
+    }
+    request.arguments = v.args;
+    super.dispatchRequest(request);
+  }
+
+  /** An exception that escaped a handler (DebugSession answers it with code 1104): one line, no stack. */
+  protected override sendErrorResponse(response: DebugProtocol.Response, codeOrMessage: number | DebugProtocol.Message, format?: string, variables?: unknown, dest?: ErrorDestination): void {
+    if (codeOrMessage === 1104) {
+      const what = String((variables as { _exception?: unknown } | undefined)?._exception ?? 'unknown').split('\n')[0]!;
+      const text = `internal error of the adapter in '${response.command}' (please report it): ${what}`;
+      super.sendErrorResponse(response, { id: ERR.internal, format: text.replace(/\{/g, '{{').replace(/\}/g, '}}'), showUser: false });
+      return;
+    }
+    super.sendErrorResponse(response, codeOrMessage, format, variables, dest);
+  }
 
   protected override initializeRequest(response: DebugProtocol.InitializeResponse, args: DebugProtocol.InitializeRequestArguments): void {
     this.clientProgress = args.supportsProgressReporting === true;
@@ -115,6 +146,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
   }
 
   protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: XsaveLaunchArguments): Promise<void> {
+    this.disconnected = false;
     try {
       if (args.explore) args = await this.exploreFirst(args);
       this.load(args);
@@ -126,6 +158,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     }
     this.sendResponse(response);
     await this.configurationDone;
+    if (this.disconnected || !this.engine) return;
     this.begin();
   }
 
@@ -158,7 +191,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     let r: ExploreResult;
     try {
       r = await explore({
-        file: args.program, ...(args.policy ? { policy: args.policy } : {}), ...(args.cpu ? { cpu: args.cpu } : {}),
+        file: args.program, ...(args.workspaceFolder ? { workspace: args.workspaceFolder } : {}), ...(args.policy ? { policy: args.policy } : {}), ...(args.cpu ? { cpu: args.cpu } : {}),
         ...(args.exploreBounds ? { bounds: args.exploreBounds } : {}),
       }, {
         signal: abort.signal,
@@ -184,8 +217,13 @@ export class XsaveDebugSession extends LoggingDebugSession {
         : 'no invariant breaks within the bounds: debugging the scenario as written');
       return { ...args, explore: false };
     }
-    const out = join(dirname(args.program), `${basename(args.program).replace(/\.xsave$/, '')}.counterexample.xsave`);
-    writeFileSync(out, c.text);
+    const out = counterexamplePath(args.program);
+    try {
+      writeNewFile(out, c.text);
+    } catch (e) {
+      if (e instanceof WriteRefused) throw new RequestError(ERR.launch, `explore found a violation but ${e.message}`);
+      throw e;
+    }
     say(`${c.where}: ${c.invariant}: ${c.message} (step ${c.step})`);
     for (const line of c.chain) say(`  ${line}`);
     say(`counterexample written to ${out}; running it to the violation (step back walks to its cause)`);
@@ -221,6 +259,9 @@ export class XsaveDebugSession extends LoggingDebugSession {
 
   protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
     this.pauseRequested = true;
+    this.disconnected = true;
+    this.runId++;
+    this.exploring?.abort();
     this.engine = null;
     this.history = null;
     this.sendResponse(response);
@@ -231,19 +272,23 @@ export class XsaveDebugSession extends LoggingDebugSession {
     if (typeof args.program !== 'string' || args.program === '') {
       throw new RequestError(ERR.launch, "launch: 'program' must name a scenario file (.xsave)");
     }
-    const text = nodeFiles.read(args.program);
-    if (text === null) throw new RequestError(ERR.launch, `launch: cannot read '${args.program}'`);
-    const policy = policyImports(args.program, text, args.policy);
+    const gate = FileGate.forScenario(args.program, args.workspaceFolder);
+    const refused = gate.refused(args.program);
+    const text = refused === null ? gate.read(args.program) : null;
+    if (text === null) throw new RequestError(ERR.launch, `launch: ${refused ?? `cannot read '${args.program}'`}`);
+    const policy = policyImports(args.program, text, args.policy, gate);
     if (policy.diagnostic) throw new RequestError(ERR.launch, `launch: ${policy.diagnostic.message}`);
     const imports = policy.imports;
     // `cpu: "host"` or the scenario's `cpu "host";`: this machine's CPUID, read before compiling.
     const host = prepareHostCpu(args.program, text, args.cpu);
     if (host.message !== null) throw new RequestError(ERR.launch, `launch: cpu "host": ${host.message}`);
     if (host.diagnostic) throw new RequestError(ERR.launch, `the scenario has errors:\n${formatDiagnostic(host.diagnostic)}`);
-    const loaded = loadScenario(args.program, nodeFiles, { ...(args.cpu ? { cpu: args.cpu } : {}), imports });
+    const loaded = loadScenario(args.program, gate, { ...(args.cpu ? { cpu: args.cpu } : {}), imports });
     if (!loaded.engine) {
       throw new RequestError(ERR.launch, `the scenario has errors:\n${loaded.diagnostics.map(formatDiagnostic).join('\n')}`);
     }
+    this.runId++; // any running loop of the previous machine stops
+    this.running = false;
     this.engine = loaded.engine;
     this.args = args;
     this.traceSent = 0;
@@ -361,13 +406,13 @@ export class XsaveDebugSession extends LoggingDebugSession {
       return () => {
         const o = this.engine?.state.heap[id];
         if (!o || o.type !== field[1]) return null;
-        const v = o.fields[field[3]!];
+        const v = Object.hasOwn(o.fields, field[3]!) ? o.fields[field[3]!] : undefined;
         return v === undefined ? null : typeof v === 'bigint' ? `0x${v.toString(16)}` : `&obj${v.ref}`;
       };
     }
     const bytes = /^(.+):(\d+)$/.exec(dataId);
     const mem = bytes ? parseMemoryRef(bytes[1]!) : null;
-    if (bytes && mem) {
+    if (bytes && mem && Number(bytes[2]) <= 64) {
       const size = Number(bytes[2]);
       return () => {
         const s = this.engine?.state;
@@ -561,8 +606,8 @@ export class XsaveDebugSession extends LoggingDebugSession {
   protected override readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): void {
     try {
       const s = this.need().state;
-      const ref = memoryRef(args.memoryReference);
-      const r = readMemory(s, ref, args.offset ?? 0, Math.max(0, Math.min(args.count, 1 << 20)));
+      const ref = memoryRef(args.memoryReference, args.offset ?? 0);
+      const r = readMemory(s, ref, args.offset ?? 0, args.count);
       response.body = { address: r.address, data: Buffer.from(r.data).toString('base64'), unreadableBytes: r.unreadable };
       this.sendResponse(response);
     } catch (e) {
@@ -576,7 +621,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
   protected override writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse, args: DebugProtocol.WriteMemoryArguments): void {
     try {
       const s = this.need().state;
-      const ref = memoryRef(args.memoryReference);
+      const ref = memoryRef(args.memoryReference, args.offset ?? 0);
       const data = new Uint8Array(Buffer.from(args.data, 'base64'));
       const n = writeMemory(s, ref, args.offset ?? 0, data);
       if (n === 0 && data.length) throw new RequestError(ERR.memory, `${formatMemoryRef(ref)}+${args.offset ?? 0}: not mapped`);
@@ -679,6 +724,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     const budget = this.args?.maxSteps ?? 1_000_000;
     const th = mode === 'continue' || mode === 'entry' ? null : e.currentThread();
     const depth = th?.frames.length ?? 0;
+    const id = ++this.runId;
     this.running = true;
     this.pauseRequested = false;
     let taken = 0;
@@ -686,9 +732,10 @@ export class XsaveDebugSession extends LoggingDebugSession {
       for (;;) {
         const sliceEnd = Date.now() + SLICE_MS;
         for (let k = 0; ; k++) {
-          if (this.engine !== e) return; // disconnected or restarted meanwhile
+          if (this.runId !== id || this.engine !== e) return; // disconnected or restarted meanwhile
+          const before = e.state.nextAddr;
           const { h, stop } = this.stepOnce(false);
-          taken++;
+          taken += 1 + allocationSteps(before, e.state.nextAddr);
           const end = h.find((x): x is Extract<Happening, { kind: 'end' | 'error' | 'oops' }> => x.kind === 'end' || x.kind === 'error' || x.kind === 'oops');
           if (end) { this.ended(end); return; }
           if (stop) { this.reportStop(stop); return; }
@@ -703,18 +750,19 @@ export class XsaveDebugSession extends LoggingDebugSession {
         }
         this.flushTrace();
         await new Promise<void>((r) => setImmediate(r));
+        if (this.runId !== id) return;
         if (this.pauseRequested) { this.reportStop({ reason: 'pause' }); return; }
       }
     } catch (err) {
-      this.internalError(err);
+      if (this.runId === id) this.internalError(err);
     } finally {
-      this.running = false;
+      if (this.runId === id) this.running = false;
     }
   }
 
   /** A defect of the adapter or the engine: reported and stopped on, never a crashed adapter. */
   private internalError(err: unknown): void {
-    const text = `internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`;
+    const text = `internal error (please report it): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
     this.sendEvent(new OutputEvent(`${text}\n`, 'stderr'));
     this.reportStop({ reason: 'exception', text, description: 'internal error', exception: { exceptionId: 'internal error', description: text, details: text } });
   }
@@ -953,9 +1001,12 @@ export class XsaveDebugSession extends LoggingDebugSession {
 /** A logpoint during replay (step back, reverse continue) prints nothing: it printed when it ran. */
 const QUIET = (): void => {};
 
-function memoryRef(text: string): MemoryRef {
+/** A memory reference, with `offset` added still a 64-bit address (or a byte of a register image). */
+function memoryRef(text: string, offset: number): MemoryRef {
   const ref = parseMemoryRef(text);
   if (!ref) throw new RequestError(ERR.memory, `memory reference '${text}': expected 0xADDRESS or cpuN/COMPONENT+0xOFFSET`);
+  const at = ref.kind === 'mem' ? ref.addr + BigInt(offset) : BigInt(ref.offset + offset);
+  if (at < 0n || at >= 1n << 64n) throw new RequestError(ERR.memory, `memory reference '${text}' + ${offset}: not an address (0 to 0xffffffffffffffff)`);
   return ref;
 }
 

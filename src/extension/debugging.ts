@@ -59,14 +59,16 @@ function scenarioConfiguration(program: string, noDebug = false): vscode.DebugCo
 }
 
 /** F5 with no launch.json: debug the scenario in the active editor. */
-function resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration | undefined {
+function resolveDebugConfiguration(folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration | undefined {
   if (!config.type && !config.request && !config.name) {
     const editor = vscode.window.activeTextEditor;
     if (editor?.document.languageId === 'xsave') {
       if (!onDisk(editor.document.uri)) return undefined;
-      return scenarioConfiguration(editor.document.uri.fsPath);
+      config = scenarioConfiguration(editor.document.uri.fsPath);
     }
   }
+  // Scenarios may import from the workspace the user opened (the adapter's file gate allows it).
+  if (folder && config.program && config.workspaceFolder === undefined) config.workspaceFolder = folder.uri.fsPath;
   if (!config.program) {
     void vscode.window.showInformationMessage('Open a scenario (.xsave) to debug it, or set "program" in launch.json.');
     return undefined;

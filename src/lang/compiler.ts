@@ -9,7 +9,7 @@ import {
   BINARY_CODES, type CompiledEvent, type CompiledFn, type Context, type Instr, Op, type Program, type ResolvedPoint,
   type StmtInfo, UNARY_CODES,
 } from './code';
-import { parse } from './parser';
+import { MAX_NESTING, parse } from './parser';
 import { type Diagnostic, type Range, span } from './source';
 import { didYouMean } from './suggest';
 
@@ -38,6 +38,8 @@ export interface FileAccessor {
   read(path: string): string | null;
   /** The path `rel` names when written in file `from`. */
   resolve(from: string, rel: string): string;
+  /** Why `path` may not be read (outside the allowed folders, not a scenario file), or null. */
+  refused?(path: string): string | null;
 }
 
 export interface CompileResult {
@@ -59,7 +61,14 @@ const MAX_LOCALS = 256;
 
 /** Compiles `main` plus `extraImports` (the policy file) and everything they import. */
 export function compile(main: string, files: FileAccessor, env: CompileEnv, extraImports: string[] = []): CompileResult {
-  return new Compiler(files, env).run(main, extraImports);
+  try {
+    return new Compiler(files, env).run(main, extraImports);
+  } catch (e) {
+    // The parser bounds nesting (MAX_NESTING), so this is a safety net, not a path: a file the
+    // recursion cannot hold is still a diagnostic, never a crash.
+    if (!(e instanceof RangeError)) throw e;
+    return { program: null, diagnostics: [{ file: main, range: ZERO, severity: 'error', message: 'the file is nested too deeply to compile' }] };
+  }
 }
 
 class Compiler {
@@ -81,6 +90,8 @@ class Compiler {
   private readonly processes = new Map<string, { fns: Map<string, number>; threads: Map<string, number>; order: string[] }>();
   private readonly events: Array<{ decl: EventDecl; file: string }> = [];
   private cpuModel: string | null = null;
+  /** Constants being evaluated, one inside the other (bounded: the evaluation recurses). */
+  private constDepth = 0;
   private cpuAt: { file: string; range: Range } | null = null;
   private policy: string | null = null;
   private cpus: number | null = null;
@@ -139,6 +150,12 @@ class Compiler {
 
   private load(path: string, from: { file: string; range: Range } | null): void {
     if (this.parsed.has(path)) return;
+    const refused = this.files.refused?.(path) ?? null;
+    if (refused !== null) {
+      if (from) this.error(from.file, from.range, `import: ${refused}`);
+      else this.diags.push({ file: path, range: ZERO, severity: 'error', message: refused });
+      return;
+    }
     const text = this.files.read(path);
     if (text === null) {
       if (from) this.error(from.file, from.range, `cannot read imported file '${path}'`);
@@ -248,9 +265,18 @@ class Compiler {
     if (entry) {
       if (entry.value !== undefined) return entry.value;
       if (entry.busy) { this.error(entry.file, entry.decl.name.range, `constant '${name}' is defined in terms of itself`); return 0n; }
+      if (this.constDepth >= MAX_NESTING) {
+        this.error(entry.file, entry.decl.name.range, `constant '${name}' is defined through more than ${MAX_NESTING} other constants`);
+        return (entry.value = 0n);
+      }
       entry.busy = true;
-      entry.value = this.evalConst(entry.decl.value, entry.file, guest);
-      entry.busy = false;
+      this.constDepth++;
+      try {
+        entry.value = this.evalConst(entry.decl.value, entry.file, guest);
+      } finally {
+        this.constDepth--;
+        entry.busy = false;
+      }
       return entry.value;
     }
     return this.env.constants.get(name);

@@ -32,6 +32,10 @@ const OPERATORS = [
 ];
 
 const U64_LIMIT = 1n << 64n;
+/** Longest name (characters); a longer one is an error and is cut to this length. */
+export const MAX_NAME = 255;
+/** Errors reported per file; after that the file is not lexed further. */
+export const MAX_ERRORS = 100;
 
 export function lex(file: string, text: string): { tokens: Token[]; diagnostics: Diagnostic[] } {
   const tokens: Token[] = [];
@@ -45,6 +49,11 @@ export function lex(file: string, text: string): { tokens: Token[]; diagnostics:
   const newline = () => { line++; lineStart = i; };
 
   while (i < text.length) {
+    if (diagnostics.length >= MAX_ERRORS) {
+      const at = pos();
+      error(at, at, `too many errors (${MAX_ERRORS}); the rest of the file is not checked`);
+      break;
+    }
     const c = text[i]!;
     if (c === '\n') { i++; newline(); continue; }
     if (c === ' ' || c === '\t' || c === '\r') { i++; continue; }
@@ -62,7 +71,11 @@ export function lex(file: string, text: string): { tokens: Token[]; diagnostics:
     }
     if (/[A-Za-z_]/.test(c)) {
       while (i < text.length && /[A-Za-z0-9_]/.test(text[i]!)) i++;
-      const word = text.slice(start.offset, i);
+      let word = text.slice(start.offset, i);
+      if (word.length > MAX_NAME) {
+        error(start, pos(), `a name of ${word.length} characters: names have at most ${MAX_NAME}`);
+        word = word.slice(0, MAX_NAME);
+      }
       tokens.push({ kind: KEYWORDS.has(word) ? 'keyword' : 'ident', text: word, range: { start, end: pos() } });
       continue;
     }
@@ -71,6 +84,11 @@ export function lex(file: string, text: string): { tokens: Token[]; diagnostics:
       const raw = text.slice(start.offset, i);
       const digits = raw.replace(/_/g, '');
       let value: bigint | undefined;
+      if (raw.length > 200) {
+        error(start, pos(), `an integer literal of ${raw.length} characters does not fit in 64 bits`);
+        tokens.push({ kind: 'number', text: raw.slice(0, 20), range: { start, end: pos() }, value: 0n });
+        continue;
+      }
       if (/^0[xX][0-9a-fA-F]+$/.test(digits) || /^0[bB][01]+$/.test(digits) || /^[0-9]+$/.test(digits)) {
         value = BigInt(digits);
         if (value >= U64_LIMIT) { error(start, pos(), `integer literal ${raw} does not fit in 64 bits`); value = 0n; }
@@ -91,7 +109,7 @@ export function lex(file: string, text: string): { tokens: Token[]; diagnostics:
         if (ch === '\\') {
           const e = text[i + 1];
           const map: Record<string, string> = { n: '\n', t: '\t', '"': '"', '\\': '\\' };
-          if (e !== undefined && e in map) { s += map[e]; i += 2; continue; }
+          if (e !== undefined && Object.hasOwn(map, e)) { s += map[e]; i += 2; continue; }
           const escStart = pos();
           i += e === undefined || e === '\n' ? 1 : 2;
           error(escStart, pos(), `unknown escape '\\${e ?? ''}' in string (use \\n, \\t, \\" or \\\\)`);

@@ -5,10 +5,17 @@
 import type {
   Arg, AssignOp, BinaryOp, Block, ConstDecl, EventDecl, Expr, FnDecl, Ident, Item, Point, ScenarioFile, Stmt, ThreadDecl,
 } from './ast';
-import { type Token, lex } from './lexer';
+import { MAX_ERRORS, type Token, lex } from './lexer';
 import { type Diagnostic, type Range, span } from './source';
 
 class SyntaxError_ extends Error {}
+
+/**
+ * Deepest nesting of expressions and statements (parentheses, calls, unary operators, terms of one
+ * operator chain, blocks, else-if chains). The parser and the compiler recurse on it, so it is
+ * bounded here, with an error at the token that goes one level deeper.
+ */
+export const MAX_NESTING = 256;
 
 const ASSIGN_OPS = new Set(['=', '|=', '&=', '^=', '+=', '-=', '*=', '/=', '%=', '<<=', '>>=']);
 /** Binary operators by C precedence, loosest first. */
@@ -28,6 +35,7 @@ function describe(t: Token): string {
 
 export class Parser {
   private i = 0;
+  private depth = 0;
   readonly diagnostics: Diagnostic[] = [];
   private readonly tokens: Token[];
 
@@ -74,6 +82,16 @@ export class Parser {
       this.diagnostics.push({ file: this.file, range: t.range, severity: 'error', message });
     }
     throw new SyntaxError_(message);
+  }
+  /** Runs `f` one nesting level deeper; past MAX_NESTING, an error at `t`. */
+  private nested<T>(t: Token, f: () => T): T {
+    if (this.depth >= MAX_NESTING) this.fail(t, `nesting deeper than ${MAX_NESTING} levels (parentheses, calls, operators, blocks): split it up`);
+    this.depth++;
+    try {
+      return f();
+    } finally {
+      this.depth--;
+    }
   }
   private expect(text: string, context: string): Token {
     const t = this.peek();
@@ -323,6 +341,10 @@ export class Parser {
   // ---- statements -------------------------------------------------------------------------
 
   private block(): Block {
+    return this.nested(this.peek(), () => this.blockBody());
+  }
+
+  private blockBody(): Block {
     const open = this.expect('{', 'to open a block');
     const stmts: Stmt[] = [];
     while (!this.is('}') && this.peek().kind !== 'eof') {
@@ -360,7 +382,7 @@ export class Parser {
           let otherwise: Block | null = null;
           if (this.eat('else')) {
             if (this.is('if')) {
-              const nested = this.stmt();
+              const nested = this.nested(this.peek(), () => this.stmt());
               otherwise = { stmts: [nested], range: nested.range };
             } else otherwise = this.block();
           }
@@ -435,6 +457,10 @@ export class Parser {
   }
 
   expr(): Expr {
+    return this.nested(this.peek(), () => this.conditional());
+  }
+
+  private conditional(): Expr {
     const test = this.binary(0);
     if (!this.eat('?')) return test;
     const then = this.expr();
@@ -446,12 +472,20 @@ export class Parser {
   private binary(level: number): Expr {
     if (level === BINARY_LEVELS.length) return this.unary();
     let left = this.binary(level + 1);
-    for (;;) {
-      const t = this.peek();
-      if (t.kind !== 'op' || !(BINARY_LEVELS[level] as string[]).includes(t.text)) return left;
-      this.next();
-      const right = this.binary(level + 1);
-      left = { kind: 'binary', op: t.text as BinaryOp, left, right, range: span(left.range, right.range) };
+    // Each term of a chain makes the tree one level deeper (a + b + c is (a + b) + c).
+    const outer = this.depth;
+    try {
+      for (;;) {
+        const t = this.peek();
+        if (t.kind !== 'op' || !(BINARY_LEVELS[level] as string[]).includes(t.text)) return left;
+        if (this.depth >= MAX_NESTING) this.fail(t, `nesting deeper than ${MAX_NESTING} levels (parentheses, calls, operators, blocks): split it up`);
+        this.depth++;
+        this.next();
+        const right = this.binary(level + 1);
+        left = { kind: 'binary', op: t.text as BinaryOp, left, right, range: span(left.range, right.range) };
+      }
+    } finally {
+      this.depth = outer;
     }
   }
 
@@ -459,7 +493,7 @@ export class Parser {
     const t = this.peek();
     if (t.kind === 'op' && (t.text === '-' || t.text === '~' || t.text === '!')) {
       this.next();
-      const operand = this.unary();
+      const operand = this.nested(t, () => this.unary());
       return { kind: 'unary', op: t.text, operand, range: span(t.range, operand.range) };
     }
     return this.postfix();
@@ -467,7 +501,21 @@ export class Parser {
 
   private postfix(): Expr {
     let e = this.primary();
+    // Each call, field or index makes the tree one level deeper (a.b.c is (a.b).c).
+    const outer = this.depth;
+    try {
+      return this.postfixChain(e);
+    } finally {
+      this.depth = outer;
+    }
+  }
+
+  private postfixChain(e: Expr): Expr {
     for (;;) {
+      if (this.is('(') || this.is('->') || this.is('.') || this.is('[')) {
+        if (this.depth >= MAX_NESTING) this.fail(this.peek(), `nesting deeper than ${MAX_NESTING} levels (parentheses, calls, operators, blocks): split it up`);
+        this.depth++;
+      }
       if (this.is('(')) {
         if (e.kind !== 'name') this.fail(this.peek(), 'only a function or builtin name can be called');
         const callee = { name: e.name, range: e.range };
@@ -536,6 +584,10 @@ export function parse(file: string, text: string): { ast: ScenarioFile; diagnost
   const p = new Parser(file, text);
   const ast = p.parseFile();
   const diagnostics = [...p.diagnostics].sort((a, b) => a.range.start.offset - b.range.start.offset);
+  if (diagnostics.length > MAX_ERRORS + 1) {
+    const at = diagnostics[MAX_ERRORS]!.range;
+    diagnostics.splice(MAX_ERRORS, diagnostics.length, { file, range: at, severity: 'error', message: `too many errors (${MAX_ERRORS}); the rest of the file is not checked` });
+  }
   return { ast, diagnostics };
 }
 

@@ -29,6 +29,8 @@ export function suggest(name: string, candidates: Iterable<string>): string | nu
   let bestD = Infinity;
   const lower = name.toLowerCase();
   for (const c of candidates) {
+    // The distance is at least the difference in length: a long name costs no more than a short one.
+    if (Math.abs(c.length - name.length) > limit) continue;
     const d = c.toLowerCase() === lower ? 0.5 : editDistance(name, c);
     if (d < bestD || (d === bestD && best !== null && c < best)) { best = c; bestD = d; }
   }

@@ -20,7 +20,7 @@ import type { Diagnostic, Range } from '../lang/source';
 import { BUILTINS } from '../sim/builtins';
 import { CONSTANTS } from '../sim/constants';
 import { COMPILE_ENV } from '../sim/scenario';
-import { policyDir, policyFile, policyImports } from '../debug/host-files';
+import { FileGate, policyDir, policyImports, resolvePolicy } from '../debug/host-files';
 
 /** The program a file is diagnosed in: the main file, the extra imports (a policy), the file itself. */
 export interface Context {
@@ -38,7 +38,17 @@ export class Workspace {
    * `open()`: the paths of the documents open in the editor (candidate contexts for a library file);
    * `parsed`: a cache that may outlive this object (the server keeps one for the kernel files).
    */
-  constructor(readonly files: FileAccessor, private readonly open: () => string[] = () => [], private readonly parsed: ParseCache = new Map()) {}
+  constructor(
+    readonly files: FileAccessor, private readonly open: () => string[] = () => [], private readonly parsed: ParseCache = new Map(),
+    /** The file gate a scenario is read through (its folder, the workspace, the kernel), as a launch reads it. */
+    readonly gateFor: (path: string) => FileGate = (path) => FileGate.forScenario(path),
+  ) {}
+
+  /** The file a `policy` line names, or null (an unknown name, a file outside the gate). */
+  policyFile(policy: string, scenario: string): string | null {
+    const r = resolvePolicy(policy, dirname(scenario), this.gateFor(scenario));
+    return 'file' in r ? r.file : null;
+  }
 
   parse(path: string): ScenarioFile | null {
     const text = this.files.read(path);
@@ -68,7 +78,7 @@ export class Workspace {
   /** A scenario's own context: it and its policy. */
   private ownContext(path: string): Context {
     const text = this.files.read(path) ?? '';
-    const policy = policyImports(path, text, undefined);
+    const policy = policyImports(path, text, undefined, this.gateFor(path));
     return { main: path, imports: policy.imports, problem: policy.diagnostic };
   }
 
@@ -354,4 +364,4 @@ export function classify(file: string, text: string, decls: readonly Declaration
   return out;
 }
 
-export { KEYWORDS, policyFile };
+export { KEYWORDS };

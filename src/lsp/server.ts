@@ -8,11 +8,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CompletionItemKind, type CompletionItem, type Diagnostic as LspDiagnostic, DiagnosticSeverity, type DocumentSymbol,
   InsertTextFormat, type Location, MarkupKind, ProposedFeatures, type Range as LspRange, SemanticTokensBuilder, SymbolKind,
-  TextDocumentSyncKind, TextDocuments, createConnection,
+  type InitializeResult, TextDocumentSyncKind, TextDocuments, createConnection,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { VERSION } from '../cli/version';
-import { nodeFiles } from '../debug/host-files';
+import { FileGate } from '../debug/host-files';
 import type { FileAccessor } from '../lang/compiler';
 import { parse } from '../lang/parser';
 import type { Range } from '../lang/source';
@@ -21,7 +21,7 @@ import { CONSTANTS } from '../sim/constants';
 import { COMPILE_ENV } from '../sim/scenario';
 import {
   type Declaration, KEYWORDS, type ParseCache, type Symbol, TOKEN_MODIFIERS, TOKEN_TYPES, Workspace, classify, enclosingFunction, outline,
-  policyFile, resolveName, wordAt,
+  resolveName, wordAt,
 } from './analysis';
 import { BUILTIN_DOCS } from './builtin-docs';
 import { hoverText } from './hover-text';
@@ -47,10 +47,22 @@ function openText(): Map<string, string> {
 
 const parseCache: ParseCache = new Map();
 
+/** The workspace folders the client opened: a scenario may read files there, as a launch may. */
+let roots: string[] = [];
+
+/**
+ * Open documents (unsaved text) first, then the disk through the file gate a launch uses: the
+ * workspace folders, the open documents' folders and the shipped kernel folder, nothing else.
+ */
 function workspace(): Workspace {
   const open = openText();
-  const files: FileAccessor = { read: (p) => open.get(p) ?? nodeFiles.read(p), resolve: nodeFiles.resolve };
-  return new Workspace(files, () => [...open.keys()], parseCache);
+  const gate = new FileGate([...roots, ...[...open.keys()].map((p) => dirname(p))]);
+  const files: FileAccessor = {
+    read: (p) => open.get(p) ?? gate.read(p),
+    resolve: (from, rel) => gate.resolve(from, rel),
+    refused: (p) => (open.has(p) ? null : gate.refused(p)),
+  };
+  return new Workspace(files, () => [...open.keys()], parseCache, (path) => new FileGate([...roots, dirname(path)]));
 }
 
 const toLsp = (r: Range): LspRange => ({
@@ -58,7 +70,13 @@ const toLsp = (r: Range): LspRange => ({
   end: { line: r.end.line - 1, character: r.end.column - 1 },
 });
 
-connection.onInitialize(() => ({
+connection.onInitialize((params) => {
+  roots = (params.workspaceFolders ?? []).map((f) => pathOf(f.uri)).filter((p): p is string => p !== null);
+  if (roots.length === 0 && params.rootUri) { const r = pathOf(params.rootUri); if (r) roots = [r]; }
+  return initializeResult;
+});
+
+const initializeResult = ({
   capabilities: {
     textDocumentSync: TextDocumentSyncKind.Incremental,
     hoverProvider: true,
@@ -68,7 +86,7 @@ connection.onInitialize(() => ({
     semanticTokensProvider: { legend: { tokenTypes: [...TOKEN_TYPES], tokenModifiers: [...TOKEN_MODIFIERS] }, full: true },
   },
   serverInfo: { name: 'xsave-language-server', version: VERSION },
-}));
+}) satisfies InitializeResult;
 
 // ---- diagnostics ------------------------------------------------------------------------------
 
@@ -154,7 +172,7 @@ connection.onDefinition(({ textDocument, position }): Location | null => {
     const r = item.kind === 'import' ? item.pathRange : item.kind === 'policy' ? item.range : null;
     if (!r || line < r.start.line || line > r.end.line || (line === r.start.line && column < r.start.column) || (line === r.end.line && column > r.end.column)) continue;
     const target = item.kind === 'import' ? ws.files.resolve(here.path, item.path)
-      : item.kind === 'policy' ? policyFile(item.policy, dirname(here.path)) : null;
+      : item.kind === 'policy' ? ws.policyFile(item.policy, here.path) : null;
     if (target === null || ws.files.read(target) === null) return null;
     if (item.kind === 'policy' && here.word?.name === 'policy') continue;
     return { uri: uriOf(target), range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } };

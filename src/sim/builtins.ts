@@ -68,9 +68,20 @@ function small(ctx: BuiltinContext, args: Value[], i: number, name: string, max:
   return Number(v);
 }
 
-/** Allocates `size` bytes of machine memory, 64-byte aligned, and names the region. */
+/** Machine memory a scenario may allocate (bytes, from address 0x100000 on) and in how many regions. */
+export const MAX_MACHINE_MEMORY = 16 << 20;
+export const MAX_REGIONS = 1024;
+
+/**
+ * Allocates `size` bytes of machine memory, 64-byte aligned, and names the region. Memory is
+ * bounded (MAX_MACHINE_MEMORY in MAX_REGIONS regions), so that every step of a run costs bounded
+ * time and the step budget bounds the run's time: an allocation past it is a scenario error.
+ */
 export function allocate(state: MachineState, size: number, name: string): bigint {
   const base = state.nextAddr;
+  if (state.mem.regions.length >= MAX_REGIONS || base + BigInt(size) > 0x100000n + BigInt(MAX_MACHINE_MEMORY)) {
+    throw new ScenarioError(`out of machine memory: a scenario may allocate ${MAX_MACHINE_MEMORY >> 20} MiB in ${MAX_REGIONS} regions (${name})`);
+  }
   mapRegion(state.mem, base, size, name);
   state.nextAddr = (base + BigInt(size) + 4095n) & ~4095n;
   return base;

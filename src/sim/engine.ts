@@ -44,6 +44,17 @@ export interface EngineOptions {
   maxFrames?: number;
 }
 
+/**
+ * What an allocation costs against a step budget besides its statement: one step per 64 KiB of
+ * machine memory (`nextAddr` only grows by allocations), so the budget bounds time, not statements.
+ */
+export function allocationSteps(before: bigint, after: bigint): number {
+  return after > before ? Number((after - before) >> 16n) : 0;
+}
+
+/** Kernel objects a scenario may allocate (README "Limits"). */
+export const MAX_OBJECTS = 100_000;
+
 /** Exception handlers by vector, named as Linux names them (arch/x86/kernel/traps.c, DEFINE_IDTENTRY). */
 export const HANDLERS: Readonly<Record<number, string>> = {
   6: 'exc_invalid_op',
@@ -338,12 +349,15 @@ export class Engine {
     try {
       if (th.pendingFault) this.deliverPending(th, out);
       else this.exec(th, out);
+      // Kernel objects are bounded as memory is (builtins.ts, allocate): each step costs bounded time.
+      if (s.heap.length > MAX_OBJECTS) throw new ScenarioError(`out of kernel objects: a scenario may allocate ${MAX_OBJECTS}`);
       this.checkInvariants(th, out);
     } catch (e) {
       if (!(e instanceof ScenarioError)) throw e;
       s.halted = `scenario error: ${e.message}`;
-      out.push({ kind: 'error', text: this.where(th) + e.message });
-      this.trace(this.c, 'error', this.where(th) + e.message);
+      // `file:line:col: error: message`, as every other error.
+      out.push({ kind: 'error', text: `${this.where(th)}error: ${e.message}` });
+      this.trace(this.c, 'error', `${this.where(th)}error: ${e.message}`);
     }
     return out;
   }
@@ -1200,7 +1214,9 @@ export class Engine {
   /** Runs until `stop` says so, the machine halts, or `budget` steps pass. */
   run(stop: (h: Happening[]) => boolean, budget: number): { steps: number; happenings: Happening[]; reason: 'stop' | 'end' | 'budget' } {
     for (let n = 1; n <= budget; n++) {
+      const before = this.state.nextAddr;
       const h = this.step();
+      n += allocationSteps(before, this.state.nextAddr);
       if (this.state.halted && h.length === 0) return { steps: n, happenings: h, reason: 'end' };
       if (h.some((x) => x.kind === 'end' || x.kind === 'error' || x.kind === 'oops')) return { steps: n, happenings: h, reason: 'end' };
       if (stop(h)) return { steps: n, happenings: h, reason: 'stop' };

@@ -107,7 +107,7 @@ export function evaluate(e: Expr, ctx: ExprContext): Value {
         `'${e.callee.name}(...)' is not evaluated: a call runs instructions or kernel code and would change the machine`, e.range);
     case 'field': {
       const o = object(evaluate(e.object, ctx), e.field.name, e.object.range, ctx.state);
-      const v = o.fields[e.field.name];
+      const v = Object.hasOwn(o.fields, e.field.name) ? o.fields[e.field.name] : undefined;
       if (v === undefined) throw new ExpressionError(fieldProblem(o.type, e.field.name, null) ?? `no field '${e.field.name}'`, e.field.range);
       return v;
     }
@@ -127,7 +127,7 @@ export function placeOf(e: Expr, ctx: ExprContext): Place {
   }
   if (e.kind === 'field') {
     const o = object(evaluate(e.object, ctx), e.field.name, e.object.range, ctx.state);
-    if (!(e.field.name in o.fields)) throw new ExpressionError(fieldProblem(o.type, e.field.name, null) ?? `no field '${e.field.name}'`, e.field.range);
+    if (!Object.hasOwn(o.fields, e.field.name)) throw new ExpressionError(fieldProblem(o.type, e.field.name, null) ?? `no field '${e.field.name}'`, e.field.range);
     return { kind: 'field', object: o.id, type: o.type, field: e.field.name };
   }
   throw new ExpressionError('not a variable, a register or a field', e.range);
@@ -157,7 +157,7 @@ export function namesInScope(ctx: ExprContext): string[] {
 
 /** The field names of a kernel object type, for completion after `.` or `->`. */
 export function fieldsOf(type: string): string[] {
-  return Object.keys(SCHEMAS[type] ?? {});
+  return Object.keys(Object.hasOwn(SCHEMAS, type) ? SCHEMAS[type]! : {});
 }
 
 function lookup(name: string, range: Range, ctx: ExprContext): Value {
@@ -172,7 +172,7 @@ function lookup(name: string, range: Range, ctx: ExprContext): Value {
       break;
     case 'this_cpu': return { ref: ctx.state.percpu[ctx.cpu]! };
     default: {
-      const g = ctx.state.globals[name];
+      const g = Object.hasOwn(ctx.state.globals, name) ? ctx.state.globals[name] : undefined;
       if (g !== undefined) return { ref: g };
     }
   }

@@ -12,13 +12,15 @@
 //   FINE_WINDOW steps before a stop that no checkpoint covered (replayed once, from the rolling or
 //   a coarse checkpoint, when the stop is reported) or before a window a step back searched.
 // A step back then replays at most FINE steps twice (find the target, then reach it).
-// Memory: at most MAX_CHECKPOINTS + 1 + FINE_MAX machine states.
+// Memory: at most MAX_CHECKPOINTS + 1 + FINE_MAX machine states, and at most MAX_CHECKPOINT_BYTES
+// + MAX_FINE_BYTES (plus one state) of machine memory in them.
 import type { Engine } from './engine';
 import { cloneState } from './explore/clone';
 import type { MachineState, TraceEntry } from './machine';
 
 interface Checkpoint<A> {
   readonly position: number;
+  readonly bytes: number;
   readonly state: MachineState;
   readonly traceLength: number;
   readonly aux: A;
@@ -41,6 +43,17 @@ const FINE_MAX = 64;
 const FINE_WINDOW = 32 * FINE;
 /** A stop this close after a checkpoint keeps no state of its own. */
 const STOP_NEAR = 16;
+/** Bytes of machine memory the fine checkpoints hold at most: fewer of them for a machine with much memory. */
+const MAX_FINE_BYTES = 64 << 20;
+/** Bytes of machine memory the checkpoints hold at most (a scenario may map 16 MiB): thinned the same way. */
+const MAX_CHECKPOINT_BYTES = 256 << 20;
+
+/** What a checkpoint of `s` costs, roughly: its memory regions and its kernel objects. */
+function weight(s: MachineState): number {
+  let n = s.heap.length * 256;
+  for (const r of s.mem.regions) n += r.bytes.length;
+  return n;
+}
 
 export class History<A> {
   private checkpoints: Checkpoint<A>[] = [];
@@ -55,7 +68,8 @@ export class History<A> {
   /**
    * `every`: steps between checkpoints; a window replays at most that many steps. A long run keeps
    * memory bounded: when MAX_CHECKPOINTS are held, every other one is dropped and `every` doubles,
-   * so a million steps cost 256 snapshots and a step back replays at most a few thousand steps.
+   * so a million steps cost 256 snapshots and a step back replays at most a few thousand steps;
+   * checkpoints of a machine with much memory are thinned the same way past MAX_CHECKPOINT_BYTES.
    */
   constructor(private readonly engine: Engine, private readonly aux: AuxState<A>, private every = 128) {
     this.timeline = engine.state.trace;
@@ -83,10 +97,16 @@ export class History<A> {
     const last = this.checkpoints[this.checkpoints.length - 1]!;
     if (p - last.position < this.every) return;
     this.checkpoint();
-    if (this.checkpoints.length > MAX_CHECKPOINTS) {
+    while (this.checkpoints.length > 2 && (this.checkpoints.length > MAX_CHECKPOINTS || this.bytes() > MAX_CHECKPOINT_BYTES)) {
       this.checkpoints = this.checkpoints.filter((_, i) => i % 2 === 0 || i === this.checkpoints.length - 1);
       this.every *= 2;
     }
+  }
+
+  private bytes(): number {
+    let n = 0;
+    for (const c of this.checkpoints) n += c.bytes;
+    return n;
   }
 
   /** Coarse checkpoints held (for tests and the memory it costs). */
@@ -94,7 +114,7 @@ export class History<A> {
     return this.checkpoints.length;
   }
 
-  /** Every machine state held: coarse, rolling and fine (the memory bound is MAX_CHECKPOINTS + 1 + FINE_MAX). */
+  /** Every machine state held: coarse, rolling and fine (at most MAX_CHECKPOINTS + 1 + FINE_MAX). */
   get states(): number {
     return this.checkpoints.length + (this.rolling ? 1 : 0) + this.fine.length;
   }
@@ -206,7 +226,8 @@ export class History<A> {
     const at = this.fine.findIndex((x) => x.position > c.position);
     if (at < 0) this.fine.push(c);
     else this.fine.splice(at, 0, c);
-    if (this.fine.length > FINE_MAX) {
+    const bytes = () => this.fine.reduce((n, x) => n + x.bytes, 0);
+    while (this.fine.length > 1 && (this.fine.length > FINE_MAX || bytes() > MAX_FINE_BYTES)) {
       const p = c.position;
       let far = 0;
       for (let k = 1; k < this.fine.length; k++) {
@@ -218,7 +239,7 @@ export class History<A> {
 
   private snapshot(): Checkpoint<A> {
     const s = this.engine.state;
-    return { position: s.steps, state: cloneState({ ...s, trace: [] }), traceLength: s.trace.length, aux: this.aux.save() };
+    return { position: s.steps, bytes: weight(s), state: cloneState({ ...s, trace: [] }), traceLength: s.trace.length, aux: this.aux.save() };
   }
 
   private checkpoint(): void {

@@ -76,9 +76,10 @@ export function newObject(heap: KObject[], type: string): KObject {
 
 /** Why `value` cannot be stored in `type.field`, or null. */
 export function fieldProblem(type: string, field: string, value: Value | null): string | null {
-  const kind = SCHEMAS[type]?.[field];
+  const schema = Object.hasOwn(SCHEMAS, type) ? SCHEMAS[type]! : {};
+  const kind = Object.hasOwn(schema, field) ? schema[field] : undefined;
   if (kind === undefined) {
-    return `${type} has no field '${field}' (fields: ${Object.keys(SCHEMAS[type] ?? {}).join(', ')})`;
+    return `${type} has no field '${field}' (fields: ${Object.keys(schema).join(', ')})`;
   }
   if (value === null) return null;
   if (kind === 'u64' && typeof value !== 'bigint') return `${type}.${field} holds an integer, not an object reference`;

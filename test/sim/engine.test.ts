@@ -235,10 +235,10 @@ test('a runaway loop stops at the step budget; deep recursion and NULL dereferen
   const rec = load('fn f(n) { return f(n + 1); }\nhost p { thread main { f(0); } }');
   const h = runAll(rec);
   assert.deepEqual(h.filter((x) => x.kind === 'error').map((x) => x.kind === 'error' ? x.text : ''),
-    ['/t.xsave:1:11: call depth exceeds 256 frames (runaway recursion?)']);
+    ['/t.xsave:1:11: error: call depth exceeds 256 frames (runaway recursion?)']);
   const nul = load('fn f() { v = vcpu_alloc(); x = v->arch->xcr0; }\nhost p { thread main { f(); } }');
   assert.deepEqual(runAll(nul).filter((x) => x.kind === 'error').map((x) => x.kind === 'error' ? x.text : ''),
-    ["/t.xsave:1:28: NULL dereference reading 'xcr0'"]);
+    ["/t.xsave:1:28: error: NULL dereference reading 'xcr0'"]);
 });
 
 test('a guest exception without a guest handler is a scenario error naming the handler to define', () => {

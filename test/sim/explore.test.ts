@@ -33,7 +33,7 @@ test('explore finds host-sees-guest-xfd-err under naive: a VM exit at the guest 
   assert.deepEqual(c.placements.map((p) => [p.kind, p.depth, p.hit, p.line]), [['external_interrupt', 1258, 1, 'guest:exc_device_not_available (xfd-err-leak-no-events.xsave:16)']]);
   assert.match(c.text, /^events \{\n {2}external_interrupt at guest exc_device_not_available; {3}\/\/ step 1259, /m);
   assert.match(c.text, /^\/\/ The host runs with interrupts enabled while IA32_XFD_ERR holds a bit the guest set\.$/m);
-  assert.deepEqual(r.boundsHit, { interrupts: true, preemptions: false, fpuIrqs: false, steps: false });
+  assert.deepEqual(r.boundsHit, { interrupts: true, preemptions: false, fpuIrqs: false, steps: false, memory: false });
 });
 
 for (const p of ['tglx-2021', 'linux-5.17']) {

@@ -1,7 +1,7 @@
 // Combining unit results into one answer, in unit order, so that the answer does not depend on how
 // the units were spread over workers: counts add up, the first counterexample is the one of the
 // lowest unit that has one, the shortest is the shortest with ties going to the lower unit.
-import type { UnitResult } from './options';
+import { type UnitResult, noBoundsHit } from './options';
 import { Search, type SearchHooks } from './search';
 
 /** Every unit's result merged: the same fields as one unit's, and how many units there were and ran. */
@@ -14,7 +14,7 @@ export function mergeUnits(results: UnitResult[], unitCount: number): Totals {
   const sorted = [...results].sort((a, b) => a.unit - b.unit);
   const t: Totals = {
     states: 0, distinct: 0, maxDepth: 0, units: unitCount, unitsDone: 0, first: null, shortest: null,
-    boundsHit: { interrupts: false, preemptions: false, fpuIrqs: false, steps: false }, errors: 0, firstError: null, cancelled: false,
+    boundsHit: noBoundsHit(), errors: 0, firstError: null, cancelled: false,
   };
   for (const r of sorted) {
     t.states += r.states;
@@ -26,6 +26,7 @@ export function mergeUnits(results: UnitResult[], unitCount: number): Totals {
     t.boundsHit = {
       interrupts: t.boundsHit.interrupts || r.boundsHit.interrupts, preemptions: t.boundsHit.preemptions || r.boundsHit.preemptions,
       fpuIrqs: t.boundsHit.fpuIrqs || r.boundsHit.fpuIrqs, steps: t.boundsHit.steps || r.boundsHit.steps,
+      memory: t.boundsHit.memory || r.boundsHit.memory,
     };
     t.errors += r.errors;
     t.firstError ??= r.firstError;

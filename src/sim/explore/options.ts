@@ -16,6 +16,24 @@ export interface Bounds {
 }
 
 export const DEFAULT_BOUNDS: Readonly<Bounds> = { interrupts: 1, preemptions: 1, fpuIrqs: 1, steps: 20_000 };
+/** The largest bounds accepted (README "Limits"): beyond them the search would not end in a day anyway. */
+export const MAX_BOUNDS: Readonly<Bounds> = { interrupts: 8, preemptions: 8, fpuIrqs: 8, steps: 1_000_000 };
+/**
+ * The memory ceiling: visited states one search keeps (per unit, per worker; about 100 bytes each).
+ * Reaching it ends the search with `boundsHit.memory`, as a bound does.
+ */
+export const MAX_VISITED_STATES = 500_000;
+
+/** Why `b` is outside 0..MAX_BOUNDS (steps from 1), as a message naming the bound; null if inside. */
+export function boundsProblem(b: Partial<Bounds>): string | null {
+  for (const k of ['interrupts', 'preemptions', 'fpuIrqs', 'steps'] as const) {
+    const v = b[k];
+    if (v === undefined) continue;
+    const min = k === 'steps' ? 1 : 0;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > MAX_BOUNDS[k]) return `bound '${k}' must be an integer from ${min} to ${MAX_BOUNDS[k]}`;
+  }
+  return null;
+}
 
 export interface SearchOptions {
   bounds: Bounds;
@@ -63,6 +81,8 @@ export interface BoundsHit {
   preemptions: boolean;
   fpuIrqs: boolean;
   steps: boolean;
+  /** The search stopped at the memory ceiling (MAX_VISITED_STATES). */
+  memory: boolean;
 }
 
 /** The outcome of one unit of work (the root lines, or one top-level placement and all below it). */
@@ -81,5 +101,5 @@ export interface UnitResult {
 }
 
 export function noBoundsHit(): BoundsHit {
-  return { interrupts: false, preemptions: false, fpuIrqs: false, steps: false };
+  return { interrupts: false, preemptions: false, fpuIrqs: false, steps: false, memory: false };
 }

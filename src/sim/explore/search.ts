@@ -21,7 +21,7 @@ import { Engine, type EngineOptions, type Happening } from '../engine';
 import type { MachineState } from '../machine';
 import { type Budget, type ChoiceTable, type Choice, type Refused, choiceTable, choicesAt, covers, eventPool, packBudget } from './choice-points';
 import { cloneState } from './clone';
-import { type BoundsHit, type Failure, type Found, type Placement, type SearchOptions, type UnitResult, noBoundsHit } from './options';
+import { type BoundsHit, type Failure, type Found, type Placement, type SearchOptions, type UnitResult, MAX_VISITED_STATES, noBoundsHit } from './options';
 import { arraysHash, stateHash } from './state-hash';
 
 export interface SearchHooks {
@@ -189,10 +189,14 @@ export class Search {
     return { interrupts: all.interrupts - remaining.interrupts, preemptions: all.preemptions - remaining.preemptions, fpuIrqs: all.fpuIrqs - remaining.fpuIrqs };
   }
 
+  /** Whether to stop: cancelled, or the visited states reached the memory ceiling (a bound hit). */
   private cancelled(): boolean {
-    if (this.result.cancelled) return true;
-    if ((this.result.states & 255) === 0 && this.hooks.isCancelled?.()) this.result.cancelled = true;
-    return this.result.cancelled;
+    if (this.result.cancelled || this.result.boundsHit.memory) return true;
+    if ((this.result.states & 255) === 0) {
+      if (this.hooks.isCancelled?.()) this.result.cancelled = true;
+      else if (this.table.size + (this.table === this.seed ? 0 : this.seed.size) >= MAX_VISITED_STATES) this.result.boundsHit.memory = true;
+    }
+    return this.result.cancelled || this.result.boundsHit.memory;
   }
 
   private count(depth: number): void {
@@ -326,5 +330,5 @@ function checkpoint(x: Happening): boolean {
 }
 
 export function mergeBoundsHit(a: BoundsHit, b: BoundsHit): BoundsHit {
-  return { interrupts: a.interrupts || b.interrupts, preemptions: a.preemptions || b.preemptions, fpuIrqs: a.fpuIrqs || b.fpuIrqs, steps: a.steps || b.steps };
+  return { interrupts: a.interrupts || b.interrupts, preemptions: a.preemptions || b.preemptions, fpuIrqs: a.fpuIrqs || b.fpuIrqs, steps: a.steps || b.steps, memory: a.memory || b.memory };
 }
