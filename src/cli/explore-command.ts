@@ -64,7 +64,7 @@ export async function exploreCommand(argv: string[], progress: ((line: string) =
     file, workspace: process.cwd(), ...(o.has('policy') ? { policy: o.get('policy')! } : {}), ...(cpu !== undefined ? { cpu } : {}), bounds, invariants, failOnAssertions: args.flags.has('assertions'),
     keepEvents: args.flags.has('keep-events'), ...(workers !== undefined ? { workers } : {}),
   }, {
-    onProgress: progress ? (p) => progress(`explored ${p.states.toLocaleString('en')} states (${p.statesPerSecond.toLocaleString('en')}/s), depth ${p.depth}, units ${p.unitsDone}/${p.units}`) : undefined,
+    onProgress: progress ? (p) => progress(`explored ${p.states.toLocaleString('en')} states (${p.statesPerSecond.toLocaleString('en')}/s), placements ${p.unitsDone}/${p.units}`) : undefined,
   });
   if (r.status === 'error') return { status: 2, stdout: '', stderr: r.diagnostics.map((d) => formatDiagnostic(d) + '\n').join('') };
 

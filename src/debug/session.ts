@@ -6,7 +6,7 @@
 // A continue runs in slices that yield to the event loop, so pause (and anything else) is answered
 // while it runs; stepBack and reverseContinue replay from time-travel checkpoints (src/sim/history).
 import {
-  ErrorDestination, InitializedEvent, InvalidatedEvent, LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent,
+  ErrorDestination, Event, InitializedEvent, InvalidatedEvent, LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent,
   Response, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
@@ -198,7 +198,11 @@ export class XsaveDebugSession extends LoggingDebugSession {
         onProgress: (p) => {
           if (!this.clientProgress || p.elapsedMs - last < 200) return;
           last = p.elapsedMs;
-          this.sendEvent(new ProgressUpdateEvent('explore', `${p.states.toLocaleString('en-US')} states, ${Math.round(p.statesPerSecond).toLocaleString('en-US')}/s, depth ${p.depth}`));
+          // The share of top-level placements done: what moves as the search goes (its depth is
+          // that of one branch at one moment, which said nothing).
+          const ev = new ProgressUpdateEvent('explore', `${p.states.toLocaleString('en-US')} states, ${Math.round(p.statesPerSecond).toLocaleString('en-US')}/s, ${p.unitsDone}/${p.units} placements`) as DebugProtocol.ProgressUpdateEvent;
+          if (p.units > 0) ev.body.percentage = Math.min(100, Math.round((100 * p.unitsDone) / p.units));
+          this.sendEvent(ev);
         },
       });
     } finally {
@@ -227,6 +231,10 @@ export class XsaveDebugSession extends LoggingDebugSession {
     say(`${c.where}: ${c.invariant}: ${c.message} (step ${c.step})`);
     for (const line of c.chain) say(`  ${line}`);
     say(`counterexample written to ${out}; running it to the violation (step back walks to its cause)`);
+    // Named where the user looks (a notification: 'important' output) and opened by the extension
+    // (the custom event), since the stop may be in kernel code rather than in the new file.
+    this.sendEvent(new OutputEvent(`Explore found ${c.invariant} broken: the counterexample is ${out}\n`, 'important'));
+    this.sendEvent(new Event('xsave/counterexample', { path: out, invariant: c.invariant, where: c.where }));
     const { policy: _policy, ...rest } = args;
     void _policy;
     return { ...rest, program: out, explore: false, stopOnEntry: false };

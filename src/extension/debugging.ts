@@ -29,6 +29,15 @@ export function registerDebugging(context: vscode.ExtensionContext): void {
       if (s?.type === DEBUG_TYPE) await s.customRequest('xsave/toggleHex');
     }),
     vscode.commands.registerCommand('xsave.openExample', () => openExample(context, 'xfd-err-leak.xsave')),
+    // Explore's counterexample: opened beside the stop (which may be in kernel code), so the user
+    // sees the scenario that breaks, with the events the search placed.
+    vscode.debug.onDidReceiveDebugSessionCustomEvent(async (e) => {
+      if (e.session.type !== DEBUG_TYPE || e.event !== 'xsave/counterexample') return;
+      const path = (e.body as { path?: unknown } | undefined)?.path;
+      if (typeof path !== 'string') return;
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(path));
+      await vscode.window.showTextDocument(doc, { preview: false, preserveFocus: true });
+    }),
   );
 }
 

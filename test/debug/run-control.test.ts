@@ -55,9 +55,13 @@ test('launch with explore: true searches the interleavings, writes the counterex
   copyFileSync(fixture('xfd-err-leak-no-events.xsave'), program);
   await withClient(async (dc) => {
     const out: string[] = [];
-    dc.on('output', (e: DebugProtocol.OutputEvent) => out.push(e.body.output));
+    const important: string[] = [];
+    dc.on('output', (e: DebugProtocol.OutputEvent) => { out.push(e.body.output); if (e.body.category === 'important') important.push(e.body.output); });
     await dc.initializeRequest({ adapterID: 'xsave', pathFormat: 'path', supportsProgressReporting: true });
     const progress = dc.waitForEvent('progressStart');
+    const named = dc.waitForEvent('xsave/counterexample', 20000);
+    const updates: string[] = [];
+    dc.on('progressUpdate', (e: DebugProtocol.ProgressUpdateEvent) => updates.push(e.body.message ?? ''));
     const [stopped] = await Promise.all([
       dc.waitForEvent('stopped', 20000),
       dc.configurationDoneRequest(),
@@ -70,6 +74,12 @@ test('launch with explore: true searches the interleavings, writes the counterex
     assert.ok(existsSync(join(dir, 'leak.counterexample.xsave')));
     assert.ok(out.some((o) => /^explored [\d,]+ states/.test(o)), out.join(''));
     assert.ok(out.some((o) => o.startsWith('counterexample written to ')), out.join(''));
+    // Named where VS Code shows it (an 'important' output is a notification), and sent to the
+    // extension, which opens it.
+    assert.deepEqual(important, [`Explore found host-sees-guest-xfd-err broken: the counterexample is ${join(dir, 'leak.counterexample.xsave')}\n`]);
+    assert.deepEqual((await named).body, { path: join(dir, 'leak.counterexample.xsave'), invariant: 'host-sees-guest-xfd-err', where: (await named).body.where });
+    assert.match((await named).body.where, /leak\.counterexample\.xsave:\d+:\d+|kvm\.xsave:\d+:\d+/);
+    for (const u of updates) assert.match(u, /^[\d,]+ states, [\d,]+\/s, \d+\/\d+ placements$/);
     const back = await stopAfter(dc, () => dc.stepBackRequest({ threadId: ev.body.threadId! }));
     assert.equal(back.body.reason, 'step');
   });
