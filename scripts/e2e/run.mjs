@@ -33,6 +33,7 @@ cpSync(join(repo, 'examples'), join(ws, 'examples'), { recursive: true });
 // A scenario with errors (its launch must show them) and one whose assertion fails (the stop must
 // highlight the assertion's line), next to the examples.
 cpSync(join(repo, 'test', 'fixtures', 'broken.xsave'), join(ws, 'broken.xsave'));
+cpSync(join(repo, 'test', 'fixtures', 'xfd-err-leak-no-events.xsave'), join(ws, 'xfd-err-leak-no-events.xsave'));
 writeFileSync(join(ws, 'assert-fails.xsave'), [
   '// An assertion that fails: the debugger stops on line 6 and shows line 6.',
   'host p {',
