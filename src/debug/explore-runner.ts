@@ -37,6 +37,8 @@ export interface ExploreOptions {
   failOnAssertions?: boolean;
   /** Keep the scenario's own events (default false: the explorer places its own). */
   keepEvents?: boolean;
+  /** The explorer's reductions (default true; false searches without them, to compare). */
+  reduction?: boolean;
   /** Worker threads; 0 runs on this thread. Default: one per core when there is more than one, else 0. */
   workers?: number;
 }
@@ -171,7 +173,7 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
     file, imports, cpu: options.cpu, hostCpuid: hostModel ? cpuidOf(hostModel) : null,
     search: {
       bounds, invariants: options.invariants ?? null, failOnOops: options.failOnOops ?? true,
-      failOnAssertions: options.failOnAssertions ?? false, keepEvents: options.keepEvents ?? false,
+      failOnAssertions: options.failOnAssertions ?? false, keepEvents: options.keepEvents ?? false, reduction: options.reduction ?? true,
     },
   };
   let search: Search;

@@ -85,6 +85,9 @@ export class Search {
   private root!: Root;
   private result!: UnitResult;
   private bound = Infinity;
+  /** With reduction: the last unit this Search ran (units in increasing order share a visited set) and the bound it left. */
+  private lastUnit = 0;
+  private sharedBound = Infinity;
   private hooks: SearchHooks = {};
   private path: Placement[] = [];
   private refused: Refused = { interrupts: false, preemptions: false, fpuIrqs: false };
@@ -156,14 +159,24 @@ export class Search {
     const spec = this.units()[k - 1];
     if (!spec) throw new Error(`no unit ${k}`);
     const root = this.rootLines();
-    this.begin(k, hooks, root.shortest ? root.shortest.failure.step : Infinity);
-    this.table = new Map();
+    const rootBound = root.shortest ? root.shortest.failure.step : Infinity;
+    if (this.opts.reduction !== false && k > this.lastUnit && this.lastUnit > 0) {
+      // Units taken in order on one Search share their visited states and their bound (see the
+      // header): a unit is cut only where an earlier unit explored the same state as well.
+      this.begin(k, hooks, Math.min(rootBound, this.sharedBound));
+    } else {
+      this.begin(k, hooks, rootBound);
+      this.table = new Map();
+    }
+    this.lastUnit = k;
     this.use(spec.root);
     const e = this.engine;
     // The state at the branch point: the root line replayed to it (the engine is deterministic).
     e.state = cloneState(this.root.start);
     for (let d = 0; d < spec.depth; d++) e.step();
     this.branch(spec.depth, this.root.budget, spec.choice);
+    this.sharedBound = this.bound;
+    if (this.result.cancelled) this.lastUnit = Infinity;
     return this.result;
   }
 
