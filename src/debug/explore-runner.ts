@@ -39,6 +39,11 @@ export interface ExploreOptions {
   keepEvents?: boolean;
   /** The explorer's reductions (default true; false searches without them, to compare). */
   reduction?: boolean;
+  /**
+   * Stop at the first counterexample found (in search order) and report it: quicker, but not
+   * necessarily the shortest. Searches on this thread.
+   */
+  stopAtFirst?: boolean;
   /** Worker threads; 0 runs on this thread. Default: one per core when there is more than one, else 0. */
   workers?: number;
 }
@@ -84,6 +89,8 @@ export interface ExploreResult {
   elapsedMs: number;
   boundsHit: BoundsHit;
   cancelled: boolean;
+  /** With stopAtFirst: the search stopped at its first counterexample (counterexample is that one). */
+  stoppedAtFirst: boolean;
   /** Runs that ended in a scenario error, and the first message. */
   errors: number;
   firstError: string | null;
@@ -129,7 +136,7 @@ function workerScript(): string {
 function empty(diagnostics: Diagnostic[], policy: string | null): ExploreResult {
   return {
     status: 'error', diagnostics, states: 0, distinctStates: 0, maxDepth: 0, units: 0, unitsDone: 0, workers: 0, elapsedMs: 0,
-    boundsHit: { interrupts: false, preemptions: false, fpuIrqs: false, steps: false }, cancelled: false, errors: 0, firstError: null,
+    boundsHit: { interrupts: false, preemptions: false, fpuIrqs: false, steps: false }, cancelled: false, stoppedAtFirst: false, errors: 0, firstError: null,
     counterexample: null, first: null, policy,
   };
 }
@@ -184,7 +191,7 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
     throw e;
   }
   const cores = availableParallelism();
-  const workers = options.workers ?? (cores > 1 ? cores : 0);
+  const workers = options.stopAtFirst ? 0 : options.workers ?? (cores > 1 ? cores : 0);
   const cancelled = () => (hooks.signal?.aborted ?? false) || (hooks.isCancelled?.() ?? false);
   const progress = (states: number, depth: number, unitsDone: number, units: number) => {
     const elapsedMs = performance.now() - t0;
@@ -192,6 +199,7 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
   };
 
   let totals: Totals;
+  let stoppedAtFirst = false;
   if (workers <= 0) {
     let units = 0;
     let done = 0;
@@ -199,6 +207,7 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
       isCancelled: cancelled,
       onProgress: (p) => progress(p.states, p.depth, done, units),
       onUnit: () => { done++; units = search.units().length + 1; },
+      ...(options.stopAtFirst ? { onFound: () => (stoppedAtFirst = true) } : {}),
     });
   } else {
     totals = await onWorkers(input, workers, cancelled, progress);
@@ -212,12 +221,12 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
     });
     return { text: c.text, invariant: c.failure.name, message: c.failure.message, step: c.failure.step, where: c.failure.where, placements: c.placements, chain: c.chain };
   };
-  const counterexample = render(totals.shortest);
-  const first = totals.first === totals.shortest ? counterexample : render(totals.first);
+  const counterexample = render(stoppedAtFirst ? totals.first : totals.shortest);
+  const first = stoppedAtFirst || totals.first === totals.shortest ? counterexample : render(totals.first);
   return {
     status: counterexample ? 'violation' : 'clean', diagnostics, states: totals.states, distinctStates: totals.distinct, maxDepth: totals.maxDepth,
     units: totals.units, unitsDone: totals.unitsDone, workers, elapsedMs: performance.now() - t0, boundsHit: totals.boundsHit,
-    cancelled: totals.cancelled, errors: totals.errors, firstError: totals.firstError, counterexample, first, policy,
+    cancelled: totals.cancelled && !stoppedAtFirst, stoppedAtFirst, errors: totals.errors, firstError: totals.firstError, counterexample, first, policy,
   };
 }
 

@@ -29,12 +29,16 @@ export interface SearchHooks {
   isCancelled?: () => boolean;
   /** Called every few thousand states with the totals of this unit so far. */
   onProgress?: (p: { states: number; depth: number }) => void;
+  /** Called with each counterexample as it is found; true stops the search there (the result says cancelled). */
+  onFound?: (f: Found) => boolean;
 }
 
 /** One way the scenario starts: its threads as written, or with one other task held back for `run`. */
 interface Root {
   program: Program;
   table: ChoiceTable;
+  /** With reduction: how many leading events the state hash leaves out (see stateHash). */
+  anonymous: number;
   start: MachineState;
   held: string | null;
   budget: Budget;
@@ -88,6 +92,8 @@ export class Search {
   /** With reduction: the last unit this Search ran (units in increasing order share a visited set) and the bound it left. */
   private lastUnit = 0;
   private sharedBound = Infinity;
+  /** The root line's state at the last unit's branch point (units replay the line from there). */
+  private replay: { root: number; depth: number; state: MachineState } | null = null;
   private hooks: SearchHooks = {};
   private path: Placement[] = [];
   private refused: Refused = { interrupts: false, preemptions: false, fpuIrqs: false };
@@ -110,7 +116,13 @@ export class Search {
       const p: Program = { ...base, events: [...r.events, ...kept] };
       const e = new Engine(p, engineOpts);
       this.engines.push(e);
-      this.roots.push({ program: p, table: choiceTable(p, p.events, e.state.cpus.length), start: cloneState(e.state), held: r.held, budget: r.budget });
+      const table = choiceTable(p, p.events, e.state.cpus.length);
+      // The pool's interrupts, preemptions and FPU interrupts come first; a kept event chained
+      // (`after previous`) to the last of them would read its fired flag: then none is left out.
+      const pooled = table.interrupts.length + table.preemptions.length + table.fpuIrqs.length;
+      const chained = p.events[pooled]?.afterPrevious === true;
+      const anonymous = opts.reduction !== false && !chained ? pooled : 0;
+      this.roots.push({ program: p, table, anonymous, start: cloneState(e.state), held: r.held, budget: r.budget });
     }
   }
 
@@ -171,9 +183,13 @@ export class Search {
     this.lastUnit = k;
     this.use(spec.root);
     const e = this.engine;
-    // The state at the branch point: the root line replayed to it (the engine is deterministic).
-    e.state = cloneState(this.root.start);
-    for (let d = 0; d < spec.depth; d++) e.step();
+    // The state at the branch point: the root line replayed to it (the engine is deterministic),
+    // from where the previous unit on the same line branched when the units come in order.
+    const r = this.replay;
+    let d0 = 0;
+    if (r && r.root === spec.root && r.depth <= spec.depth) { e.state = cloneState(r.state); d0 = r.depth; } else e.state = cloneState(this.root.start);
+    for (let d = d0; d < spec.depth; d++) e.step();
+    this.replay = { root: spec.root, depth: spec.depth, state: cloneState(e.state) };
     this.branch(spec.depth, this.root.budget, spec.choice);
     this.sharedBound = this.bound;
     if (this.result.cancelled) this.lastUnit = Infinity;
@@ -238,6 +254,7 @@ export class Search {
     this.result.first ??= c;
     if (!this.result.shortest || f.step < this.result.shortest.failure.step) this.result.shortest = c;
     if (f.step < this.bound) this.bound = f.step;
+    if (this.hooks.onFound?.(c)) this.result.cancelled = true;
     return true;
   }
 
@@ -287,6 +304,7 @@ export class Search {
   private walk(start: MachineState, depth: number, budget: Budget, branches: boolean): number {
     const e = this.engine;
     const packed = packBudget(budget);
+    const dense = branches && this.opts.reduction !== false;
     e.state = cloneState(start);
     let arrays = arraysHash(e.state);
     let runs = e.builtinRuns;
@@ -305,9 +323,16 @@ export class Search {
       // exit, an exception, a thread's end or a fired event (a deterministic choice of states, so
       // two runs that meet anywhere meet at the next such step too). Register images and memory,
       // most of the bytes, change only when an instruction runs: their hash is kept until then.
-      if (h.length && h.some(checkpoint)) {
+      // With reduction, also every step of a branch's first WINDOW steps: a placement whose event
+      // commutes with the statements after it (an interrupt one statement later that sees and
+      // changes nothing those statements touch) reaches a state the earlier placement's branch
+      // already recorded within a few steps, where it used to walk on to the next VM entry or exit.
+      if ((dense && d - depth <= WINDOW) || (h.length && h.some(checkpoint))) {
         if (e.builtinRuns !== runs) { runs = e.builtinRuns; arrays = arraysHash(e.state); }
-        const key = stateHash(e.state, arrays, packed);
+        // With reduction the budget is not part of the key: a state met again with no more budget
+        // than an earlier visit had is cut by `covers` (a run that spent an event to get back to
+        // where the machine already was finds nothing the earlier visit did not).
+        const key = stateHash(e.state, arrays, this.opts.reduction !== false ? 0 : packed, this.root.anonymous);
         if (subsumed(this.seed, key, packed, d) || (this.table !== this.seed && subsumed(this.table, key, packed, d))) { end = d; break; }
         if (record(this.table, key, packed, d)) this.result.distinct++;
       }
@@ -334,6 +359,8 @@ export class Search {
   }
 }
 
+/** Steps after a placement at which a branch is hashed whatever they did (with reduction). */
+const WINDOW = 32;
 function checkpoint(x: Happening): boolean {
   return x.kind === 'vmentry' || x.kind === 'vmexit' || x.kind === 'exception' || x.kind === 'thread-end' || x.kind === 'event';
 }
