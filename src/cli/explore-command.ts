@@ -21,7 +21,7 @@ export const EXPLORE_USAGE = `usage: xsave-sim explore FILE [--policy NAME] [--c
   --max-preemptions  preemptions and other tasks run (preempt, run P.T) per run (default ${DEFAULT_BOUNDS.preemptions})
   --max-fpu-irqs     host interrupts that use the FPU per run (default ${DEFAULT_BOUNDS.fpuIrqs})
   --max-steps        statements per run (default ${DEFAULT_BOUNDS.steps})
-  --workers          worker threads (default: one per core; 0: this thread)
+  --workers          worker threads (default 0: this thread, which is faster on 2 cores; N: N workers)
   --out              where to write the counterexample (default: FILE's folder, NAME.counterexample.xsave)
   --invariant        only these invariants count (default: all; a kernel oops always counts)
   --assertions       a failed assert of the scenario counts too

@@ -1,11 +1,10 @@
 // The explorer's programmatic face for the CLI, a VS Code command or the debug adapter:
 // `explore(options, hooks) -> Promise<ExploreResult>`. It reads the scenario and its policy from
-// disk, runs the pure search of src/sim/explore on worker threads (one per core by default; the
+// disk, runs the pure search of src/sim/explore on this thread (by default) or on worker threads (the
 // units are claimed from a shared counter and merged in unit order, so the answer is the same for
-// any number of workers), and renders the shortest counterexample as a scenario. Cancellation (an
+// any number of workers; measured on 2 cores they do not pay, see docs/explorer.md), and renders the shortest counterexample as a scenario. Cancellation (an
 // AbortSignal or a callback) is passed to the workers through shared memory and stops them within
 // a few hundred states; the result then says what was explored.
-import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -44,7 +43,11 @@ export interface ExploreOptions {
    * necessarily the shortest. Searches on this thread.
    */
   stopAtFirst?: boolean;
-  /** Worker threads; 0 runs on this thread. Default: one per core when there is more than one, else 0. */
+  /**
+   * Worker threads; 0 (the default) runs on this thread. With the reductions one thread shares its
+   * visited states across all units, which workers cannot: on 2 cores they were slower at every bound
+   * measured (docs/explorer.md), so they are opt-in.
+   */
   workers?: number;
 }
 
@@ -190,8 +193,7 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
     if (e instanceof ScenarioError) return empty([diag(e.message)], policy);
     throw e;
   }
-  const cores = availableParallelism();
-  const workers = options.stopAtFirst ? 0 : options.workers ?? (cores > 1 ? cores : 0);
+  const workers = options.stopAtFirst ? 0 : options.workers ?? 0;
   const cancelled = () => (hooks.signal?.aborted ?? false) || (hooks.isCancelled?.() ?? false);
   const progress = (states: number, depth: number, unitsDone: number, units: number) => {
     const elapsedMs = performance.now() - t0;
