@@ -11,7 +11,7 @@
 // 3. time to the first counterexample with stopAtFirst (`--first`) on the seed scenario.
 // Prints a table and writes .bench/explore.json; asserts nothing about speed.
 import { availableParallelism, cpus } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ExploreOptions, type ExploreResult, explore } from '../src/debug/explore-runner';
 
@@ -23,9 +23,16 @@ const LEVELS = (process.env.XSAVE_BENCH_BOUNDS ?? '1,2,3').split(',').map(Number
 
 interface Run { status: string; states: number; ms: number; capped: boolean; step: number | null }
 
+/** The example's own policy, as a file (the bundle does not sit where the CLI finds shipped policies by name). */
+function withPolicy(opts: ExploreOptions): ExploreOptions {
+  const name = /^policy "([^"]+)";/m.exec(readFileSync(opts.file, 'utf8'))?.[1];
+  return name ? { ...opts, policy: join(root, 'src', 'kernel', 'policies', `${name}.xsave`) } : opts;
+}
+
 async function timed(opts: ExploreOptions, capS: number): Promise<Run> {
   const t0 = performance.now();
-  const r: ExploreResult = await explore(opts, { isCancelled: () => performance.now() - t0 > capS * 1000 });
+  const r: ExploreResult = await explore(withPolicy(opts), { isCancelled: () => performance.now() - t0 > capS * 1000 });
+  if (r.status === 'error') throw new Error(`${opts.file}: ${r.diagnostics.map((d) => d.message).join('; ')}`);
   return { status: r.status, states: r.states, ms: Math.round(performance.now() - t0), capped: r.cancelled, step: r.counterexample?.step ?? null };
 }
 

@@ -15,6 +15,7 @@ import { type ExploreOptions, explore } from '../../src/debug/explore-runner';
 const root = join(__dirname, '..', '..', '..');
 const example = (name: string) => join(root, 'examples', `${name}.xsave`);
 const POLICIES = ['naive', 'tglx-2021', 'linux-5.17', 'linux-6.19'];
+const policyFile = (name: string) => join(root, 'src', 'kernel', 'policies', `${name}.xsave`);
 
 const CELLS: Array<[string, string]> = [
   ...POLICIES.map((p): [string, string] => ['guest-amx-enable', p]),
@@ -27,9 +28,10 @@ const CELLS: Array<[string, string]> = [
 
 for (const [name, policy] of CELLS) {
   test(`reduction keeps the verdict and the shortest counterexample: ${name} under ${policy}`, async () => {
-    const opts: ExploreOptions = { file: example(name), policy, workers: 0 };
+    const opts: ExploreOptions = { file: example(name), policy: policyFile(policy), workers: 0 };
     const full = await explore({ ...opts, reduction: false });
     const reduced = await explore(opts);
+    assert.notEqual(full.status, 'error', JSON.stringify(full.diagnostics));
     assert.equal(reduced.status, full.status);
     assert.deepEqual(reduced.boundsHit, full.boundsHit);
     assert.equal(reduced.errors, full.errors);
@@ -41,9 +43,10 @@ for (const [name, policy] of CELLS) {
 
 test('reduction: larger bounds, same answer (xfd-without-cpuid under naive and linux-5.17, bounds 2,2,2)', async () => {
   for (const policy of ['naive', 'linux-5.17']) {
-    const opts: ExploreOptions = { file: example('xfd-without-cpuid'), policy, workers: 0, bounds: { interrupts: 2, preemptions: 2, fpuIrqs: 2 } };
+    const opts: ExploreOptions = { file: example('xfd-without-cpuid'), policy: policyFile(policy), workers: 0, bounds: { interrupts: 2, preemptions: 2, fpuIrqs: 2 } };
     const full = await explore({ ...opts, reduction: false });
     const reduced = await explore(opts);
+    assert.notEqual(full.status, 'error', JSON.stringify(full.diagnostics));
     assert.equal(reduced.status, full.status);
     assert.deepEqual(reduced.boundsHit, full.boundsHit);
     assert.equal(reduced.counterexample?.text ?? null, full.counterexample?.text ?? null);

@@ -92,8 +92,9 @@ test('with the reductions, workers give the same answer as this thread (a worker
 });
 
 test('stopAtFirst: the search stops at its first counterexample, on this thread, and says so', async () => {
-  const full = await explore({ file: join(root, 'examples', 'xfd-err-leak.xsave'), workers: 0 });
-  const r = await explore({ file: join(root, 'examples', 'xfd-err-leak.xsave'), stopAtFirst: true });
+  const seed = { file: join(root, 'examples', 'xfd-err-leak.xsave'), policy: policy('naive') };
+  const full = await explore({ ...seed, workers: 0 });
+  const r = await explore({ ...seed, stopAtFirst: true });
   assert.equal(r.status, 'violation');
   assert.equal(r.stoppedAtFirst, true);
   assert.equal(r.cancelled, false);

@@ -13,9 +13,14 @@
 //
 // Units of work make the search parallel and still deterministic: unit 0 is the lines from each
 // start of the scenario (every worker walks them, they seed everyone's visited set), unit k > 0 is
-// one top-level branch and everything below it. A unit's result depends only on the unit (its
-// visited set starts from the seed, its bound from unit 0's answer), so any split of the units over
-// workers, merged in unit order, gives the same answer and the same counts as one thread.
+// one top-level branch and everything below it. Without reduction a unit's result depends only on
+// the unit (its visited set starts from the seed, its bound from unit 0's answer), so any split of
+// the units over workers, merged in unit order, gives the same answer and the same counts as one
+// thread. With reduction (docs/explorer.md, "Reductions") units run in increasing order on one
+// Search share their visited set and bound, the budget is kept beside the state key rather than in
+// it, the explorer's interchangeable events are left out of the key, and the first steps after each
+// placement are hashed densely: more cuts of the same kind (an earlier visit of the same state with
+// at least the budget at no greater depth), so the same answer; the counts then depend on the split.
 import type { Program } from '../../lang/code';
 import { Engine, type EngineOptions, type Happening } from '../engine';
 import type { MachineState } from '../machine';
@@ -53,12 +58,12 @@ export interface UnitSpec {
 
 type Table = Map<number, number[]>;
 
-/** Visited states: hash -> [budget, depth, budget, depth, ...]. */
-function subsumed(t: Table, key: number, budget: number, depth: number): boolean {
+/** Visited states: hash -> [budget, depth, budget, depth, ...]. The covering budget, or -1. */
+function subsumed(t: Table, key: number, budget: number, depth: number): number {
   const v = t.get(key);
-  if (!v) return false;
-  for (let i = 0; i < v.length; i += 2) if (covers(v[i]!, budget) && v[i + 1]! <= depth) return true;
-  return false;
+  if (!v) return -1;
+  for (let i = 0; i < v.length; i += 2) if (covers(v[i]!, budget) && v[i + 1]! <= depth) return v[i]!;
+  return -1;
 }
 
 function record(t: Table, key: number, budget: number, depth: number): boolean {
@@ -270,6 +275,13 @@ export class Search {
     }
   }
 
+  private refusedBelow(by: number, packed: number): void {
+    const r = this.refused;
+    if ((packed & 0xff) < (by & 0xff)) r.interrupts = true;
+    if (((packed >> 8) & 0xff) < ((by >> 8) & 0xff)) r.preemptions = true;
+    if (((packed >> 16) & 0xff) < ((by >> 16) & 0xff)) r.fpuIrqs = true;
+  }
+
   /**
    * Fires `choice` at the state the engine holds (depth `depth`), then walks the line from there;
    * the engine's state is left as it was.
@@ -333,7 +345,15 @@ export class Search {
         // than an earlier visit had is cut by `covers` (a run that spent an event to get back to
         // where the machine already was finds nothing the earlier visit did not).
         const key = stateHash(e.state, arrays, this.opts.reduction !== false ? 0 : packed, this.root.anonymous);
-        if (subsumed(this.seed, key, packed, d) || (this.table !== this.seed && subsumed(this.table, key, packed, d))) { end = d; break; }
+        let by = subsumed(this.seed, key, packed, d);
+        if (by < 0 && this.table !== this.seed) by = subsumed(this.table, key, packed, d);
+        if (by >= 0) {
+          // Cut by a visit with more budget of some kind: below this one a placement of that kind
+          // might have been refused for want of budget, so the bound counts as hit (conservative).
+          if (by !== packed) this.refusedBelow(by, packed);
+          end = d;
+          break;
+        }
         if (record(this.table, key, packed, d)) this.result.distinct++;
       }
     }
