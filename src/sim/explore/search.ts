@@ -325,6 +325,7 @@ export class Search {
       if (this.cancelled() || e.state.halted) { end = d; break; }
       if (d + 1 >= this.bound) { end = d; break; }
       if (d >= this.opts.bounds.steps) { this.result.boundsHit.steps = true; end = d; break; }
+      const b0 = e.builtinRuns;
       const h = e.step();
       d++;
       this.count(d);
@@ -335,11 +336,14 @@ export class Search {
       // exit, an exception, a thread's end or a fired event (a deterministic choice of states, so
       // two runs that meet anywhere meet at the next such step too). Register images and memory,
       // most of the bytes, change only when an instruction runs: their hash is kept until then.
-      // With reduction, also every step of a branch's first WINDOW steps: a placement whose event
-      // commutes with the statements after it (an interrupt one statement later that sees and
-      // changes nothing those statements touch) reaches a state the earlier placement's branch
-      // already recorded within a few steps, where it used to walk on to the next VM entry or exit.
-      if ((dense && d - depth <= WINDOW) || (h.length && h.some(checkpoint))) {
+      // With reduction, also the steps of a branch's first WINDOW that ran no builtin: a placement
+      // whose event commutes with the statements after it (an interrupt one statement later that
+      // sees and changes nothing those statements touch) reaches a state the earlier placement's
+      // branch already recorded within a few steps, where it used to walk on to the next VM entry
+      // or exit. Steps that ran a builtin are skipped (their register images and memory would have
+      // to be hashed again); two runs that met are the same run from there on and meet again at
+      // the next step that ran none.
+      if ((dense && d - depth <= WINDOW && e.builtinRuns === b0) || (h.length && h.some(checkpoint))) {
         if (e.builtinRuns !== runs) { runs = e.builtinRuns; arrays = arraysHash(e.state); }
         // With reduction the budget is not part of the key: a state met again with no more budget
         // than an earlier visit had is cut by `covers` (a run that spent an event to get back to
@@ -380,7 +384,7 @@ export class Search {
 }
 
 /** Steps after a placement at which a branch is hashed whatever they did (with reduction). */
-const WINDOW = 32;
+const WINDOW = 64;
 function checkpoint(x: Happening): boolean {
   return x.kind === 'vmentry' || x.kind === 'vmexit' || x.kind === 'exception' || x.kind === 'thread-end' || x.kind === 'event';
 }
