@@ -1,8 +1,9 @@
 // The explorer's programmatic face for the CLI, a VS Code command or the debug adapter:
 // `explore(options, hooks) -> Promise<ExploreResult>`. It reads the scenario and its policy from
-// disk, runs the pure search of src/sim/explore on this thread (by default) or on worker threads (the
-// units are claimed from a shared counter and merged in unit order, so the answer is the same for
-// any number of workers; measured on 2 cores they do not pay, see docs/explorer.md), and renders the shortest counterexample as a scenario. Cancellation (an
+// disk, runs the pure search of src/sim/explore on this thread (by default) or on worker threads
+// (the units are claimed from a shared counter and merged in unit order, so the answer is the same
+// for any number of workers; measured on 2 cores they do not pay, see docs/explorer.md), and
+// renders the shortest counterexample as a scenario. Cancellation (an
 // AbortSignal or a callback) is passed to the workers through shared memory and stops them within
 // a few hundred states; the result then says what was explored.
 import { existsSync } from 'node:fs';
