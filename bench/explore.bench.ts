@@ -1,62 +1,72 @@
-// Benchmark of the interleaving explorer on the seed scenario without its events block
-// (test/fixtures/xfd-err-leak-no-events.xsave) under the naive policy, on this thread (workers: 0)
-// so that the numbers are the search's own:
-// 1. states explored per second of the whole default-bounds search (interrupts 1, preemptions 1,
-//    FPU interrupts 1), median of 3;
-// 2. time to the first counterexample (any invariant: compile, build, the line with no placement),
-//    and the whole search for the stale XFD_ERR (host-sees-guest-xfd-err, one interrupt), median of 5.
-// Prints medians and writes .bench/explore.json; asserts nothing about speed.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// Benchmark of the interleaving explorer on every example under the policy its `policy` line names,
+// all invariants, on this thread unless said otherwise:
+// 1. bounds 1,1,1 (the default), 2,2,2 and 3,3,3 (interrupts, preemptions, FPU interrupts) with the
+//    reductions and without them (reduction: false, the search as it was before them): states,
+//    time, and the ratios without/with, measured in the same run. A search that does not finish
+//    within its cap (XSAVE_BENCH_CAP seconds with the reductions, default 120; XSAVE_BENCH_BASE_CAP
+//    without them, default 30, for bounds above the default) is reported as capped, its ratio as a
+//    lower bound. XSAVE_BENCH_BOUNDS=1,2 limits the bounds run.
+// 2. worker threads (one per core) against this thread at the default bounds, with the reductions,
+//    on the smallest and the largest example search: wall time and ratio.
+// 3. time to the first counterexample with stopAtFirst (`--first`) on the seed scenario.
+// Prints a table and writes .bench/explore.json; asserts nothing about speed.
+import { availableParallelism, cpus } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ExploreOptions, explore, makeSearch } from '../src/debug/explore-runner';
-import { DEFAULT_BOUNDS } from '../src/sim/explore/options';
+import { type ExploreOptions, type ExploreResult, explore } from '../src/debug/explore-runner';
 
 const root = join(__dirname, '..', '..');
-const file = join(root, 'test', 'fixtures', 'xfd-err-leak-no-events.xsave');
-const policy = join(root, 'src', 'kernel', 'policies', 'naive.xsave');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const EXAMPLES = ['fpu-irq-after-xfd-write', 'guest-amx-enable', 'host-amx-permission', 'migrate-in-nm-handler', 'preempt-guest-fpu', 'xfd-err-leak', 'xfd-without-cpuid'];
+const CAP = Number(process.env.XSAVE_BENCH_CAP ?? 120);
+const BASE_CAP = Number(process.env.XSAVE_BENCH_BASE_CAP ?? 30);
+const LEVELS = (process.env.XSAVE_BENCH_BOUNDS ?? '1,2,3').split(',').map(Number);
+
+interface Run { status: string; states: number; ms: number; capped: boolean; step: number | null }
+
+/** The example's own policy, as a file (the bundle does not sit where the CLI finds shipped policies by name). */
+function withPolicy(opts: ExploreOptions): ExploreOptions {
+  const name = /^policy "([^"]+)";/m.exec(readFileSync(opts.file, 'utf8'))?.[1];
+  return name ? { ...opts, policy: join(root, 'src', 'kernel', 'policies', `${name}.xsave`) } : opts;
+}
+
+async function timed(opts: ExploreOptions, capS: number): Promise<Run> {
+  const t0 = performance.now();
+  const r: ExploreResult = await explore(withPolicy(opts), { isCancelled: () => performance.now() - t0 > capS * 1000 });
+  if (r.status === 'error') throw new Error(`${opts.file}: ${r.diagnostics.map((d) => d.message).join('; ')}`);
+  return { status: r.status, states: r.states, ms: Math.round(performance.now() - t0), capped: r.cancelled, step: r.counterexample?.step ?? null };
+}
+
+const fmt = (r: Run) => `${r.capped ? '>' : ''}${(r.ms / 1000).toFixed(1)} s, ${r.states.toLocaleString('en')} states${r.capped ? ' (capped)' : `, ${r.status}${r.step ? ` at step ${r.step}` : ''}`}`;
+const ratio = (base: Run, red: Run, k: 'ms' | 'states') => (red.capped ? 'n/a' : `${base.capped ? '>' : ''}${(base[k] / Math.max(1, red[k])).toFixed(1)}x`);
 
 async function main(): Promise<void> {
-  const full: ExploreOptions = { file, policy, workers: 0, invariants: ['host-sees-guest-xfd-err'] };
-  const rates: number[] = [];
-  let states = 0;
-  let ms = 0;
-  for (let k = 0; k < 3; k++) {
-    const r = await explore(full);
-    rates.push(r.states / (r.elapsedMs / 1000));
-    states = r.states;
-    ms = r.elapsedMs;
+  console.log(`explorer benchmarks, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'})`);
+  const rows: unknown[] = [];
+  for (const n of LEVELS) {
+    for (const name of EXAMPLES) {
+      const file = join(root, 'examples', `${name}.xsave`);
+      const bounds = { interrupts: n, preemptions: n, fpuIrqs: n };
+      const red = await timed({ file, bounds, workers: 0 }, CAP);
+      const base = await timed({ file, bounds, workers: 0, reduction: false }, n === 1 ? Infinity : BASE_CAP);
+      if (!red.capped && !base.capped && (red.status !== base.status || red.step !== base.step)) throw new Error(`${name} ${n},${n},${n}: the reductions changed the answer`);
+      rows.push({ example: name, bounds: `${n},${n},${n}`, reduced: red, unreduced: base });
+      console.log(`  ${n},${n},${n} ${name.padEnd(24)} reduced ${fmt(red)} | unreduced ${fmt(base)} | time ${ratio(base, red, 'ms')}, states ${ratio(base, red, 'states')}`);
+    }
   }
-  // The same search as the CLI runs it: one worker thread per core (2 here), same result.
-  const parallel: number[] = [];
-  let workers = 0;
-  for (let k = 0; k < 3; k++) {
-    const r = await explore({ ...full, workers: undefined as never });
-    if (r.states !== states) throw new Error(`workers explored ${r.states} states, one thread ${states}`);
-    parallel.push(r.states / (r.elapsedMs / 1000));
-    workers = r.workers;
+  // Workers against this thread, default bounds, reductions on.
+  const cores = availableParallelism();
+  const workers: unknown[] = [];
+  for (const name of ['xfd-without-cpuid', 'migrate-in-nm-handler']) {
+    const file = join(root, 'examples', `${name}.xsave`);
+    const one = await timed({ file, workers: 0 }, CAP);
+    const many = await timed({ file, workers: cores }, CAP);
+    workers.push({ example: name, workers: cores, oneThreadMs: one.ms, workersMs: many.ms });
+    console.log(`  workers: ${name}: this thread ${(one.ms / 1000).toFixed(2)} s, ${cores} workers ${(many.ms / 1000).toFixed(2)} s: workers take ${(many.ms / one.ms).toFixed(2)}x the time`);
   }
-  const firstAny: number[] = [];
-  const firstLeak: number[] = [];
-  for (let k = 0; k < 5; k++) {
-    // The first counterexample in search order is on the line with no placement (unit 0).
-    const t0 = performance.now();
-    const search = makeSearch({ file, roots: [root], imports: [policy], cpu: undefined, search: { bounds: { ...DEFAULT_BOUNDS }, invariants: null, failOnOops: true, failOnAssertions: false, keepEvents: false } });
-    if (!search.rootLines().first) throw new Error('no counterexample on the root line');
-    firstAny.push(performance.now() - t0);
-    firstLeak.push((await explore({ file, policy, workers: 0, invariants: ['host-sees-guest-xfd-err'], bounds: { interrupts: 1, preemptions: 0, fpuIrqs: 0 } })).elapsedMs);
-  }
-  const result = {
-    node: process.version,
-    search: { bounds: 'interrupts 1, preemptions 1, fpu irqs 1, steps 20000', invariant: 'host-sees-guest-xfd-err', states, ms: Math.round(ms), statesPerSecondMedian: Math.round(median(rates)), workers, statesPerSecondWorkersMedian: Math.round(median(parallel)) },
-    firstCounterexampleMsMedian: +median(firstAny).toFixed(1),
-    firstStaleXfdErrMsMedian: +median(firstLeak).toFixed(1),
-  };
-  console.log(`explorer benchmarks, Node ${process.version}`);
-  console.log(`  default-bounds search for host-sees-guest-xfd-err: ${states.toLocaleString('en')} states, ${Math.round(median(rates)).toLocaleString('en')} states/s on one thread, ${Math.round(median(parallel)).toLocaleString('en')} states/s on ${workers} worker threads (medians of 3; target 100,000)`);
-  console.log(`  first counterexample (any invariant): ${median(firstAny).toFixed(1)} ms; first stale XFD_ERR with one interrupt: ${median(firstLeak).toFixed(1)} ms (median of 5; target under 1 s)`);
+  const first = await timed({ file: join(root, 'examples', 'xfd-err-leak.xsave'), stopAtFirst: true }, CAP);
+  console.log(`  --first on xfd-err-leak.xsave: ${(first.ms / 1000).toFixed(2)} s, ${first.states.toLocaleString('en')} states`);
   mkdirSync('.bench', { recursive: true });
-  writeFileSync('.bench/explore.json', JSON.stringify(result, null, 2) + '\n');
+  writeFileSync('.bench/explore.json', JSON.stringify({ node: process.version, cores: cpus().length, cap: CAP, baseCap: BASE_CAP, rows, workers, first }, null, 2) + '\n');
 }
 
 void main();

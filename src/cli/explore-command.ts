@@ -14,17 +14,20 @@ import { hostCpuProblem } from '../debug/host-cpu';
 
 export const EXPLORE_USAGE = `usage: xsave-sim explore FILE [--policy NAME] [--cpu NAME] [--max-interrupts N] [--max-preemptions N] [--max-fpu-irqs N]
                             [--max-steps N] [--workers N] [--out FILE] [--invariant NAME,...] [--assertions] [--keep-events]
+                            [--first] [--no-reduction]
   --policy           run-loop policy: a shipped name or a .xsave file (default: the scenario's policy line)
   --cpu              CPU model: ${cpuModelNames().join(', ')} (default: the scenario's cpu line)
   --max-interrupts   external interrupts (VM exits) per run (default ${DEFAULT_BOUNDS.interrupts})
   --max-preemptions  preemptions and other tasks run (preempt, run P.T) per run (default ${DEFAULT_BOUNDS.preemptions})
   --max-fpu-irqs     host interrupts that use the FPU per run (default ${DEFAULT_BOUNDS.fpuIrqs})
   --max-steps        statements per run (default ${DEFAULT_BOUNDS.steps})
-  --workers          worker threads (default: one per core; 0: this thread)
+  --workers          worker threads (default 0: this thread, which is faster on 2 cores; N: N workers)
   --out              where to write the counterexample (default: FILE's folder, NAME.counterexample.xsave)
   --invariant        only these invariants count (default: all; a kernel oops always counts)
   --assertions       a failed assert of the scenario counts too
-  --keep-events      keep the scenario's own events block and place events in addition`;
+  --keep-events      keep the scenario's own events block and place events in addition
+  --first            stop at the first counterexample found and print it at once (not necessarily the shortest; this thread)
+  --no-reduction     search without the reductions (same verdicts and counterexamples, more states; to compare)`;
 
 function count(name: string, text: string | undefined, dflt: number, min: number, max = 1024): number {
   if (text === undefined) return dflt;
@@ -39,7 +42,7 @@ export interface ExploreOutput {
 }
 
 export async function exploreCommand(argv: string[], progress: ((line: string) => void) | null): Promise<ExploreOutput> {
-  const args = parseArgs(argv, ['policy', 'cpu', 'max-interrupts', 'max-preemptions', 'max-fpu-irqs', 'max-steps', 'workers', 'out', 'invariant'], ['assertions', 'keep-events']);
+  const args = parseArgs(argv, ['policy', 'cpu', 'max-interrupts', 'max-preemptions', 'max-fpu-irqs', 'max-steps', 'workers', 'out', 'invariant'], ['assertions', 'keep-events', 'first', 'no-reduction']);
   if (args.positional.length !== 1) throw new UsageError('explore takes exactly one scenario file');
   const file = resolve(args.positional[0]!);
   const o = args.options;
@@ -63,6 +66,7 @@ export async function exploreCommand(argv: string[], progress: ((line: string) =
   const r: ExploreResult = await explore({
     file, workspace: process.cwd(), ...(o.has('policy') ? { policy: o.get('policy')! } : {}), ...(cpu !== undefined ? { cpu } : {}), bounds, invariants, failOnAssertions: args.flags.has('assertions'),
     keepEvents: args.flags.has('keep-events'), ...(workers !== undefined ? { workers } : {}),
+    ...(args.flags.has('first') ? { stopAtFirst: true } : {}), ...(args.flags.has('no-reduction') ? { reduction: false } : {}),
   }, {
     onProgress: progress ? (p) => progress(`explored ${p.states.toLocaleString('en')} states (${p.statesPerSecond.toLocaleString('en')}/s), placements ${p.unitsDone}/${p.units}`) : undefined,
   });
@@ -72,9 +76,11 @@ export async function exploreCommand(argv: string[], progress: ((line: string) =
   const hit = Object.entries(r.boundsHit).filter(([, v]) => v).map(([k]) => ({ interrupts: '--max-interrupts', preemptions: '--max-preemptions', fpuIrqs: '--max-fpu-irqs', steps: '--max-steps', memory: `the memory ceiling (${MAX_VISITED_STATES.toLocaleString('en')} visited states)` })[k]);
   lines.push(`explored ${r.states.toLocaleString('en')} states (${r.distinctStates.toLocaleString('en')} distinct) in ${(r.elapsedMs / 1000).toFixed(2)} s on ${r.workers || 1} thread${r.workers > 1 ? 's' : ''}` +
     `${r.elapsedMs > 0 ? `, ${Math.round(r.states / (r.elapsedMs / 1000)).toLocaleString('en')} states/s` : ''}; deepest run ${r.maxDepth} steps`);
-  lines.push(hit.length ? `bounds hit: ${hit.join(', ')} (a larger bound may find more)` : 'bounds hit: none (every placement was tried)');
+  lines.push(hit.length ? `bounds hit: ${hit.join(', ')} (a larger bound may find more)`
+    : r.stoppedAtFirst || r.cancelled ? 'bounds hit: none so far' : 'bounds hit: none (every placement was tried)');
   if (r.errors) lines.push(`runs that ended in a scenario error: ${r.errors}; the first: ${r.firstError}`);
   if (r.cancelled) lines.push(`cancelled after ${r.unitsDone} of ${r.units} units`);
+  if (r.stoppedAtFirst) lines.push('stopped at the first counterexample found (--first): a shorter one may exist');
   let status = 0;
   if (r.counterexample) {
     const c = r.counterexample;

@@ -1,11 +1,11 @@
 // The explorer's programmatic face for the CLI, a VS Code command or the debug adapter:
 // `explore(options, hooks) -> Promise<ExploreResult>`. It reads the scenario and its policy from
-// disk, runs the pure search of src/sim/explore on worker threads (one per core by default; the
-// units are claimed from a shared counter and merged in unit order, so the answer is the same for
-// any number of workers), and renders the shortest counterexample as a scenario. Cancellation (an
+// disk, runs the pure search of src/sim/explore on this thread (by default) or on worker threads
+// (the units are claimed from a shared counter and merged in unit order, so the answer is the same
+// for any number of workers; measured on 2 cores they do not pay, see docs/explorer.md), and
+// renders the shortest counterexample as a scenario. Cancellation (an
 // AbortSignal or a callback) is passed to the workers through shared memory and stops them within
 // a few hundred states; the result then says what was explored.
-import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -37,7 +37,18 @@ export interface ExploreOptions {
   failOnAssertions?: boolean;
   /** Keep the scenario's own events (default false: the explorer places its own). */
   keepEvents?: boolean;
-  /** Worker threads; 0 runs on this thread. Default: one per core when there is more than one, else 0. */
+  /** The explorer's reductions (default true; false searches without them, to compare). */
+  reduction?: boolean;
+  /**
+   * Stop at the first counterexample found (in search order) and report it: quicker, but not
+   * necessarily the shortest. Searches on this thread.
+   */
+  stopAtFirst?: boolean;
+  /**
+   * Worker threads; 0 (the default) runs on this thread. With the reductions one thread shares its
+   * visited states across all units, which workers cannot: on 2 cores they were slower at every bound
+   * measured (docs/explorer.md), so they are opt-in.
+   */
   workers?: number;
   /** The folder the client opened (the CLI: the working directory); files there may be read too. */
   workspace?: string;
@@ -84,6 +95,8 @@ export interface ExploreResult {
   elapsedMs: number;
   boundsHit: BoundsHit;
   cancelled: boolean;
+  /** With stopAtFirst: the search stopped at its first counterexample (counterexample is that one). */
+  stoppedAtFirst: boolean;
   /** Runs that ended in a scenario error, and the first message. */
   errors: number;
   firstError: string | null;
@@ -131,7 +144,7 @@ function workerScript(): string {
 function empty(diagnostics: Diagnostic[], policy: string | null): ExploreResult {
   return {
     status: 'error', diagnostics, states: 0, distinctStates: 0, maxDepth: 0, units: 0, unitsDone: 0, workers: 0, elapsedMs: 0,
-    boundsHit: noBoundsHit(), cancelled: false, errors: 0, firstError: null,
+    boundsHit: noBoundsHit(), cancelled: false, stoppedAtFirst: false, errors: 0, firstError: null,
     counterexample: null, first: null, policy,
   };
 }
@@ -186,7 +199,7 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
     file, roots, imports, cpu: options.cpu, hostCpuid: hostModel ? cpuidOf(hostModel) : null,
     search: {
       bounds, invariants: options.invariants ?? null, failOnOops: options.failOnOops ?? true,
-      failOnAssertions: options.failOnAssertions ?? false, keepEvents: options.keepEvents ?? false,
+      failOnAssertions: options.failOnAssertions ?? false, keepEvents: options.keepEvents ?? false, reduction: options.reduction ?? true,
     },
   };
   let search: Search;
@@ -196,8 +209,7 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
     if (e instanceof ScenarioError) return empty([diag(e.message)], policy);
     throw e;
   }
-  const cores = availableParallelism();
-  const workers = options.workers ?? (cores > 1 ? cores : 0);
+  const workers = options.stopAtFirst ? 0 : options.workers ?? 0;
   const cancelled = () => (hooks.signal?.aborted ?? false) || (hooks.isCancelled?.() ?? false);
   const progress = (states: number, depth: number, unitsDone: number, units: number) => {
     const elapsedMs = performance.now() - t0;
@@ -205,6 +217,7 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
   };
 
   let totals: Totals;
+  let stoppedAtFirst = false;
   if (workers <= 0) {
     let units = 0;
     let done = 0;
@@ -212,6 +225,7 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
       isCancelled: cancelled,
       onProgress: (p) => progress(p.states, p.depth, done, units),
       onUnit: () => { done++; units = search.units().length + 1; },
+      ...(options.stopAtFirst ? { onFound: () => (stoppedAtFirst = true) } : {}),
     });
   } else {
     totals = await onWorkers(input, workers, cancelled, progress);
@@ -225,12 +239,12 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
     });
     return { text: c.text, invariant: c.failure.name, message: c.failure.message, step: c.failure.step, where: c.failure.where, placements: c.placements, chain: c.chain };
   };
-  const counterexample = render(totals.shortest);
-  const first = totals.first === totals.shortest ? counterexample : render(totals.first);
+  const counterexample = render(stoppedAtFirst ? totals.first : totals.shortest);
+  const first = stoppedAtFirst || totals.first === totals.shortest ? counterexample : render(totals.first);
   return {
     status: counterexample ? 'violation' : 'clean', diagnostics, states: totals.states, distinctStates: totals.distinct, maxDepth: totals.maxDepth,
     units: totals.units, unitsDone: totals.unitsDone, workers, elapsedMs: performance.now() - t0, boundsHit: totals.boundsHit,
-    cancelled: totals.cancelled, errors: totals.errors, firstError: totals.firstError, counterexample, first, policy,
+    cancelled: totals.cancelled && !stoppedAtFirst, stoppedAtFirst, errors: totals.errors, firstError: totals.firstError, counterexample, first, policy,
   };
 }
 

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -50,4 +50,35 @@ test('explore: a scenario with errors exits 2 with file:line:col diagnostics; ba
   assert.equal(explore(bad, '--max-steps', '0').status, 2);
   assert.match(explore(bad, '--invariant', 'nope').stderr, /unknown invariant 'nope'/);
   assert.equal(explore().status, 2);
+});
+
+test('explore --first: stops at the first counterexample found, prints and writes it, exits 1; run reproduces it', () => {
+  const out = join(dir, 'first.counterexample.xsave');
+  const r = explore(join(root, 'examples', 'xfd-err-leak.xsave'), '--first', '--out', out);
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^explored [\d,]+ states \([\d,]+ distinct\) in [\d.]+ s on 1 thread/m);
+  assert.match(r.stdout, /^stopped at the first counterexample found \(--first\): a shorter one may exist$/m);
+  const m = /invariant violated: ([a-z-]+): .* \(step (\d+)\)$/m.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.match(r.stdout, /^counterexample written to .*first\.counterexample\.xsave$/m);
+  const run = spawnSync(process.execPath, [cli, 'run', out], { encoding: 'utf8' });
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  assert.match(run.stdout, new RegExp(`invariant violated: ${m[1]}: .*step ${m[2]};`));
+  // The full search explores more and reports a counterexample no longer than the first.
+  const full = explore(join(root, 'examples', 'xfd-err-leak.xsave'), '--out', join(dir, 'full.counterexample.xsave'), '--workers', '0');
+  assert.equal(full.status, 1, full.stdout + full.stderr);
+  const states = (s: string) => Number(/^explored ([\d,]+) states/m.exec(s)![1]!.replace(/,/g, ''));
+  assert.ok(states(r.stdout) < states(full.stdout));
+  assert.ok(Number(/\(step (\d+)\)$/m.exec(full.stdout)![1]) <= Number(m[2]));
+});
+
+test('explore --no-reduction: the same verdict and counterexample, no fewer states', () => {
+  const f = join(root, 'test', 'fixtures', 'xfd-err-leak-no-events.xsave');
+  const a = explore(f, '--policy', 'naive', ...SMALL, '--workers', '0', '--out', join(dir, 'red.xsave'));
+  const b = explore(f, '--policy', 'naive', ...SMALL, '--workers', '0', '--no-reduction', '--out', join(dir, 'nored.xsave'));
+  assert.equal(a.status, 1);
+  assert.equal(b.status, 1);
+  const tail = (s: string) => s.split('\n').slice(2).join('\n').replace(/(no)?red\.xsave/, 'X');
+  assert.equal(tail(a.stdout), tail(b.stdout));
+  assert.equal(readFileSync(join(dir, 'red.xsave'), 'utf8'), readFileSync(join(dir, 'nored.xsave'), 'utf8'));
 });

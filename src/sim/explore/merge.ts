@@ -43,7 +43,7 @@ export function mergeUnits(results: UnitResult[], unitCount: number): Totals {
 export function searchAll(search: Search, hooks: SearchHooks & { onUnit?: (r: UnitResult) => void } = {}): Totals {
   let before = 0;
   const progress = (p: { states: number; depth: number }) => hooks.onProgress?.({ states: before + p.states, depth: p.depth });
-  const sub: SearchHooks = { ...(hooks.isCancelled ? { isCancelled: hooks.isCancelled } : {}), onProgress: progress };
+  const sub: SearchHooks = { ...(hooks.isCancelled ? { isCancelled: hooks.isCancelled } : {}), ...(hooks.onFound ? { onFound: hooks.onFound } : {}), onProgress: progress };
   const results: UnitResult[] = [search.rootLines(sub)];
   hooks.onUnit?.(results[0]!);
   const n = search.units().length;

@@ -45,6 +45,11 @@ export interface SearchOptions {
   failOnAssertions: boolean;
   /** Keep the scenario's own `events { }` (the explorer places its events in addition). */
   keepEvents: boolean;
+  /**
+   * Reductions that keep every verdict and the shortest counterexample (docs/explorer.md, "How it
+   * searches"); false (`--no-reduction`) searches as without them, to compare. Default true.
+   */
+  reduction?: boolean;
 }
 
 /** One event the explorer placed: before step `depth + 1`, at the statement that step reaches. */

@@ -13,9 +13,14 @@
 //
 // Units of work make the search parallel and still deterministic: unit 0 is the lines from each
 // start of the scenario (every worker walks them, they seed everyone's visited set), unit k > 0 is
-// one top-level branch and everything below it. A unit's result depends only on the unit (its
-// visited set starts from the seed, its bound from unit 0's answer), so any split of the units over
-// workers, merged in unit order, gives the same answer and the same counts as one thread.
+// one top-level branch and everything below it. Without reduction a unit's result depends only on
+// the unit (its visited set starts from the seed, its bound from unit 0's answer), so any split of
+// the units over workers, merged in unit order, gives the same answer and the same counts as one
+// thread. With reduction (docs/explorer.md, "Reductions") units run in increasing order on one
+// Search share their visited set and bound, the budget is kept beside the state key rather than in
+// it, the explorer's interchangeable events are left out of the key, and the first steps after each
+// placement are hashed densely: more cuts of the same kind (an earlier visit of the same state with
+// at least the budget at no greater depth), so the same answer; the counts then depend on the split.
 import type { Program } from '../../lang/code';
 import { Engine, type EngineOptions, type Happening } from '../engine';
 import type { MachineState } from '../machine';
@@ -29,12 +34,16 @@ export interface SearchHooks {
   isCancelled?: () => boolean;
   /** Called every few thousand states with the totals of this unit so far. */
   onProgress?: (p: { states: number; depth: number }) => void;
+  /** Called with each counterexample as it is found; true stops the search there (the result says cancelled). */
+  onFound?: (f: Found) => boolean;
 }
 
 /** One way the scenario starts: its threads as written, or with one other task held back for `run`. */
 interface Root {
   program: Program;
   table: ChoiceTable;
+  /** With reduction: how many leading events the state hash leaves out (see stateHash). */
+  anonymous: number;
   start: MachineState;
   held: string | null;
   budget: Budget;
@@ -49,12 +58,12 @@ export interface UnitSpec {
 
 type Table = Map<number, number[]>;
 
-/** Visited states: hash -> [budget, depth, budget, depth, ...]. */
-function subsumed(t: Table, key: number, budget: number, depth: number): boolean {
+/** Visited states: hash -> [budget, depth, budget, depth, ...]. The covering budget, or -1. */
+function subsumed(t: Table, key: number, budget: number, depth: number): number {
   const v = t.get(key);
-  if (!v) return false;
-  for (let i = 0; i < v.length; i += 2) if (covers(v[i]!, budget) && v[i + 1]! <= depth) return true;
-  return false;
+  if (!v) return -1;
+  for (let i = 0; i < v.length; i += 2) if (covers(v[i]!, budget) && v[i + 1]! <= depth) return v[i]!;
+  return -1;
 }
 
 function record(t: Table, key: number, budget: number, depth: number): boolean {
@@ -85,6 +94,11 @@ export class Search {
   private root!: Root;
   private result!: UnitResult;
   private bound = Infinity;
+  /** With reduction: the last unit this Search ran (units in increasing order share a visited set) and the bound it left. */
+  private lastUnit = 0;
+  private sharedBound = Infinity;
+  /** The root line's state at the last unit's branch point (units replay the line from there). */
+  private replay: { root: number; depth: number; state: MachineState } | null = null;
   private hooks: SearchHooks = {};
   private path: Placement[] = [];
   private refused: Refused = { interrupts: false, preemptions: false, fpuIrqs: false };
@@ -107,7 +121,13 @@ export class Search {
       const p: Program = { ...base, events: [...r.events, ...kept] };
       const e = new Engine(p, engineOpts);
       this.engines.push(e);
-      this.roots.push({ program: p, table: choiceTable(p, p.events, e.state.cpus.length), start: cloneState(e.state), held: r.held, budget: r.budget });
+      const table = choiceTable(p, p.events, e.state.cpus.length);
+      // The pool's interrupts, preemptions and FPU interrupts come first; a kept event chained
+      // (`after previous`) to the last of them would read its fired flag: then none is left out.
+      const pooled = table.interrupts.length + table.preemptions.length + table.fpuIrqs.length;
+      const chained = p.events[pooled]?.afterPrevious === true;
+      const anonymous = opts.reduction !== false && !chained ? pooled : 0;
+      this.roots.push({ program: p, table, anonymous, start: cloneState(e.state), held: r.held, budget: r.budget });
     }
   }
 
@@ -156,14 +176,28 @@ export class Search {
     const spec = this.units()[k - 1];
     if (!spec) throw new Error(`no unit ${k}`);
     const root = this.rootLines();
-    this.begin(k, hooks, root.shortest ? root.shortest.failure.step : Infinity);
-    this.table = new Map();
+    const rootBound = root.shortest ? root.shortest.failure.step : Infinity;
+    if (this.opts.reduction !== false && k > this.lastUnit && this.lastUnit > 0) {
+      // Units taken in order on one Search share their visited states and their bound (see the
+      // header): a unit is cut only where an earlier unit explored the same state as well.
+      this.begin(k, hooks, Math.min(rootBound, this.sharedBound));
+    } else {
+      this.begin(k, hooks, rootBound);
+      this.table = new Map();
+    }
+    this.lastUnit = k;
     this.use(spec.root);
     const e = this.engine;
-    // The state at the branch point: the root line replayed to it (the engine is deterministic).
-    e.state = cloneState(this.root.start);
-    for (let d = 0; d < spec.depth; d++) e.step();
+    // The state at the branch point: the root line replayed to it (the engine is deterministic),
+    // from where the previous unit on the same line branched when the units come in order.
+    const r = this.replay;
+    let d0 = 0;
+    if (r && r.root === spec.root && r.depth <= spec.depth) { e.state = cloneState(r.state); d0 = r.depth; } else e.state = cloneState(this.root.start);
+    for (let d = d0; d < spec.depth; d++) e.step();
+    this.replay = { root: spec.root, depth: spec.depth, state: cloneState(e.state) };
     this.branch(spec.depth, this.root.budget, spec.choice);
+    this.sharedBound = this.bound;
+    if (this.result.cancelled) this.lastUnit = Infinity;
     return this.result;
   }
 
@@ -229,6 +263,7 @@ export class Search {
     this.result.first ??= c;
     if (!this.result.shortest || f.step < this.result.shortest.failure.step) this.result.shortest = c;
     if (f.step < this.bound) this.bound = f.step;
+    if (this.hooks.onFound?.(c)) this.result.cancelled = true;
     return true;
   }
 
@@ -242,6 +277,13 @@ export class Search {
         return `${p.kind}${p.target ? ` ${p.target}` : ''} in ${fn} before step ${p.depth + 1}`;
       }).join(', ') : 'nothing'})`;
     }
+  }
+
+  private refusedBelow(by: number, packed: number): void {
+    const r = this.refused;
+    if ((packed & 0xff) < (by & 0xff)) r.interrupts = true;
+    if (((packed >> 8) & 0xff) < ((by >> 8) & 0xff)) r.preemptions = true;
+    if (((packed >> 16) & 0xff) < ((by >> 16) & 0xff)) r.fpuIrqs = true;
   }
 
   /**
@@ -278,6 +320,7 @@ export class Search {
   private walk(start: MachineState, depth: number, budget: Budget, branches: boolean): number {
     const e = this.engine;
     const packed = packBudget(budget);
+    const dense = branches && this.opts.reduction !== false;
     e.state = cloneState(start);
     let arrays = arraysHash(e.state);
     let runs = e.builtinRuns;
@@ -286,6 +329,7 @@ export class Search {
       if (this.cancelled() || e.state.halted) { end = d; break; }
       if (d + 1 >= this.bound) { end = d; break; }
       if (d >= this.opts.bounds.steps) { this.result.boundsHit.steps = true; end = d; break; }
+      const b0 = e.builtinRuns;
       const h = e.step();
       d++;
       this.count(d);
@@ -296,10 +340,28 @@ export class Search {
       // exit, an exception, a thread's end or a fired event (a deterministic choice of states, so
       // two runs that meet anywhere meet at the next such step too). Register images and memory,
       // most of the bytes, change only when an instruction runs: their hash is kept until then.
-      if (h.length && h.some(checkpoint)) {
+      // With reduction, also the steps of a branch's first WINDOW that ran no builtin: a placement
+      // whose event commutes with the statements after it (an interrupt one statement later that
+      // sees and changes nothing those statements touch) reaches a state the earlier placement's
+      // branch already recorded within a few steps, where it used to walk on to the next VM entry
+      // or exit. Steps that ran a builtin are skipped (their register images and memory would have
+      // to be hashed again); two runs that met are the same run from there on and meet again at
+      // the next step that ran none.
+      if ((dense && d - depth <= WINDOW && e.builtinRuns === b0) || (h.length && h.some(checkpoint))) {
         if (e.builtinRuns !== runs) { runs = e.builtinRuns; arrays = arraysHash(e.state); }
-        const key = stateHash(e.state, arrays, packed);
-        if (subsumed(this.seed, key, packed, d) || (this.table !== this.seed && subsumed(this.table, key, packed, d))) { end = d; break; }
+        // With reduction the budget is not part of the key: a state met again with no more budget
+        // than an earlier visit had is cut by `covers` (a run that spent an event to get back to
+        // where the machine already was finds nothing the earlier visit did not).
+        const key = stateHash(e.state, arrays, this.opts.reduction !== false ? 0 : packed, this.root.anonymous);
+        let by = subsumed(this.seed, key, packed, d);
+        if (by < 0 && this.table !== this.seed) by = subsumed(this.table, key, packed, d);
+        if (by >= 0) {
+          // Cut by a visit with more budget of some kind: below this one a placement of that kind
+          // might have been refused for want of budget, so the bound counts as hit (conservative).
+          if (by !== packed) this.refusedBelow(by, packed);
+          end = d;
+          break;
+        }
         if (record(this.table, key, packed, d)) this.result.distinct++;
       }
     }
@@ -325,6 +387,8 @@ export class Search {
   }
 }
 
+/** Steps after a placement at which a branch is hashed whatever they did (with reduction). */
+const WINDOW = 64;
 function checkpoint(x: Happening): boolean {
   return x.kind === 'vmentry' || x.kind === 'vmexit' || x.kind === 'exception' || x.kind === 'thread-end' || x.kind === 'event';
 }

@@ -122,9 +122,12 @@ export function arraysHash(s: MachineState): number {
 
 /**
  * The hash of what decides the machine's future: `arrays` is arraysHash(s) (possibly cached), and
- * `extra` mixes in the explorer's own state (its remaining budgets).
+ * `extra` mixes in the explorer's own state (its remaining budgets, or 0 when the visited set keeps
+ * them beside the key). The first `anonymous` events are left out: the explorer's interchangeable
+ * interrupts, preemptions and FPU interrupts, which fire only when injected and whose fired flags
+ * nothing reads (which of them fires next follows from the budget, not from the flags).
  */
-export function stateHash(s: MachineState, arrays: number, extra: number): number {
+export function stateHash(s: MachineState, arrays: number, extra: number, anonymous = 0): number {
   const h = new Hasher(false);
   h.num(arrays);
   h.int(extra);
@@ -167,7 +170,7 @@ export function stateHash(s: MachineState, arrays: number, extra: number): numbe
   for (const x of s.irqOff) h.int(x ? 1 : 0);
   for (const x of s.preemptCount) h.int(x);
   for (const q of s.deferred) { h.int(0x7f000021 ^ q.length); for (const x of q) h.int(x); }
-  for (const e of s.events) { h.int(e.fired ? 1 : 0); h.int(e.hits); }
+  for (let i = anonymous; i < s.events.length; i++) { const e = s.events[i]!; h.int(e.fired ? 1 : 0); h.int(e.hits); }
   for (const x of s.xfdErrGuestBits) h.big(x);
   h.value(s.halted);
   return h.digest();
