@@ -57,17 +57,26 @@ export function stopOnSignals(stop, log = (m) => console.error(m)) {
  * `fresh`: start from an empty profile (the tests). Otherwise (npm start) the profile is kept from
  * run to run, so settings, breakpoints and watches survive; the VSIX is installed over the old one.
  */
-export async function startCodeServer({ env, port, profile, vsix, log = () => {}, fresh = true }) {
-  const node24bin = dirname(env.NODE24);
-  const cs = env.CODE_SERVER;
+/**
+ * The profile's folders (user data, extensions, a private HOME). `fresh` empties it first and
+ * writes the quiet settings; otherwise what is there (settings, breakpoints, watches, state) stays,
+ * and the settings are written only when there are none yet.
+ */
+export function prepareProfile(profile, fresh) {
   if (fresh) rmSync(profile, { recursive: true, force: true });
   mkdirSync(join(profile, 'ud', 'User'), { recursive: true });
   mkdirSync(join(profile, 'ext'), { recursive: true });
   mkdirSync(join(profile, 'home'), { recursive: true });
-  const tmp = join(env.E2E_ROOT, 'tmp'); // short: VS Code puts Unix sockets under TMPDIR
-  mkdirSync(tmp, { recursive: true });
   const settings = join(profile, 'ud', 'User', 'settings.json');
   if (fresh || !existsSync(settings)) writeFileSync(settings, JSON.stringify(SETTINGS, null, 2));
+}
+
+export async function startCodeServer({ env, port, profile, vsix, log = () => {}, fresh = true }) {
+  const node24bin = dirname(env.NODE24);
+  const cs = env.CODE_SERVER;
+  prepareProfile(profile, fresh);
+  const tmp = join(env.E2E_ROOT, 'tmp'); // short: VS Code puts Unix sockets under TMPDIR
+  mkdirSync(tmp, { recursive: true });
   const procEnv = { ...process.env, PATH: `${node24bin}:${process.env.PATH}`, HOME: join(profile, 'home'), TMPDIR: tmp };
   const common = ['--user-data-dir', join(profile, 'ud'), '--extensions-dir', join(profile, 'ext'), '--config', join(profile, 'config.yaml')];
   execFileSync(cs, [...common, '--install-extension', vsix, '--force'], { env: procEnv, stdio: ['ignore', 'pipe', 'pipe'] });

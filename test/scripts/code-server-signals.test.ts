@@ -33,3 +33,24 @@ for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     assert.equal(alive(serverPid), false, 'the server group is gone');
   });
 }
+
+test('npm start keeps its profile from one start to the next; the tests start from a fresh one (prepareProfile)', async () => {
+  const { mkdtempSync, readFileSync, writeFileSync, existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { prepareProfile } = await import(module) as { prepareProfile: (p: string, fresh: boolean) => void };
+  const profile = join(mkdtempSync(join(tmpdir(), 'xsave-profile-')), 'p');
+  prepareProfile(profile, false);
+  const settings = join(profile, 'ud', 'User', 'settings.json');
+  assert.match(readFileSync(settings, 'utf8'), /"telemetry.telemetryLevel": "off"/);
+  // The user changes a setting and VS Code stores breakpoints in the profile's state.
+  writeFileSync(settings, '{ "editor.fontSize": 17 }');
+  const state = join(profile, 'ud', 'User', 'globalStorage', 'state.vscdb');
+  (await import('node:fs')).mkdirSync(join(profile, 'ud', 'User', 'globalStorage'), { recursive: true });
+  writeFileSync(state, 'breakpoints and watches');
+  prepareProfile(profile, false);
+  assert.equal(readFileSync(settings, 'utf8'), '{ "editor.fontSize": 17 }');
+  assert.equal(readFileSync(state, 'utf8'), 'breakpoints and watches');
+  prepareProfile(profile, true);
+  assert.equal(existsSync(state), false);
+  assert.match(readFileSync(settings, 'utf8'), /"telemetry.telemetryLevel": "off"/);
+});
