@@ -83,6 +83,8 @@ export class XsaveDebugSession extends LoggingDebugSession {
   private readonly vars = new VariableTree(() => this.engine);
   private traceSent = 0;
   private groupOpen = false;
+  /** A step back or reverse continue is reporting its stop (History.atStop keeps less then). */
+  private reversing = false;
   /** A stop closed the group of a VM entry still in progress: its next trace line reopens one. */
   private groupContinues = false;
   private running = false;
@@ -794,10 +796,13 @@ export class XsaveDebugSession extends LoggingDebugSession {
    * where a breakpoint held; else the start).
    */
   private reverse(mode: 'step' | 'continue'): void {
+    this.reversing = true;
     try {
       this.reverseUnguarded(mode);
     } catch (err) {
       this.internalError(err);
+    } finally {
+      this.reversing = false;
     }
   }
 
@@ -870,7 +875,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     // from here replays a few dozen statements at any depth (History.atStop).
     if (this.history && this.engine) {
       try {
-        this.history.atStop(() => { this.stepOnce(true); });
+        this.history.atStop(() => { this.stepOnce(true); }, this.reversing);
       } catch (err) {
         this.sendEvent(new OutputEvent(`time travel: could not keep this stop (${err instanceof Error ? err.message : String(err)}); step back replays from an older checkpoint\n`, 'stderr'));
       }

@@ -11,7 +11,7 @@
 // - fine ones, every FINE steps, where the user is: the state at each stop, and the last
 //   FINE_WINDOW steps before a stop that no checkpoint covered (replayed once, from the rolling or
 //   a coarse checkpoint, when the stop is reported) or before a window a step back searched.
-// A step back then replays at most FINE steps twice (find the target, then reach it).
+// A step back then replays at most FINE steps (to find its target, where it then stands).
 // Memory: at most MAX_CHECKPOINTS + 1 + FINE_MAX machine states, and at most MAX_CHECKPOINT_BYTES
 // + MAX_FINE_BYTES (plus one state) of machine memory in them.
 import type { Engine } from './engine';
@@ -37,7 +37,7 @@ const MAX_CHECKPOINTS = 256;
 /** Steps between the head's rolling checkpoints: one state copy per ROLL steps run. */
 const ROLL = 1024;
 /** Spacing of the fine checkpoints, and how many are kept (those nearest the position go last). */
-const FINE = 64;
+const FINE = 32;
 const FINE_MAX = 64;
 /** How far before a stop the fine checkpoints reach when a window is replayed for them. */
 const FINE_WINDOW = 32 * FINE;
@@ -126,11 +126,12 @@ export class History<A> {
    * FINE_WINDOW steps once from the nearest checkpoint to leave fine ones there: the next step back
    * then replays at most FINE steps. The machine is left exactly as it was.
    */
-  atStop(replayStep: () => void): void {
+  atStop(replayStep: () => void, reverse = false): void {
     const p = this.position;
     if (this.engine.state.halted) return;
     const below = this.nearest(p);
-    if (p - below.position <= STOP_NEAR) return;
+    // After a step back the fine grid lies within FINE below: the next step back needs nothing more.
+    if (p - below.position <= (reverse ? FINE : STOP_NEAR)) return;
     this.addFine(this.snapshot());
     if (p - below.position <= FINE) return;
     const here = this.engine.state;
