@@ -328,27 +328,28 @@ export function replayLog(log: SiliconLog, options: ReplayOptions = {}): ReplayR
   };
 }
 
-/** Counts by key, noise apart: the report's table. */
-export function countByKey(ds: readonly Difference[]): Array<{ key: string; rules: number; noise: number }> {
-  const m = new Map<string, { key: string; rules: number; noise: number }>();
+/** Differences counted by `keyOf`, the rules apart from context-switch noise. */
+function countBy<K extends string>(ds: readonly Difference[], keyOf: (d: Difference) => K): Map<K, { rules: number; noise: number }> {
+  const m = new Map<K, { rules: number; noise: number }>();
   for (const d of ds) {
-    let e = m.get(d.key);
-    if (!e) m.set(d.key, (e = { key: d.key, rules: 0, noise: 0 }));
+    const k = keyOf(d);
+    let e = m.get(k);
+    if (!e) m.set(k, (e = { rules: 0, noise: 0 }));
     if (d.noise) e.noise++;
     else e.rules++;
   }
-  return [...m.values()].sort((a, b) => b.rules - a.rules || b.noise - a.noise || a.key.localeCompare(b.key));
+  return m;
 }
 
-/** Counts by rule, noise apart, in the order of silicon.md. */
+/** Counts by key (operation and observable), most first: the report's detail. */
+export function countByKey(ds: readonly Difference[]): Array<{ key: string; rules: number; noise: number }> {
+  return [...countBy(ds, (d) => d.key)].map(([key, c]) => ({ key, ...c }))
+    .sort((a, b) => b.rules - a.rules || b.noise - a.noise || a.key.localeCompare(b.key));
+}
+
+/** Counts by rule, in the order of silicon.md. */
 export function countByRule(ds: readonly Difference[]): Array<{ rule: SiliconRule; rules: number; noise: number }> {
-  const m = new Map<SiliconRule, { rule: SiliconRule; rules: number; noise: number }>();
-  for (const d of ds) {
-    let e = m.get(d.rule);
-    if (!e) m.set(d.rule, (e = { rule: d.rule, rules: 0, noise: 0 }));
-    if (d.noise) e.noise++;
-    else e.rules++;
-  }
   const order = Object.keys(RULE_TITLES);
-  return [...m.values()].sort((a, b) => order.indexOf(a.rule) - order.indexOf(b.rule));
+  return [...countBy(ds, (d) => d.rule)].map(([rule, c]) => ({ rule, ...c }))
+    .sort((a, b) => order.indexOf(a.rule) - order.indexOf(b.rule));
 }
