@@ -137,6 +137,11 @@ const SCHEMAS = new Map<string, Readonly<Record<string, Field>>>([
   ['stepBack', stepping satisfies Shape<DebugProtocol.StepBackArguments>],
   ['reverseContinue', threadOnly satisfies Shape<DebugProtocol.ReverseContinueArguments>],
   ['pause', { threadId: int() } satisfies Shape<DebugProtocol.PauseArguments>],
+  ['breakpointLocations', {
+    source: obj(source), line: int(0), column: oint(0), endLine: oint(0), endColumn: oint(0),
+  } satisfies Shape<DebugProtocol.BreakpointLocationsArguments>],
+  ['loadedSources', {} satisfies Shape<DebugProtocol.LoadedSourcesArguments>],
+  ['restartFrame', { frameId: int() } satisfies Shape<DebugProtocol.RestartFrameArguments>],
   ['xsave/toggleHex', {}],
   ['xsave/setFormat', { hex: obool }],
 ]);

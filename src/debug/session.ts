@@ -343,6 +343,43 @@ export class XsaveDebugSession extends LoggingDebugSession {
   }
 
   static {
+    capability({ supportsBreakpointLocationsRequest: true });
+  }
+  /** Where a breakpoint can stand in a range of lines: the start of every statement there. */
+  protected override breakpointLocationsRequest(response: DebugProtocol.BreakpointLocationsResponse, args: DebugProtocol.BreakpointLocationsArguments): void {
+    const e = this.engine;
+    const path = args.source.path ?? '';
+    const last = args.endLine ?? args.line;
+    const seen = new Set<string>();
+    const breakpoints: DebugProtocol.BreakpointLocation[] = [];
+    for (const f of e?.program.functions ?? []) {
+      for (const st of f.stmts) {
+        const { line, column } = st.range.start;
+        if (st.file !== path || line < args.line || line > last) continue;
+        if (line === args.line && args.column !== undefined && column < args.column) continue;
+        if (line === last && args.endColumn !== undefined && column > args.endColumn) continue;
+        const key = `${line}:${column}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        breakpoints.push({ line, column });
+      }
+    }
+    breakpoints.sort((a, b) => a.line - b.line || (a.column ?? 0) - (b.column ?? 0));
+    response.body = { breakpoints };
+    this.sendResponse(response);
+  }
+
+  static {
+    capability({ supportsLoadedSourcesRequest: true });
+  }
+  /** Every file the program was compiled from: the scenario, its imports, its policy and the kernel. */
+  protected override loadedSourcesRequest(response: DebugProtocol.LoadedSourcesResponse): void {
+    const files = this.engine?.program.files ?? [];
+    response.body = { sources: files.map((f) => new Source(basename(f), f) as DebugProtocol.Source) };
+    this.sendResponse(response);
+  }
+
+  static {
     capability({ supportsConditionalBreakpoints: true, supportsHitConditionalBreakpoints: true, supportsLogPoints: true });
   }
   // (conditions, hit conditions and log messages are parsed in setLines above, evaluated in Breakpoints.check)
@@ -705,6 +742,47 @@ export class XsaveDebugSession extends LoggingDebugSession {
     this.reverse('step');
   }
 
+  static {
+    capability({ supportsRestartFrame: true });
+  }
+  /**
+   * Restart a frame: back in time to the statement where the frame was entered (the last position
+   * before now at which the thread had no frame at that depth, then one step), as a step back
+   * does; the machine replays from there. The [VM entry] label and the outermost frame of a thread
+   * (its entry at the start of the run) go back to where they began too.
+   */
+  protected override restartFrameRequest(response: DebugProtocol.RestartFrameResponse, args: DebugProtocol.RestartFrameArguments): void {
+    if (!this.ready(response)) return;
+    let target: { th: ThreadState; depth: number };
+    try {
+      const { th, frame } = this.frame(args.frameId);
+      target = { th, depth: frame };
+    } catch (e) {
+      this.fail(response, e);
+      return;
+    }
+    this.sendResponse(response);
+    this.reversing = true;
+    try {
+      const e = this.engine!;
+      const h = this.history!;
+      const id = target.th.id;
+      const before = h.lastMatching(h.position, () => {
+        this.stepOnce(true);
+        return e.state.threads[id]!.frames.length <= target.depth;
+      });
+      h.travel(before === null ? h.start : before + 1, () => { this.stepOnce(true); });
+      this.traceSent = e.state.trace.length;
+      if (this.groupOpen) { this.sendEvent(groupEnd()); this.groupOpen = false; }
+      this.groupContinues = false;
+      this.reportStop({ reason: 'restart', description: 'frame restarted' });
+    } catch (err) {
+      this.internalError(err);
+    } finally {
+      this.reversing = false;
+    }
+  }
+
   protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): void {
     if (!this.ready(response)) return;
     this.sendResponse(response);
@@ -854,7 +932,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     this.sendEvent(new TerminatedEvent());
   }
 
-  private reportStop(d: StopDecision | { reason: 'entry' | 'step' | 'pause'; description?: string }): void {
+  private reportStop(d: StopDecision | { reason: 'entry' | 'step' | 'pause' | 'restart'; description?: string }): void {
     this.flushTrace();
     // No group stays open while stopped: the Debug Console's answers (evaluate) go at top level,
     // not inside a collapsed VM entry; the entry's later lines open a "continued" group.
