@@ -14,7 +14,7 @@ import { hostCpuProblem } from '../debug/host-cpu';
 
 export const EXPLORE_USAGE = `usage: xsave-sim explore FILE [--policy NAME] [--cpu NAME] [--max-interrupts N] [--max-preemptions N] [--max-fpu-irqs N]
                             [--max-steps N] [--workers N] [--out FILE] [--invariant NAME,...] [--assertions] [--keep-events]
-                            [--first] [--no-reduction]
+                            [--first] [--no-reduction] [--json]
   --policy           run-loop policy: a shipped name or a .xsave file (default: the scenario's policy line)
   --cpu              CPU model: ${cpuModelNames().join(', ')} (default: the scenario's cpu line)
   --max-interrupts   external interrupts (VM exits) per run (default ${DEFAULT_BOUNDS.interrupts})
@@ -27,7 +27,8 @@ export const EXPLORE_USAGE = `usage: xsave-sim explore FILE [--policy NAME] [--c
   --assertions       a failed assert of the scenario counts too
   --keep-events      keep the scenario's own events block and place events in addition
   --first            stop at the first counterexample found and print it at once (not necessarily the shortest; this thread)
-  --no-reduction     search without the reductions (same verdicts and counterexamples, more states; to compare)`;
+  --no-reduction     search without the reductions (same verdicts and counterexamples, more states; to compare)
+  --json             the result as one JSON object on stdout (counts, bounds hit, the counterexample and its file)`;
 
 function count(name: string, text: string | undefined, dflt: number, min: number, max = 1024): number {
   if (text === undefined) return dflt;
@@ -42,7 +43,7 @@ export interface ExploreOutput {
 }
 
 export async function exploreCommand(argv: string[], progress: ((line: string) => void) | null): Promise<ExploreOutput> {
-  const args = parseArgs(argv, ['policy', 'cpu', 'max-interrupts', 'max-preemptions', 'max-fpu-irqs', 'max-steps', 'workers', 'out', 'invariant'], ['assertions', 'keep-events', 'first', 'no-reduction']);
+  const args = parseArgs(argv, ['policy', 'cpu', 'max-interrupts', 'max-preemptions', 'max-fpu-irqs', 'max-steps', 'workers', 'out', 'invariant'], ['assertions', 'keep-events', 'json', 'first', 'no-reduction']);
   if (args.positional.length !== 1) throw new UsageError('explore takes exactly one scenario file');
   const file = resolve(args.positional[0]!);
   const o = args.options;
@@ -96,6 +97,19 @@ export async function exploreCommand(argv: string[], progress: ((line: string) =
     status = 1;
   } else {
     lines.push('no invariant broke within the bounds');
+  }
+  if (args.flags.has('json')) {
+    const c = r.counterexample;
+    const report = {
+      file, status: r.status, states: r.states, distinctStates: r.distinctStates, units: r.units, unitsDone: r.unitsDone,
+      elapsedMs: Math.round(r.elapsedMs), boundsHit: r.boundsHit, cancelled: r.cancelled, stoppedAtFirst: r.stoppedAtFirst,
+      errors: r.errors, firstError: r.firstError,
+      counterexample: c ? {
+        file: out, invariant: c.invariant, message: c.message, step: c.step, where: c.where,
+        placements: c.placements.map((p) => ({ kind: p.kind, target: p.target ?? null, beforeStep: p.depth + 1, line: p.line })),
+      } : null,
+    };
+    return { status, stdout: JSON.stringify(report, null, 2) + '\n', stderr: '' };
   }
   return { status, stdout: lines.join('\n') + '\n', stderr: '' };
 }

@@ -11,12 +11,13 @@ import { UsageError, parseArgs } from './args';
 import { FileGate, resolvePolicy } from '../debug/host-files';
 import { prepareHostCpu } from '../debug/host-cpu';
 
-export const RUN_USAGE = `usage: xsave-sim run FILE [--policy NAME] [--cpu NAME] [--trace] [--max-steps N]
+export const RUN_USAGE = `usage: xsave-sim run FILE [--policy NAME] [--cpu NAME] [--trace] [--max-steps N] [--json]
   --policy     run-loop policy: a shipped name or a .xsave file (default: the scenario's policy line)
   --cpu        CPU model: ${cpuModelNames().join(', ')} (default: the scenario's cpu line);
                host is this machine's CPUID (Linux, /dev/cpu/0/cpuid)
   --trace      print every hardware event with its step number
-  --max-steps  step budget (default 1000000)`;
+  --max-steps  step budget (default 1000000)
+  --json       the result as one JSON object on stdout (assertions, violations, the end; the trace with --trace)`;
 
 /** The largest step budget of a run (README "Limits"). */
 export const MAX_RUN_STEPS = 1_000_000_000;
@@ -28,7 +29,7 @@ export interface RunOutput {
 }
 
 export function runCommand(argv: string[]): RunOutput {
-  const args = parseArgs(argv, ['policy', 'cpu', 'max-steps'], ['trace']);
+  const args = parseArgs(argv, ['policy', 'cpu', 'max-steps'], ['trace', 'json']);
   if (args.positional.length !== 1) throw new UsageError('run takes exactly one scenario file');
   const file = resolve(args.positional[0]!);
   const cpu = args.options.get('cpu');
@@ -100,6 +101,22 @@ export function runCommand(argv: string[]): RunOutput {
     status = Math.max(status, 1);
   } else {
     out.push(`end: ${s.halted ?? 'stopped'} after ${s.steps} steps`);
+  }
+  if (args.flags.has('json')) {
+    const report = {
+      file, status, steps: s.steps,
+      end: result.reason === 'budget' ? 'step budget' : s.halted ?? 'stopped',
+      assertions: {
+        held: s.passedAssertions,
+        failed: s.failedAssertions.map((f) => ({ file: f.file, line: f.line, column: f.column, message: f.message, thread: f.thread, step: f.step })),
+      },
+      violations: s.violations.map((v) => ({
+        invariant: v.name, text: v.text, where: v.where, step: v.step, cpu: v.cpu, thread: v.thread, setup: v.setup,
+        deviation: v.deviation ? v.deviation.why : null,
+      })),
+      ...(args.flags.has('trace') ? { trace: s.trace.map((t) => ({ step: t.step, cpu: t.cpu, kind: t.kind, text: t.text })) } : {}),
+    };
+    return { status, stdout: JSON.stringify(report, null, 2) + '\n', stderr: err };
   }
   return { status, stdout: out.join('\n') + '\n', stderr: err };
 }
