@@ -137,7 +137,11 @@ export async function run(page, { url, workspace, shot, log }) {
 
   // Variables: expand the CPU 0 scope (Locals, the first, opens by itself) and read IA32_XFD_ERR.
   await page.locator('.debug-variables .monaco-list-row', { hasText: /^\s*CPU 0\s*$/ }).first().click();
+  // The pane may be too short to show the row (the Loaded Scripts view takes its share): the
+  // keyboard walks down to it, which scrolls the tree (mode, CPL, XCR0, IA32_XSS, IA32_XFD, IA32_XFD_ERR).
   const row = page.locator('.debug-variables .monaco-list-row', { hasText: 'IA32_XFD_ERR' }).first();
+  await page.locator('.debug-variables .monaco-list-row', { hasText: /^\s*mode\b/ }).first().waitFor({ state: 'attached', timeout: T });
+  for (let i = 0; i < 6; i++) await page.keyboard.press('ArrowDown');
   await row.waitFor({ timeout: T });
   const name = (await row.locator('.name').first().innerText()).trim().replace(/\s*[=:]$/, '');
   const value = (await row.locator('.value').first().innerText()).trim();
