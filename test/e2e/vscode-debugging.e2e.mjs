@@ -53,8 +53,10 @@ async function open(page, file, line) {
 async function stopSession(page, log) {
   const toolbar = page.locator('.debug-toolbar');
   if (!(await toolbar.isVisible())) return;
-  await command(page, 'Debug: Stop', log);
+  // The toolbar's stop button: the palette may not open while an exception widget has the focus.
+  await page.locator('.debug-toolbar .action-label.codicon-debug-stop').first().click();
   await toolbar.waitFor({ state: 'hidden', timeout: T });
+  log('session stopped');
 }
 
 export async function run(page, { url, workspace, shot, log }) {
