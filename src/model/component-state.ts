@@ -7,24 +7,9 @@
 // initial configuration as an operation: XRSTOR(S) initialization, VZEROUPPER/VZEROALL for AVX and
 // ZMM_Hi256, TILERELEASE and palette-0 loads. Bytes an instruction zeroes as a side effect (a VEX.128
 // write zeroing YMM's upper half) neither set nor clear the bit. Any write sets XMODIFIED[i].
-import { type XFeature, allZero, bit, readU16 } from './bits';
+import { type XFeature, bit, writeU16, writeU32 } from './bits';
 import type { CpuState } from './cpu-state';
 import { FCW, FCW_DEFAULT, MXCSR, MXCSR_DEFAULT, XMM_RANGE, X87_RANGES } from './legacy-region';
-import { writeU16, writeU32 } from './bits';
-
-/** True when component i holds its initial configuration (SDM Vol1 13.6). */
-export function isInitConfig(cpu: CpuState, i: XFeature): boolean {
-  if (i === 0) {
-    // FCW = 037FH, FSW = 0, FTW = FFFFH (abridged 00H), FOP = FIP = FDP = 0, ST0-ST7 = 0.
-    const l = cpu.legacy;
-    return readU16(l, FCW) === FCW_DEFAULT && allZero(l, 2, 24) && allZero(l, 32, 160);
-  }
-  // XINUSE[1] covers the XMM registers only, not MXCSR (SDM Vol1 13.7).
-  if (i === 1) return allZero(cpu.legacy, XMM_RANGE[0], XMM_RANGE[1]);
-  const img = cpu.ext[i];
-  // TILECFG: palette 0 is the init state; every other component's init state is all zeros.
-  return img ? allZero(img) : true;
-}
 
 /**
  * Puts component i into its initial configuration, as XRSTOR does for TO_BE_INITIALIZED. MXCSR is
