@@ -360,12 +360,13 @@ export class Breakpoints {
       }
       case 'vmexit': {
         const f = on('vmexit');
+        if (!f) return null;
         const operands: Array<[string, bigint]> = [
           ...(h.exit.msr !== undefined ? [['msr', BigInt(h.exit.msr)] as [string, bigint]] : []),
           ...(h.exit.xcr !== undefined ? [['xcr', BigInt(h.exit.xcr)] as [string, bigint]] : []),
           ...(h.exit.value !== undefined ? [['value', h.exit.value] as [string, bigint]] : []),
         ];
-        if (!f || !cond(f, [['reason', BigInt(h.exit.reason >>> 0)], ['qualification', h.exit.qualification], ['cpu', BigInt(h.cpu)], ...operands])) return null;
+        if (!cond(f, [['reason', BigInt(h.exit.reason >>> 0)], ['qualification', h.exit.qualification], ['cpu', BigInt(h.cpu)], ...operands])) return null;
         const name = exitReasonName(h.exit.reason);
         const ops = exitOperands(h.exit);
         const vmexit = { cpu: h.cpu, thread: h.thread, exit: h.exit };

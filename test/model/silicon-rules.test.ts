@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   type CpuState, MSR_IA32_XFD, createMemory, fld, fldcw, fninit, kmovq, ldmxcsr, ldtilecfg, mapRegion, movdqa,
   readLE, readMxcsr, readU16, readU64, readYmm, tileRow, tileloadd, tilerelease, tilezero, vmovdqa64Zmm, vmovdqaXmm,
-  vmovdqaYmm, vzeroall, vzeroupper, wrmsr, writeLE, writeU16, writeU32, writeU64, xgetbv, xrstor, xsave, xsavec, xsaveopt,
+  vmovdqaYmm, vzeroall, vzeroupper, wrmsr, writeLE, writeU16, writeU32, writeU64, xgetbv, xrstor, xsave, xsavec, xsaveopt, xrstors, xsaves,
 } from '../../src/model';
 import { C, AREA, ok, fault, spr, withArea, cfgBytes, tileBytes, mxcsrWithSseInit } from './support';
 
@@ -224,6 +224,21 @@ test('R7: XSAVEOPT right after XRSTOR of the same area, nothing modified, still 
   ok(vmovdqaYmm(cpu, 0, 0x99n << 128n));
   ok(xsaveopt(cpu, mem, AREA, XCR0));
   assert.equal(readLE(a, 576, 16), 0x99n);
+});
+
+test('R7 extended to XSAVES (UNCERTAIN xsavesSharesXsaveoptTracking): right after XRSTORS of the same area it still writes an in-use TILECFG, and skips an unmodified AVX', () => {
+  const cpu = spr(XCR0);
+  const { mem, a } = withArea();
+  image(a, 0x20006n, C | XCR0); // compacted for XCR0 0x600e7: AVX at 576, TILECFG at 2432
+  a.set(cfgBytes, 2432);
+  writeLE(a, 576, 16, 0x77n);
+  ok(xrstors(cpu, mem, AREA, XCR0));
+  a.fill(0xcc, 2432, 2496);
+  a.fill(0xcc, 576, 832);
+  ok(xsaves(cpu, mem, AREA, XCR0));
+  assert.deepEqual(Array.from(a.subarray(2432, 2496)), cfgBytes);
+  assert.equal(a[576], 0xcc);
+  assert.equal(readU64(a, 512), 0x20006n);
 });
 
 test('R8: TILEZERO and TILELOADD with tiles unconfigured raise #UD even with IA32_XFD[18] = 1; configured, #NM (silicon.md R8)', () => {
