@@ -211,7 +211,13 @@ export async function run(page, { url, workspace, shot, log }) {
   // before it runs), then linux-5.17 runs to the end without a violation and the session ends.
   const toolbar = page.locator('.debug-toolbar');
   for (let i = 0; i < 5 && await toolbar.isVisible(); i++) {
-    await page.locator('.debug-toolbar .action-label.codicon-debug-continue').click();
+    // The session may end (and the toolbar go) between the check and the click.
+    try {
+      await page.locator('.debug-toolbar .action-label.codicon-debug-continue').click({ timeout: 5000 });
+    } catch (e) {
+      if (await toolbar.isVisible()) throw e;
+      break;
+    }
     await Promise.race([
       toolbar.waitFor({ state: 'hidden', timeout: T }),
       page.locator('.debug-call-stack .monaco-list-row', { hasText: 'guest:exc_device_not_available' }).first().waitFor({ timeout: T }),
