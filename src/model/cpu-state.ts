@@ -5,7 +5,7 @@
 // standard-format bytes for the others), so saving and restoring is a copy and the debugger shows
 // exactly the bytes hardware would store. structuredClone copies all of it exactly.
 import { type Mask, type U64, bitsOf, writeU16, writeU32 } from './bits';
-import { type CpuModel, type CpuModelName, CPUID_D1_EAX_XFD, cpuModel } from './cpu-model';
+import { type CpuModel, type CpuModelName, type CpuidLeaf, CPUID_D1_EAX_XFD, cpuModel } from './cpu-model';
 import { FCW, FCW_DEFAULT, LEGACY_REGION_BYTES, MXCSR, MXCSR_DEFAULT, MXCSR_MASK } from './legacy-region';
 import type { Vmcs } from './vmcs';
 
@@ -29,6 +29,11 @@ export type VmxMode = 'off' | 'root' | 'non-root';
 export interface CpuidLimit {
   xcr0: Mask;
   xfd: boolean;
+  /**
+   * The CPUID the VMM gave the virtual CPU (KVM_SET_CPUID2), when known: CPUID answers from these
+   * (cpuid-insn.ts); xcr0 and xfd above are what they enumerate, as the narrowed model uses them.
+   */
+  leaves?: readonly CpuidLeaf[];
 }
 
 export interface CpuState {

@@ -187,14 +187,19 @@ export function cpuModelFromCpuid(leaves: CpuidLeaves, name: CpuModelName = HOST
 
 /**
  * The CPUID leaves a model enumerates: the leaves it was built from (the host model), or for a
- * constant model the leaves cpuModelFromCpuid would build it from again: 01H, (07H,0), 0DH for
- * sub-leaves 0, 1 and every component, and 1DH with AMX. (0DH,0).EBX and (0DH,1).EBX, which
- * depend on the current XCR0 and IA32_XSS, are given for every supported bit enabled.
+ * constant model the leaves cpuModelFromCpuid would build it from again: 0 (highest basic leaf,
+ * vendor), 01H, (07H,0), 0DH for sub-leaves 0, 1 and every component, and 1DH and 1EH with AMX.
+ * (0DH,0).EBX and (0DH,1).EBX, which depend on the current XCR0 and IA32_XSS, are given for every
+ * supported bit enabled.
  */
 export function cpuidOf(model: CpuModel): CpuidLeaves {
   if (model.cpuid) return model.cpuid;
   const r = (leaf: number, subleaf: number, eax = 0, ebx = 0, ecx = 0, edx = 0): CpuidLeaf => ({ leaf, subleaf, eax, ebx, ecx, edx });
+  // Leaf 0: the highest basic leaf these leaves reach, and the vendor string "GenuineIntel" in
+  // EBX, EDX, ECX (the constant models are Intel CPUs).
+  const maxBasic = model.amx ? 0x1e : model.xsave ? 0xd : 7;
   const out: CpuidLeaf[] = [
+    r(0, 0, maxBasic, 0x756e6547, 0x6c65746e, 0x49656e69),
     r(1, 0, 0, 0, (model.xsave ? CPUID_01_ECX_XSAVE : 0) | (model.vmx ? CPUID_01_ECX_VMX : 0), 0),
     r(7, 0, 0, 0, model.pku ? CPUID_07_ECX_PKU : 0, model.amx ? CPUID_07_EDX_AMX_TILE : 0),
   ];
@@ -212,6 +217,8 @@ export function cpuidOf(model: CpuModel): CpuidLeaves {
   if (model.amx) {
     const a = model.amx;
     out.push(r(0x1d, 0, 1), r(0x1d, 1, (a.bytesPerTile << 16 | a.totalTileBytes) >>> 0, (a.maxNames << 16 | a.bytesPerRow) >>> 0, a.maxRows, 0));
+    // Leaf 1EH (TMUL): EBX[7:0] tmul_maxk = 16, EBX[23:8] tmul_maxn = 64 (SDM Vol2 CPUID; Sapphire Rapids).
+    out.push(r(0x1e, 0, 0, 0x4010));
   }
   return out;
 }

@@ -13,6 +13,7 @@ export const EXIT_REASON = {
   TRIPLE_FAULT: 2,
   CPUID: 10,
   HLT: 12,
+  IO_INSTRUCTION: 30,
   MSR_READ: 31,
   MSR_WRITE: 32,
   INVALID_STATE: 33,
@@ -35,6 +36,7 @@ export function exitReasonName(reason: number): string {
 /** Control bits (SDM Vol3 24.6; Linux asm/vmx.h [S20c]). */
 export const PIN_BASED_EXT_INTR_MASK = 0x00000001;
 export const CPU_BASED_HLT_EXITING = 0x00000080;
+export const CPU_BASED_UNCOND_IO_EXITING = 0x01000000;
 export const CPU_BASED_USE_MSR_BITMAPS = 0x10000000;
 export const CPU_BASED_ACTIVATE_SECONDARY_CONTROLS = 0x80000000;
 export const SECONDARY_EXEC_ENABLE_XSAVES = 0x00100000;
@@ -72,6 +74,9 @@ export interface VmExitInfo {
   readonly msr?: MsrIndex;
   readonly value?: U64;
   readonly xcr?: number;
+  /** CPUID: the leaf (guest EAX) and sub-leaf (guest ECX) the VMM answers. */
+  readonly leaf?: number;
+  readonly subleaf?: number;
   /** For an exit caused by an exception: the fault as the guest would have seen it. */
   readonly cause?: string;
 }
@@ -103,7 +108,8 @@ export interface Vmcs {
 export function createVmcs(): Vmcs {
   return {
     pinBased: PIN_BASED_EXT_INTR_MASK,
-    primary: CPU_BASED_HLT_EXITING | CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
+    // KVM's defaults (vmx.c setup_vmcs_config): HLT exiting, unconditional I/O exiting, MSR bitmaps.
+    primary: CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING | CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
     secondary: SECONDARY_EXEC_ENABLE_XSAVES,
     exitControls: VM_EXIT_ACK_INTR_ON_EXIT,
     entryControls: 0,

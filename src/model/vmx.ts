@@ -64,6 +64,8 @@ export interface ExitEvent {
   msr?: MsrIndex;
   value?: U64;
   xcr?: number;
+  leaf?: number;
+  subleaf?: number;
   cause?: string;
 }
 
@@ -83,6 +85,7 @@ export function vmExit(cpu: CpuState, ev: ExitEvent): Outcome<never> {
     ...(ev.msr !== undefined ? { msr: ev.msr } : {}),
     ...(ev.value !== undefined ? { value: ev.value } : {}),
     ...(ev.xcr !== undefined ? { xcr: ev.xcr } : {}),
+    ...(ev.leaf !== undefined ? { leaf: ev.leaf, subleaf: ev.subleaf ?? 0 } : {}),
     ...(ev.cause !== undefined ? { cause: ev.cause } : {}),
   };
   vmcs.exit = exit;

@@ -4,7 +4,7 @@
 // allocation does. Each declares its parameters and the contexts that may call it; the compiler
 // checks both, the engine runs `run`.
 import {
-  type CpuState, type Memory, type MsrEntry, type Outcome, type Vmcs, XCOMP_BV_COMPACTED, compacted, cpuidLeafD, locate, readU64, writeU64, compactedSize, cpuModel, fld, fninit,
+  type CpuState, type Memory, type MsrEntry, type Outcome, type Vmcs, XCOMP_BV_COMPACTED, compacted, locate, readU64, writeU64, compactedSize, cpuModel, fld, fninit,
   kmovq, ldmxcsr, ldtilecfg, mapRegion, movdqa, rdmsr, setMsrIntercept, sttilecfg, tdpbssd, tileloadd, tilerelease,
   tilestored, tilezero, vmovdqa64Zmm, vmovdqaYmm, vzeroall, vzeroupper, wrmsr, wrpkru, xgetbv, xrstorInsn, xsaveInsn,
   xsetbv, createVmcs, hlt,
@@ -15,6 +15,9 @@ import { type KObject, newObject } from './kernel-objects';
 import type { MachineState, ThreadState } from './machine';
 import { VMCS_FIELDS } from './constants';
 import { type Value, U64_MASK } from './value';
+import { ScenarioError } from './scenario-error';
+import { MEMORY_BUILTINS } from './builtins-memory';
+import { CPUID_IO_BUILTINS } from './builtins-cpuid-io';
 
 /** What a builtin asks the engine to do next. */
 export type BuiltinResult =
@@ -53,7 +56,7 @@ export interface BuiltinDef extends BuiltinSpec {
 }
 
 /** Thrown by argument checks; the engine turns it into a scenario error at the calling statement. */
-export class ScenarioError extends Error {}
+export { ScenarioError };
 
 const K: readonly Context[] = ['kernel'];
 const KG: readonly Context[] = ['kernel', 'guest'];
@@ -128,33 +131,16 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
   local_irq_enable: { params: [], contexts: K, run: () => ({ kind: 'irq', op: 'irq-on' }) },
   preempt_disable: { params: [], contexts: K, run: () => ({ kind: 'irq', op: 'preempt-off' }) },
   preempt_enable: { params: [], contexts: K, run: () => ({ kind: 'irq', op: 'preempt-on' }) },
-  /**
-   * CPUID, one register (CPUID_EAX..CPUID_EDX) of one leaf: leaf 0DH as layout.ts computes it for the
-   * current XCR0 and IA32_XSS; leaf 01H ECX with XSAVE[26] and OSXSAVE[27] (CR4.OSXSAVE); leaf 07H
-   * EDX with AMX-BF16[22], AMX-TILE[24], AMX-INT8[25]; every other leaf reads 0 here.
-   */
-  cpuid: {
-    params: ['leaf', 'subleaf', 'reg'], contexts: ALL,
-    run: (c, a) => {
-      const leaf = c.u64(a, 0, 'leaf');
-      const sub = c.u64(a, 1, 'subleaf');
-      const reg = small(c, a, 2, 'reg', 3);
-      const model = cpuModel(c.cpu.model);
-      let regs = { eax: 0, ebx: 0, ecx: 0, edx: 0 };
-      if (leaf === 0xdn && sub < 64n) regs = { ...cpuidLeafD(model, c.cpu.xcr0, c.cpu.xss, Number(sub)) };
-      else if (leaf === 1n) regs.ecx = (model.xsave ? 1 << 26 : 0) | (c.cpu.cr4.osxsave ? 1 << 27 : 0);
-      else if (leaf === 7n && sub === 0n && model.amx) regs.edx = (1 << 22) | (1 << 24) | (1 << 25);
-      return value(BigInt([regs.eax, regs.ebx, regs.ecx, regs.edx][reg]! >>> 0));
-    },
-  },
+  ...CPUID_IO_BUILTINS,
+  ...MEMORY_BUILTINS,
 
   // ---- XSAVE family on a buffer address ---------------------------------------------------------
   ...Object.fromEntries((['XSAVE', 'XSAVEOPT', 'XSAVEC', 'XSAVES'] as const).map((insn) => [insn.toLowerCase(), {
-    params: ['buffer', 'mask'], optional: 1, contexts: KG,
+    params: ['buffer', 'mask'], optional: 1, contexts: ALL,
     run: (c: BuiltinContext, a: Value[]) => outcome(xsaveInsn(c.cpu, c.mem, insn, c.u64(a, 0, 'buffer'), a.length > 1 ? c.u64(a, 1, 'mask') : U64_MASK)),
   } satisfies BuiltinDef])),
   ...Object.fromEntries((['XRSTOR', 'XRSTORS'] as const).map((insn) => [insn.toLowerCase(), {
-    params: ['buffer', 'mask'], optional: 1, contexts: KG,
+    params: ['buffer', 'mask'], optional: 1, contexts: ALL,
     run: (c: BuiltinContext, a: Value[]) => outcome(xrstorInsn(c.cpu, c.mem, insn, c.u64(a, 0, 'buffer'), a.length > 1 ? c.u64(a, 1, 'mask') : U64_MASK)),
   } satisfies BuiltinDef])),
 
@@ -312,12 +298,12 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
    * would have put in EDX:EAX; 0 for the others). KVM's kvm_skip_emulated_instruction() plus the
    * register write-back.
    */
-  /** The guest's RCX at the last VM exit: the MSR index of RDMSR/WRMSR, the XCR of XSETBV (KVM's kvm_rcx_read). */
+  /** The guest's RCX at the last VM exit: the MSR index of RDMSR/WRMSR, the XCR of XSETBV, CPUID's sub-leaf (KVM's kvm_rcx_read). */
   kvm_rcx_read: {
     params: ['vcpu'], contexts: K,
     run: (c, a) => {
       const x = exitOf(c, a);
-      return value(BigInt(x.msr ?? x.xcr ?? 0));
+      return value(BigInt(x.msr ?? x.xcr ?? x.subleaf ?? 0));
     },
   },
   /** The guest's EDX:EAX at the last VM exit: the value of WRMSR or XSETBV (KVM's kvm_read_edx_eax). */
@@ -370,11 +356,11 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
   fpstate_struct_alloc: { params: [], contexts: K, run: (c) => value({ ref: newObject(c.state.heap, 'fpstate').id }) },
   /** The kernel's loads and stores of an XSAVE header field: XSTATE_BV (fpstate->regs.xsave.header.xfeatures) or XCOMP_BV. */
   xsave_header_read: {
-    params: ['buffer', 'field'], contexts: KG,
+    params: ['buffer', 'field'], contexts: ALL,
     run: (c, a) => value(readU64(headerBytes(c, a), 8 * small(c, a, 1, 'field', 1))),
   },
   xsave_header_write: {
-    params: ['buffer', 'field', 'value'], contexts: KG,
+    params: ['buffer', 'field', 'value'], contexts: ALL,
     run: (c, a) => { writeU64(headerBytes(c, a), 8 * small(c, a, 1, 'field', 1), c.u64(a, 2, 'value')); return value(0n); },
   },
   /** An object of one of the kernel types (vcpu, kvm_vcpu_arch, fpu_guest, fpu_state_perm), zeroed. */

@@ -191,7 +191,10 @@ function cpu(h: Hasher, c: CpuState, vmcs: number): void {
   const x = c.xrstorInfo;
   if (x) { h.int(x.cpl); h.int(x.vmxnr ? 1 : 0); h.big(x.laxa); h.big(x.compmask); } else h.int(0x7f000022);
   const l = c.cpuidLimit;
-  if (l) { h.big(l.xcr0); h.int(l.xfd ? 1 : 0); } else h.int(0x7f000023);
+  if (l) {
+    h.big(l.xcr0); h.int(l.xfd ? 1 : 0);
+    if (l.leaves) for (const e of l.leaves) { h.int(e.leaf); h.int(e.subleaf); h.int(e.eax); h.int(e.ebx); h.int(e.ecx); h.int(e.edx); }
+  } else h.int(0x7f000023);
   h.int(VMX_MODES.indexOf(c.vmx.mode));
   h.int(vmcs);
 }
