@@ -13,7 +13,7 @@ test('a constant shows its exact value; an MSR constant names the MSR; a mask is
 });
 
 test('a builtin shows its signature, where it runs and what it does, from docs/language.md', () => {
-  assert.equal(hoverText('xsaves'), '`xsaves(buffer [, mask])`\n\nRuns in: host kernel, guest\n\nthe XSAVE family on a buffer address (mask defaults to all ones)');
+  assert.equal(hoverText('xsaves'), '`xsaves(buffer [, mask])`\n\nRuns in: host kernel, guest, host user\n\nthe XSAVE family on a buffer address (mask defaults to all ones); XSAVES/XRSTORS raise #GP at CPL 3');
   assert.match(hoverText('wrmsr')!, /^`wrmsr\(msr, value\)`\n\nRuns in: host kernel, guest\n\nRDMSR\/WRMSR/);
   assert.match(hoverText('xgetbv')!, /Runs in: host kernel, guest \(xgetbv: host user too\)/);
   assert.match(hoverText('ldtilecfg')!, /Runs in: host kernel, guest, host user\n/);
