@@ -219,6 +219,7 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
         case VMCS_FIELDS.EXIT_QUALIFICATION: return value(x?.qualification ?? 0n);
         case VMCS_FIELDS.GUEST_CR0_TS: return value(v.guest.cr0Ts ? 1n : 0n);
         case VMCS_FIELDS.GUEST_CR4_OSXSAVE: return value(v.guest.cr4Osxsave ? 1n : 0n);
+        case VMCS_FIELDS.GUEST_CR4_PKE: return value(v.guest.cr4Pke ? 1n : 0n);
         case VMCS_FIELDS.GUEST_CPL: return value(BigInt(v.guest.cpl));
         case VMCS_FIELDS.HOST_CR0_TS: return value(v.host.cr0Ts ? 1n : 0n);
         case VMCS_FIELDS.HOST_CR4_OSXSAVE: return value(v.host.cr4Osxsave ? 1n : 0n);
@@ -245,6 +246,7 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
         case VMCS_FIELDS.XSS_EXIT_BITMAP: v.xssExitingBitmap = x; break;
         case VMCS_FIELDS.GUEST_CR0_TS: v.guest.cr0Ts = x !== 0n; break;
         case VMCS_FIELDS.GUEST_CR4_OSXSAVE: v.guest.cr4Osxsave = x !== 0n; break;
+        case VMCS_FIELDS.GUEST_CR4_PKE: v.guest.cr4Pke = x !== 0n; break;
         case VMCS_FIELDS.GUEST_CPL: if (x > 3n) throw new ScenarioError('GUEST_CPL is 0..3'); v.guest.cpl = Number(x); break;
         case VMCS_FIELDS.HOST_CR0_TS: v.host.cr0Ts = x !== 0n; break;
         case VMCS_FIELDS.HOST_CR4_OSXSAVE: v.host.cr4Osxsave = x !== 0n; break;
@@ -364,7 +366,7 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
     run: (c, a) => { writeU64(headerBytes(c, a), 8 * small(c, a, 1, 'field', 1), c.u64(a, 2, 'value')); return value(0n); },
   },
   /** An object of one of the kernel types (vcpu, kvm_vcpu_arch, fpu_guest, fpu_state_perm), zeroed. */
-  ...Object.fromEntries(['vcpu', 'kvm_vcpu_arch', 'fpu_guest', 'fpu_state_perm'].map((t) => [`${t}_alloc`, {
+  ...Object.fromEntries(['vcpu', 'kvm_vcpu_arch', 'kvm_run', 'fpu_guest', 'fpu_state_perm'].map((t) => [`${t}_alloc`, {
     params: [], contexts: K,
     run: (c: BuiltinContext) => value({ ref: newObject(c.state.heap, t).id }),
   } satisfies BuiltinDef])),
@@ -389,6 +391,15 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
       const cpu = small(c, a, 0, 'cpu', 63);
       if (cpu >= c.state.cpus.length) throw new ScenarioError(`sched_setaffinity: the machine has ${c.state.cpus.length} CPU(s); declare more with 'cpus N;'`);
       return { kind: 'move', cpu };
+    },
+  },
+  /** kmalloc(size): zeroed kernel memory (kvzalloc), for copies the kernel keeps (the guest CPUID entries). */
+  kmalloc: {
+    params: ['size'], contexts: ['kernel'],
+    run: (c, a) => {
+      const size = c.u64(a, 0, 'size');
+      if (size < 1n || size > 1n << 20n) throw new ScenarioError(`kmalloc: ${size} bytes (1 .. 1 MiB)`);
+      return value(allocate(c.state, Number(size), `kmalloc ${c.state.mem.regions.length}`));
     },
   },
   /** A user-space buffer (an XSAVE image for KVM_GET_XSAVE2 / KVM_SET_XSAVE), zeroed; returns its address. */

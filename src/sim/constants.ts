@@ -29,6 +29,7 @@ export const VMCS_FIELDS = {
   GUEST_CPL: 0x10002,
   HOST_CR0_TS: 0x10003,
   HOST_CR4_OSXSAVE: 0x10004,
+  GUEST_CR4_PKE: 0x10005,
 } as const;
 
 function build(): Map<string, bigint> {
@@ -99,6 +100,19 @@ function build(): Map<string, bigint> {
   put('KVM_EXIT_SHUTDOWN', 8);
   put('KVM_EXIT_INTR', 10);
   put('KVM_EXIT_INTERNAL_ERROR', 17);
+  put('KVM_EXIT_IO_OUT', 1);
+  // KVM_CHECK_EXTENSION capabilities, KVM_SET_CPUID2 layout (uapi/linux/kvm.h, asm/kvm.h).
+  put('KVM_CAP_XSAVE', 55);
+  put('KVM_CAP_XSAVE2', 208);
+  put('KVM_CPUID_FLAG_SIGNIFCANT_INDEX', 1);
+  put('KVM_MAX_CPUID_ENTRIES', 256);
+  put('KVM_CPUID_ENTRY2_SIZE', 40);
+  // The selftests' ucall (tools/testing/selftests/kvm/lib/x86/ucall.c): an OUT to UCALL_PIO_PORT.
+  put('UCALL_PIO_PORT', 0x1000);
+  put('UCALL_NONE', 0);
+  put('UCALL_SYNC', 1);
+  put('UCALL_ABORT', 2);
+  put('UCALL_DONE', 4);
   // arch_prctl codes (uapi/asm/prctl.h).
   put('ARCH_GET_XCOMP_SUPP', 0x1021);
   put('ARCH_GET_XCOMP_PERM', 0x1022);
@@ -106,7 +120,7 @@ function build(): Map<string, bigint> {
   put('ARCH_GET_XCOMP_GUEST_PERM', 0x1024);
   put('ARCH_REQ_XCOMP_GUEST_PERM', 0x1025);
   // errno (asm-generic/errno-base.h) and signals.
-  for (const [k, v] of Object.entries({ EPERM: 1, E2BIG: 7, ENOMEM: 12, EFAULT: 14, EBUSY: 16, ENODEV: 19, EINVAL: 22, EOPNOTSUPP: 95 })) put(k, v);
+  for (const [k, v] of Object.entries({ EPERM: 1, EINTR: 4, E2BIG: 7, ENOMEM: 12, EFAULT: 14, EBUSY: 16, ENODEV: 19, EINVAL: 22, ENOSPC: 28, EOPNOTSUPP: 95 })) put(k, v);
   put('SIGILL', 4);
   put('SIGSEGV', 11);
   // CPUID registers for cpuid(leaf, subleaf, reg); XSAVE header fields for xsave_header_read/write.

@@ -26,7 +26,13 @@ export const SCHEMAS: Readonly<Record<string, Readonly<Record<string, FieldKind>
     regs: 'u64',
   },
   fpu_state_perm: { __state_perm: 'u64', __state_size: 'u64', __user_state_size: 'u64' },
-  vcpu: { vcpu_id: 'u64', cpu: 'u64', arch: { ref: 'kvm_vcpu_arch' }, vmcs: 'u64' },
+  /** run: the kvm_run page user space maps (what KVM_RUN reports). */
+  vcpu: { vcpu_id: 'u64', cpu: 'u64', arch: { ref: 'kvm_vcpu_arch' }, vmcs: 'u64', run: { ref: 'kvm_run' } },
+  /**
+   * struct kvm_run, the page shared with user space (uapi/linux/kvm.h): exit_reason, and for
+   * KVM_EXIT_IO the direction, size, port and the data; immediate_exit set by user space.
+   */
+  kvm_run: { exit_reason: 'u64', immediate_exit: 'u64', io_direction: 'u64', io_size: 'u64', io_port: 'u64', io_data: 'u64' },
   kvm_vcpu_arch: {
     xcr0: 'u64', ia32_xss: 'u64', guest_supported_xcr0: 'u64', guest_fpu: { ref: 'fpu_guest' },
     xfd_no_write_intercept: 'u64', exit_reason: 'u64', exit_qualification: 'u64', exit_intr_info: 'u64',
@@ -38,6 +44,14 @@ export const SCHEMAS: Readonly<Record<string, Readonly<Record<string, FieldKind>
     exit_to_user: 'u64',
     /** QEMU asked the vCPU thread to return to user space (a signal). */
     exit_request: 'u64',
+    /** The guest CPUID (KVM_SET_CPUID2): a kernel copy of the struct kvm_cpuid_entry2 array, and its length. */
+    cpuid_entries: 'u64', cpuid_nent: 'u64',
+    /** KVM must recompute the CPUID bits that follow guest state (XCR0 changed) before answering. */
+    cpuid_dynamic_bits_dirty: 'u64',
+    /** A port write KVM left to user space: completed (the OUT skipped) at the next KVM_RUN. */
+    pio_pending: 'u64',
+    /** The vCPU has entered the guest once (kvm_vcpu_has_run: KVM_SET_CPUID2 must then be identical). */
+    has_run: 'u64',
   },
   /** xfd: the guest's XFD where a design keeps it apart from fpstate->xfd (tglx-2021; Paolo's 2025 patch). */
   fpu_guest: { xfeatures: 'u64', perm: 'u64', xfd: 'u64', xfd_err: 'u64', uabi_size: 'u64', fpstate: { ref: 'fpstate' } },

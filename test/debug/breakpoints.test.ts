@@ -44,7 +44,7 @@ test('the data breakpoint id is stable across runs and takes a condition and a h
     assert.equal(ev.body.text, 'cpu0.IA32_XFD_ERR: 0x0 -> 0x40000 [XTILEDATA]');
     // The guest's #NM set it (1), KVM saved and cleared it, and loads it back before the next
     // entry (2): vcpu_enter_guest's wrmsr of the saved guest value (linux-5.17).
-    assert.equal((await stack(dc, ev.body.threadId!))[0], 'vcpu_enter_guest:205');
+    assert.equal((await stack(dc, ev.body.threadId!))[0], 'vcpu_enter_guest:198');
     const bad = await dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: 'cpu7.IA32_XFD_ERR' }, { dataId: 'cpu0.IA32_XFD_ERR', condition: 'IA32_XFD_ERR !=' }] });
     assert.deepEqual(bad.body.breakpoints.map((b) => b.verified), [true, false]);
     assert.match(bad.body.breakpoints[1]!.message!, /expected an expression/);
@@ -78,10 +78,10 @@ test('the invariant filter stops where the host runs with the guest\'s XFD_ERR b
     assert.equal(ev.body.description, 'invariant violated');
     assert.match(ev.body.text!, /^invariant host-sees-guest-xfd-err: interrupts are enabled with IA32_XFD_ERR = 0x40000, set by the guest at step \d+$/);
     const frames = await stack(dc, ev.body.threadId!);
-    assert.deepEqual(frames, ['vcpu_enter_guest:211', 'vcpu_run:216', 'kvm_run:222', 'qemu.vcpu0:37']); // local_irq_enable() after the exit
+    assert.deepEqual(frames, ['vcpu_enter_guest:204', 'vcpu_run:209', 'kvm_run:239', 'qemu.vcpu0:37']); // local_irq_enable() after the exit
     const info = await dc.exceptionInfoRequest({ threadId: ev.body.threadId! });
     assert.equal(info.body.exceptionId, 'host-sees-guest-xfd-err');
-    assert.match(info.body.details!.message!, /^The host runs with interrupts enabled while IA32_XFD_ERR holds a bit the guest set\.\n.*kvm\.xsave:211:3: /);
+    assert.match(info.body.details!.message!, /^The host runs with interrupts enabled while IA32_XFD_ERR holds a bit the guest set\.\n.*kvm\.xsave:204:3: /);
   });
 });
 

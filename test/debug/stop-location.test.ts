@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchStopped, stopAfter, withClient } from './support';
 
-test('xfd-err-leak under naive: the invariant stops show kvm.xsave:211:3, fpu.xsave:118:3 and line 15, the assertion line 16', async () => {
+test('xfd-err-leak under naive: the invariant stops show kvm.xsave:204:3, fpu.xsave:118:3 and line 15, the assertion line 16', async () => {
   await withClient(async (dc) => {
     await launchStopped(dc, 'naive');
     const seen: string[] = [];
@@ -19,7 +19,7 @@ test('xfd-err-leak under naive: the invariant stops show kvm.xsave:211:3, fpu.xs
       seen.push(`${ev.body.description} ${top.source!.name}:${top.name}:${top.line}:${top.column}`);
     }
     assert.deepEqual(seen, [
-      'invariant violated kvm.xsave:vcpu_enter_guest:211:3',
+      'invariant violated kvm.xsave:vcpu_enter_guest:204:3',
       'invariant violated fpu.xsave:xfd_update_state:118:3',
       'invariant violated xfd-err-leak.xsave:guest:exc_device_not_available:15:5',
       'invariant violated xfd-err-leak.xsave:guest:exc_device_not_available:15:5',

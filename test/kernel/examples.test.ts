@@ -24,7 +24,7 @@ function result(example: string, policy: string): { status: number | null; findi
 
 const EXPECTED: Record<string, Record<(typeof POLICIES)[number], string[]>> = {
   'xfd-err-leak.xsave': {
-    naive: ['host-sees-guest-xfd-err@kvm.xsave:211', 'xfd-cache-matches-msr@fpu.xsave:118', 'guest-state-matches-bare-metal@xfd-err-leak.xsave:15',
+    naive: ['host-sees-guest-xfd-err@kvm.xsave:204', 'xfd-cache-matches-msr@fpu.xsave:118', 'guest-state-matches-bare-metal@xfd-err-leak.xsave:15',
       'guest-observes-bare-metal@xfd-err-leak.xsave:15', 'assert "guest lost its XFD_ERR"@xfd-err-leak.xsave:16'],
     'tglx-2021': [], 'linux-5.17': [], 'linux-6.19': [],
   },
@@ -37,7 +37,7 @@ const EXPECTED: Record<string, Record<(typeof POLICIES)[number], string[]>> = {
     'tglx-2021': [], 'linux-5.17': [], 'linux-6.19': [],
   },
   'migrate-in-nm-handler.xsave': {
-    naive: ['host-sees-guest-xfd-err@kvm.xsave:211', 'xfd-cache-matches-msr@fpu.xsave:118', 'guest-state-matches-bare-metal@migrate-in-nm-handler.xsave:19',
+    naive: ['host-sees-guest-xfd-err@kvm.xsave:204', 'xfd-cache-matches-msr@fpu.xsave:118', 'guest-state-matches-bare-metal@migrate-in-nm-handler.xsave:19',
       'guest-observes-bare-metal@migrate-in-nm-handler.xsave:19', 'assert "XFD_ERR survives the migration"@migrate-in-nm-handler.xsave:20'],
     'tglx-2021': [], 'linux-5.17': [], 'linux-6.19': [],
   },
