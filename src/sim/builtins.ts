@@ -120,6 +120,11 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
   // ---- Control registers ----------------------------------------------------------------------
   cr4_set_osxsave: { params: [], contexts: K, run: (c) => { c.cpu.cr4.osxsave = true; return value(0n); } },
   cr4_set_pke: { params: [], contexts: K, run: (c) => { c.cpu.cr4.pke = true; return value(0n); } },
+  /**
+   * read_cr0(): MOV from CR0. The model keeps only CR0.TS; the other bits read as a 64-bit kernel has
+   * them (PE, MP, ET, NE, WP, AM, PG: 0x80050033). In a guest no exit: KVM lets the guest own TS.
+   */
+  read_cr0: { params: [], contexts: KG, run: (c) => value(0x80050033n | (c.cpu.cr0.ts ? 8n : 0n)) },
   /** CLTS: CR0.TS := 0. */
   clts: { params: [], contexts: KG, run: (c) => { c.cpu.cr0.ts = false; return value(0n); } },
   /** CR0.TS := 1 (what stts() did in old kernels). */
@@ -164,6 +169,11 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
     run: (c, a) => outcome(tilestored(c.cpu, c.mem, c.thread.scratch + BigInt(SCRATCH_TILE_DATA), 64n, small(c, a, 0, 'tmm', 7))),
   },
   tilezero: { params: ['tmm'], contexts: ALL, run: (c, a) => outcome(tilezero(c.cpu, small(c, a, 0, 'tmm', 7))) },
+  /**
+   * tile_data(): the address TILELOADD reads its 16 rows of 64 bytes from and TILESTORED writes them
+   * to, in the running thread's scratch page; in a guest, the vCPU thread's (guest memory is the VMM's).
+   */
+  tile_data: { params: [], contexts: ALL, run: (c) => value(c.thread.scratch + BigInt(SCRATCH_TILE_DATA)) },
   tilerelease: { params: [], contexts: ALL, run: (c) => outcome(tilerelease(c.cpu)) },
   tdpbssd: {
     params: ['dst', 'src1', 'src2'], contexts: ALL,

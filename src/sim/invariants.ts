@@ -52,10 +52,10 @@ export function createShadow(model: string, scratch: { base: bigint; bytes: Uint
 }
 
 /**
- * Builtins whose result the guest reads (an instruction's output register). CPUID is left out: in a
- * guest it reads the host's leaves here, as KVM's CPUID emulation is not modelled.
+ * Builtins whose result the guest reads (an instruction's output register). CPUID is compared too:
+ * the guest's reference CPU answers from the CPUID its VMM gave it, so KVM's emulation must agree.
  */
-export const RETURNS_VALUE = new Set(['rdmsr', 'xgetbv', 'xsave_header_read']);
+export const RETURNS_VALUE = new Set(['rdmsr', 'xgetbv', 'xsave_header_read', 'read_cr0', 'cpuid', 'load8', 'load16', 'load32', 'load64', 'memcmp']);
 
 export function describeOutcome(o: Outcome<unknown>): string {
   switch (o.kind) {
