@@ -377,7 +377,15 @@ export class DebugRuntime {
         this.stepOnce(true);
         return frameAbsent(thread, depth, e.state);
       });
-      h.travel(before === null ? h.start : before + 1, () => { this.stepOnce(true); });
+      const replay = (): void => { this.stepOnce(true); };
+      let target = before === null ? h.start : before + 1;
+      if (before === null) {
+        // Nothing before now lacked the frame but, perhaps, the start itself (which lastMatching
+        // does not test): a frame entered by the run's first step restarts after that step.
+        h.travel(h.start, replay);
+        if (frameAbsent(thread, depth, e.state)) target = h.start + 1;
+      }
+      h.travel(target, replay);
       this.traceConsole.jumped(e.state.trace.length, this.emitLine);
       this.reportStop({ reason: 'restart', description: 'frame restarted' });
     } catch (err) {
