@@ -1,8 +1,8 @@
 // Enforces the layering of ARCHITECTURE.md: a layer imports only itself and the layers beneath it
 // (ORDER below lists them from the bottom up: the model imports nothing of ours, the extension may
 // import everything); only the extension imports 'vscode' (the language server in src/lsp/ speaks
-// LSP instead); only the debug adapter (src/debug/) speaks DAP, so the runtime beneath it has no
-// protocol in it; only the host layer (and the extension, through VS Code) touches the file system,
+// LSP instead); DAP is imported by the debug adapter (src/debug/) and the extension that hosts it,
+// never below, so the runtime has no protocol in it; only the host layer (and the extension, through VS Code) touches the file system,
 // worker threads or this machine's devices; and the model, lang and sim layers import no package and
 // no Node built-in (they run unchanged in the extension host, a worker or a browser).
 // Exits 1 listing every offending import as file:line: message.
