@@ -2,9 +2,10 @@
 // (ORDER below lists them from the bottom up: the model imports nothing of ours, the extension may
 // import everything); only the extension imports 'vscode' (the language server in src/lsp/ speaks
 // LSP instead); DAP is imported by the debug adapter (src/debug/) and the extension that hosts it,
-// never below, so the runtime has no protocol in it; only the host layer (and the extension, through VS Code) touches the file system,
-// worker threads or this machine's devices; and the model, lang and sim layers import no package and
-// no Node built-in (they run unchanged in the extension host, a worker or a browser).
+// never below, so the runtime has no protocol in it; only the host layer (and the extension,
+// through VS Code) touches the file system, worker threads or this machine's devices; and the
+// model, lang, sim and runtime layers import no package and no Node built-in (the first three run
+// unchanged in the extension host, a worker or a browser).
 // Exits 1 listing every offending import as file:line: message.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, dirname, resolve } from 'node:path';
