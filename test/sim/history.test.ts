@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { History } from '../../src/sim/history';
 import { loadScenario } from '../../src/sim/scenario';
-import { nodeFiles } from '../../src/debug/host-files';
+import { nodeFiles } from '../../src/host/files';
 
 const root = join(__dirname, '..', '..', '..');
 const example = join(root, 'examples', 'xfd-err-leak.xsave');
 
 function engine() {
-  const loaded = loadScenario(example, nodeFiles, { imports: [join(root, 'src', 'kernel', 'policies', 'linux-5.17.xsave')] });
+  const loaded = loadScenario(example, nodeFiles, { policy: join(root, 'src', 'kernel', 'policies', 'linux-5.17.xsave') });
   assert.ok(loaded.engine, loaded.diagnostics.map((d) => d.message).join('\n'));
   return loaded.engine;
 }
