@@ -120,9 +120,34 @@ function build(): Map<string, bigint> {
   put('ARCH_GET_XCOMP_GUEST_PERM', 0x1024);
   put('ARCH_REQ_XCOMP_GUEST_PERM', 0x1025);
   // errno (asm-generic/errno-base.h) and signals.
-  for (const [k, v] of Object.entries({ EPERM: 1, EINTR: 4, E2BIG: 7, ENOMEM: 12, EFAULT: 14, EBUSY: 16, ENODEV: 19, EINVAL: 22, ENOSPC: 28, EOPNOTSUPP: 95 })) put(k, v);
+  for (const [k, v] of Object.entries({ EPERM: 1, ESRCH: 3, EINTR: 4, EIO: 5, E2BIG: 7, ECHILD: 10, ENOMEM: 12, EFAULT: 14, EBUSY: 16, ENODEV: 19, EINVAL: 22, ENOSPC: 28, EOPNOTSUPP: 95 })) put(k, v);
   put('SIGILL', 4);
+  put('SIGTRAP', 5);
+  put('SIGKILL', 9);
   put('SIGSEGV', 11);
+  put('SIGCHLD', 17);
+  put('SIGSTOP', 19);
+  // Signal actions, si_code values, sigaltstack (uapi/asm-generic/signal*.h, siginfo.h, auxvec.h).
+  put('SIG_DFL', 0);
+  put('SIG_IGN', 1);
+  put('SA_SIGINFO', 4);
+  put('SA_ONSTACK', 0x08000000);
+  put('SA_RESTORER', 0x04000000);
+  put('ILL_ILLOPC', 1);
+  put('ILL_ILLOPN', 2);
+  put('SI_TKILL', (1n << 64n) - 6n);
+  put('SS_ONSTACK', 1);
+  put('SS_DISABLE', 2);
+  put('SS_FLAG_BITS', 1n << 31n);
+  put('MINSIGSTKSZ', 2048);
+  put('AT_MINSIGSTKSZ', 51);
+  // clone() flags, ptrace requests, the NT_X86_XSTATE regset (uapi/linux/sched.h, ptrace.h, elf.h).
+  put('CLONE_THREAD', 0x00010000);
+  put('PTRACE_TRACEME', 0);
+  put('PTRACE_DETACH', 17);
+  put('PTRACE_GETREGSET', 0x4204);
+  put('PTRACE_SETREGSET', 0x4205);
+  put('NT_X86_XSTATE', 0x202);
   // CPUID registers for cpuid(leaf, subleaf, reg); XSAVE header fields for xsave_header_read/write.
   put('CPUID_EAX', 0);
   put('CPUID_EBX', 1);
