@@ -12,12 +12,12 @@ export const SCHEMAS: Readonly<Record<string, Readonly<Record<string, FieldKind>
    * Besides identity and FPU: the signal state (sighand: the action table's address, one pending
    * signal with its si_code and si_addr, the frame of a running handler), the sigaltstack, the user
    * stack, ptrace (traced, stopped, seen by the tracer's wait), and exit (exit_state, exit_code as
-   * wait() encodes it), parent for wait().
+   * wait() encodes it), parent for wait(), and the data page a C program keeps its globals in.
    */
   task: {
     pid: 'u64', tgid: 'u64', flags: 'u64', thread_info: { ref: 'thread_info' }, thread: { ref: 'thread_struct' },
     group_leader: { ref: 'task' }, parent: { ref: 'task' },
-    sighand: 'u64', sig_pending: 'u64', si_code: 'u64', si_addr: 'u64', sig_sp: 'u64', user_sp: 'u64',
+    data_page: 'u64', sighand: 'u64', sig_pending: 'u64', si_code: 'u64', si_addr: 'u64', sig_sp: 'u64', user_sp: 'u64',
     sas_ss_sp: 'u64', sas_ss_size: 'u64', sas_ss_flags: 'u64',
     ptrace: 'u64', ptrace_stopped: 'u64', ptrace_reported: 'u64', exit_state: 'u64', exit_code: 'u64',
   },
