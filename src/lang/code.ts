@@ -30,6 +30,25 @@ export const enum Op {
   DUP = 20,
 }
 
+/**
+ * A function's name used as a value is its address, as in C (a signal handler given to sigaction):
+ * FUNCTION_ADDRESS_BASE + index * FUNCTION_ADDRESS_STRIDE, in a user text segment's range.
+ */
+export const FUNCTION_ADDRESS_BASE = 0x401000n;
+export const FUNCTION_ADDRESS_STRIDE = 0x100n;
+
+export function functionAddress(index: number): bigint {
+  return FUNCTION_ADDRESS_BASE + BigInt(index) * FUNCTION_ADDRESS_STRIDE;
+}
+
+/** The index of the function at `address`, or -1 when no function starts there. */
+export function functionAt(address: bigint, count: number): number {
+  const off = address - FUNCTION_ADDRESS_BASE;
+  if (off < 0n || off % FUNCTION_ADDRESS_STRIDE !== 0n) return -1;
+  const i = off / FUNCTION_ADDRESS_STRIDE;
+  return i < BigInt(count) ? Number(i) : -1;
+}
+
 export const UNARY_CODES = ['-', '~', '!'] as const;
 export const BINARY_CODES = ['*', '/', '%', '+', '-', '<<', '>>', '<', '<=', '>', '>=', '==', '!=', '&', '^', '|'] as const;
 

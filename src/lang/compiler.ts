@@ -13,7 +13,7 @@
 import type { Arg, Block, ConstDecl, EventDecl, Expr, FnDecl, Item, ScenarioFile, Stmt } from './ast';
 import {
   BINARY_CODES, type ChosenPolicy, type CompiledEvent, type CompiledFn, type Context, type Instr, Op, type Program, type ResolvedPoint,
-  type StmtInfo, UNARY_CODES,
+  type StmtInfo, UNARY_CODES, functionAddress,
 } from './code';
 import { MAX_NESTING, parse } from './parser';
 import { type Diagnostic, type Range, span } from './source';
@@ -737,6 +737,9 @@ class FnGen {
           this.emit(Op.GLOBAL, this.c.name(e.name));
           return;
         }
+        // A function's name is its address (C's function designator), e.g. a signal handler.
+        const fn = this.c.callable(this.src, e.name);
+        if (fn !== null) { this.emit(Op.PUSH, this.c.literal(functionAddress(fn))); return; }
         const visible = [...this.locals, ...this.c.visibleConsts(this.guest), ...this.c.envOf().globals.keys()];
         this.err(e.range, `unknown name '${e.name}'${didYouMean(e.name, visible)}`);
         return;

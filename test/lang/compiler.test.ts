@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type CompileEnv, type FileAccessor, binaryValue, compile } from '../../src/lang/compiler';
-import { Op } from '../../src/lang/code';
+import { Op, functionAddress, functionAt } from '../../src/lang/code';
 import { formatDiagnostic } from '../../src/lang/source';
 
 const env: CompileEnv = {
@@ -156,4 +156,19 @@ test('a policy that names nothing: at the policy line, or at the top of the main
   // No shipped policies known to the accessor: a name cannot be resolved, and says so.
   assert.deepEqual(compile('/s/main.xsave', files({ '/s/main.xsave': 'policy "naive";\n' }), env).diagnostics.map(formatDiagnostic),
     ["/s/main.xsave:1:1: error: unknown policy 'naive' (no policies are shipped in this version; or name a .xsave file)"]);
+});
+
+test('a function name used as a value is its address, as a C function designator (what sigaction takes); guest code does not see host functions', () => {
+  const p = prog(`host q {
+  fn handler(sig, info, uc) { return sig; }
+  thread t { h = handler; }
+}`);
+  const handler = p.functions.findIndex((f) => f.shortName === 'handler');
+  const t = p.functions.find((f) => f.shortName === 't')!;
+  const push = t.code.find((i) => i.op === Op.PUSH)!;
+  assert.equal(p.literals[push.a], functionAddress(handler));
+  assert.equal(functionAt(functionAddress(handler), p.functions.length), handler);
+  assert.equal(functionAt(functionAddress(handler) + 1n, p.functions.length), -1);
+  assert.deepEqual(errs(`host q { fn handler() {} }
+guest { fn main() { h = handler; } }`), ["/s/main.xsave:2:25: error: unknown name 'handler'"]);
 });
