@@ -15,7 +15,7 @@ import { checkXfdCache, compareWithBareMetal, guestObservesBareMetal } from './i
 import { type KObject, SCHEMAS, fieldProblem } from './kernel-objects';
 import type { Frame, ThreadState } from './machine';
 import { complete } from './program-index';
-import { noteFieldWrite, noteInstruction, registersBefore } from './provenance';
+import { noteFieldWrite, noteInstruction, registersBefore, trackComponentWrites } from './provenance';
 import { noteRegisterChanges } from './register-writes';
 import { completeSwitch, endThread, switchOut, toUser } from './scheduler';
 import { type StepContext, trace } from './step-context';
@@ -23,6 +23,9 @@ import { type Value, U64_MASK, isRef, showValue, truthy } from './value';
 import { completeGuestInstruction, enterGuest, guestOf, migrateGuest, vcpuOf } from './vmx-transitions';
 
 const MAX_OPS_PER_STEP = 1_000_000;
+
+/** The builtins of the XSAVE family: they read XMODIFIED and write memory, not registers (provenance.ts). */
+const SAVES_STATE = new Set(['xsave', 'xsaveopt', 'xsavec', 'xsaves']);
 
 /** Runs one statement of `th` (or the rest of the one in progress). */
 export function exec(x: StepContext, th: ThreadState): void {
@@ -252,8 +255,9 @@ function builtin(x: StepContext, th: ThreadState, f: Frame, index: number, argc:
     noteInstruction(shadow.written, shadow.cpu, refBefore, { step: s.steps, fn: f.fn, stmt: f.stmt });
   }
   let r: BuiltinResult;
+  let written: bigint;
   try {
-    r = def.run(ctx, args);
+    ({ result: r, written } = trackComponentWrites(cpu, SAVES_STATE.has(name), () => def.run(ctx, args)));
   } catch (e) {
     // An argument the model cannot take at all is the scenario's error, reported at its statement.
     if (e instanceof ModelArgumentError) throw new ScenarioError(`${name}: ${e.message}`);
@@ -272,11 +276,11 @@ function builtin(x: StepContext, th: ThreadState, f: Frame, index: number, argc:
     tref.cr4.pke = cpu.cr4.pke;
     try { def.run({ ...ctx, cpu: tref, mem: th.shadow.mem }, args); } catch { /* the real run has reported */ }
   }
-  noteRegisterChanges(x, th, before, guest, hwNm);
+  noteRegisterChanges(x, th, before, written, guest, hwNm);
   if (s.heap.length !== heapBefore || s.mem.regions.length !== regionsBefore) noteAllocations(x, f, heapBefore);
   if (shadow && ref && ref.kind === 'outcome' && r.kind === 'outcome') compareWithBareMetal(x, th, shadow, name, args, r.outcome, ref.outcome);
   else if (shadow && ref && ref.kind === 'value' && r.kind === 'value' && RETURNS_VALUE.has(name) && r.value !== ref.value) {
-    guestObservesBareMetal(x, th, `${name} returned ${showValue(r.value)} in the guest; bare metal returns ${showValue(ref.value)}`, null);
+    guestObservesBareMetal(x, th, `${name} returned ${showValue(r.value)} in the guest; bare metal returns ${showValue(ref.value)}`, shadow, null);
   }
   switch (r.kind) {
     case 'value': complete(f, argc, r.value); return false;
@@ -300,7 +304,7 @@ function builtin(x: StepContext, th: ThreadState, f: Frame, index: number, argc:
       switchOut(x, th, -1);
       return true;
     case 'migrate-guest':
-      migrateGuest(x, r.from, r.to);
+      migrateGuest(x, th, r.from, r.to);
       complete(f, argc, 0n);
       return false;
     case 'irq': {

@@ -43,9 +43,12 @@ function violate(x: StepContext, name: InvariantName, th: ThreadState, text: str
   x.out.push({ kind: 'invariant', violation: v });
 }
 
-/** The VM entry and exit last made on this CPU: what bracketed the guest's view. */
-function vmTransitions(p: CpuProvenance): Setup {
-  return [['VM entry', p.vmentry], ['VM exit', p.vmexit]];
+/**
+ * What bracketed the guest's time out of the CPU: its last VM exit (on whichever CPU), its move to
+ * another vCPU object, and the VM entry just made on this CPU.
+ */
+function guestTransitions(p: CpuProvenance, guest: ShadowProvenance): Setup {
+  return [['VM exit of the vCPU', guest.vmexit], ['guest migration', guest.migrated], ['VM entry', p.vmentry]];
 }
 
 /** The writes of one register: on the real CPU, and the guest's own on its bare-metal reference. */
@@ -85,11 +88,11 @@ export function checkFault(x: StepContext, th: ThreadState, fault: Fault): void 
   }
 }
 
-/** The register a value-returning guest instruction reads. */
-function registerRead(insn: string, args: Value[]): TrackedRegister | 'xinuse' | null {
+/** The register a guest instruction reads or writes: an MSR's, XCR0 (or XINUSE for XGETBV(1)). */
+function registerOperand(insn: string, args: Value[]): TrackedRegister | 'xinuse' | null {
   const a = typeof args[0] === 'bigint' ? Number(args[0]) : -1;
-  if (insn === 'rdmsr') return a === MSR_IA32_XFD ? 'xfd' : a === MSR_IA32_XFD_ERR ? 'xfdErr' : a === MSR_IA32_XSS ? 'xss' : null;
-  if (insn === 'xgetbv') return a === 0 ? 'xcr0' : a === 1 ? 'xinuse' : null;
+  if (insn === 'rdmsr' || insn === 'wrmsr') return a === MSR_IA32_XFD ? 'xfd' : a === MSR_IA32_XFD_ERR ? 'xfdErr' : a === MSR_IA32_XSS ? 'xss' : null;
+  if (insn === 'xgetbv' || insn === 'xsetbv') return a === 0 ? 'xcr0' : a === 1 && insn === 'xgetbv' ? 'xinuse' : null;
   return null;
 }
 
@@ -102,8 +105,8 @@ export function compareWithBareMetal(
   const text = `${insn} ${describeOutcome(real)} in the guest; bare metal ${describeOutcome(ref)}`;
   if (real.kind === 'ok' && ref.kind === 'ok') {
     if (RETURNS_VALUE.has(insn) && real.value !== ref.value) {
-      const reg = registerRead(insn, args);
-      const setup: Setup = [...vmTransitions(p)];
+      const reg = registerOperand(insn, args);
+      const setup: Setup = [...guestTransitions(p, shadow.written)];
       if (reg === 'xinuse') {
         // XGETBV(1): XINUSE, which the last load or first write of each differing component set.
         const diff = typeof real.value === 'bigint' && typeof ref.value === 'bigint' ? real.value ^ ref.value : 0n;
@@ -114,10 +117,13 @@ export function compareWithBareMetal(
     return;
   }
   if (real.kind === 'fault' && ref.kind === 'fault' && real.fault.vector === ref.fault.vector) return;
-  // #UD and #NM come from XCR0, CR0.TS and IA32_XFD (SDM Vol1 13.14, 14.3, 15.2): their writes.
-  violate(x, 'guest-observes-bare-metal', th, text, [
-    ...vmTransitions(p), ...registerWrites(x, 'xcr0', p, shadow.written), ...registerWrites(x, 'xfd', p, shadow.written),
-  ]);
+  // An MSR or XCR instruction faults on its operand's register; the extended-use #UD and #NM come
+  // from XCR0 and IA32_XFD (SDM Vol1 13.14, 14.3, 15.2): the writes of those.
+  const reg = registerOperand(insn, args);
+  const regs: TrackedRegister[] = insn === 'rdmsr' || insn === 'wrmsr' || insn === 'xgetbv' || insn === 'xsetbv'
+    ? (reg && reg !== 'xinuse' ? [reg] : [])
+    : ['xcr0', 'xfd'];
+  violate(x, 'guest-observes-bare-metal', th, text, [...guestTransitions(p, shadow.written), ...regs.flatMap((r) => registerWrites(x, r, p, shadow.written))]);
 }
 
 /**
@@ -125,9 +131,11 @@ export function compareWithBareMetal(
  * the VMM injected or completed its pending instruction wrongly, or a value the reference did not
  * return. Set up by the VM exit that took the instruction and the last VM entry.
  */
-export function guestObservesBareMetal(x: StepContext, th: ThreadState, text: string, pending: Shadow['pending']): void {
+export function guestObservesBareMetal(x: StepContext, th: ThreadState, text: string, shadow: Shadow, pending: Shadow['pending']): void {
   const p = x.state.provenance.cpus[x.c]!;
-  violate(x, 'guest-observes-bare-metal', th, text, [['VM entry', p.vmentry], ['VM exit of the instruction', pending?.exitAt ?? p.vmexit]]);
+  violate(x, 'guest-observes-bare-metal', th, text, [
+    ...guestTransitions(p, shadow.written), ...(pending ? [['VM exit of the instruction', pending.exitAt] as [string, Write]] : []),
+  ]);
 }
 
 /** The kernel reads this_cpu->xfd_state: it must hold what IA32_XFD holds. */
@@ -156,7 +164,7 @@ export function checkInvariants(x: StepContext, th: ThreadState): void {
     const shadow = guestOf(s, vcpuOf(th)).shadow;
     const diff = shadow ? guestStateDiff(cpu, shadow.cpu) : null;
     if (diff) {
-      violate(x, 'guest-state-matches-bare-metal', th, diff.text, [...vmTransitions(p), ...differenceWrites(x, diff, p, shadow!.written)]);
+      violate(x, 'guest-state-matches-bare-metal', th, diff.text, [...guestTransitions(p, shadow!.written), ...differenceWrites(x, diff, p, shadow!.written)]);
     }
     return;
   }

@@ -6,7 +6,7 @@
 // Recorded per CPU: XCR0, IA32_XSS, IA32_XFD, IA32_XFD_ERR, the IA32_XFD_ERR bits the guest set, each
 // state component's last load or first write (below), the last VM entry and exit and the last two
 // context switches; per bare-metal reference CPU (invariants.ts, Shadow): the guest's own writes of
-// XCR0, XFD and XFD_ERR; per kernel object: the fields the invariants read (TRACKED_FIELDS); per
+// XCR0, XFD and XFD_ERR, its last VM exit and migration; per kernel object: the fields the invariants read (TRACKED_FIELDS); per
 // memory region: its allocation. Not part of a state's identity (explore/state-hash.ts), as the
 // trace is not: it says how the state came about, not what it is.
 import type { CpuState } from '../model';
@@ -28,12 +28,7 @@ export interface CpuProvenance {
   xfdErr: Write | null;
   /** The last write of IA32_XFD_ERR that left guest bits in it (the guest's #NM or WRMSR, or KVM restoring the guest's value). */
   guestXfdErr: Write | null;
-  /**
-   * Per state component: the later of the last XRSTOR(S) that loaded or initialized it and the first
-   * instruction that wrote it after that load. Both are what XMODIFIED shows (SDM Vol1 13.6: XRSTOR
-   * clears XMODIFIED[i] for the components it loads, a write sets it), so they cost no comparison
-   * of register bytes; a second write after the first is not told apart from it.
-   */
+  /** Per state component: the last instruction that wrote its registers, or loaded or initialized them (XRSTOR). */
   components: Array<Write | null>;
   vmentry: Write | null;
   vmexit: Write | null;
@@ -41,11 +36,16 @@ export interface CpuProvenance {
   switches: Write[];
 }
 
-/** Writes of the bare-metal reference CPU: the guest's own (in a guest) of what it can see. */
+/**
+ * Writes of a vCPU's bare-metal reference CPU (the guest's own writes of what it can see), and the
+ * vCPU's last VM exit and move to another vCPU object: what happened to the guest while it was out.
+ */
 export interface ShadowProvenance {
   xcr0: Write | null;
   xfd: Write | null;
   xfdErr: Write | null;
+  vmexit: Write | null;
+  migrated: Write | null;
 }
 
 export interface Provenance {
@@ -78,7 +78,7 @@ export function createProvenance(cpus: number): Provenance {
 }
 
 export function createShadowProvenance(): ShadowProvenance {
-  return { xcr0: null, xfd: null, xfdErr: null };
+  return { xcr0: null, xfd: null, xfdErr: null, vmexit: null, migrated: null };
 }
 
 export function copyProvenance(p: Provenance): Provenance {
@@ -96,29 +96,46 @@ export interface RegistersBefore {
   readonly xss: bigint;
   readonly xfd: bigint;
   readonly xfdErr: bigint;
-  readonly xmodified: bigint;
-  readonly xrstorInfo: CpuState['xrstorInfo'];
 }
 
 export function registersBefore(cpu: CpuState): RegistersBefore {
-  return { xcr0: cpu.xcr0, xss: cpu.xss, xfd: cpu.xfd, xfdErr: cpu.xfdErr, xmodified: cpu.xmodified, xrstorInfo: cpu.xrstorInfo };
+  return { xcr0: cpu.xcr0, xss: cpu.xss, xfd: cpu.xfd, xfdErr: cpu.xfdErr };
 }
 
-/**
- * Records what one instruction on `cpu` changed: the registers whose value moved, and the
- * components it loaded (an XRSTOR replaces the XRSTOR_INFO tracking and clears XMODIFIED for what
- * it loaded) or wrote for the first time since (XMODIFIED[i] set by this instruction).
- */
-export function noteInstruction(p: CpuProvenance | ShadowProvenance, cpu: CpuState, before: RegistersBefore, w: Write): void {
+/** Records what one instruction on `cpu` changed: the registers whose value moved, and the components it wrote (`written`, a mask). */
+export function noteInstruction(p: CpuProvenance | ShadowProvenance, cpu: CpuState, before: RegistersBefore, w: Write, written = 0n): void {
   if (cpu.xcr0 !== before.xcr0) p.xcr0 = w;
   if (cpu.xfd !== before.xfd) p.xfd = w;
   if (cpu.xfdErr !== before.xfdErr) p.xfdErr = w;
   if (!('components' in p)) return;
   if (cpu.xss !== before.xss) p.xss = w;
-  let touched = cpu.xmodified & ~before.xmodified;
-  if (cpu.xrstorInfo !== before.xrstorInfo) touched |= ~cpu.xmodified;
-  if (touched === 0n) return;
-  for (let i = 0; i < COMPONENTS; i++) if ((touched >> BigInt(i)) & 1n) p.components[i] = w;
+  if (written === 0n) return;
+  for (let i = 0; i < COMPONENTS; i++) if ((written >> BigInt(i)) & 1n) p.components[i] = w;
+}
+
+/**
+ * Runs one instruction on `cpu` and returns the components it wrote, exactly: every register write
+ * of the model sets XMODIFIED[i] (component-state.ts noteWrite/noteSideEffect/noteInitialized) and
+ * only XRSTOR(S) clears bits, setting XMODIFIED to ~RFBM for the components it loads (SDM Vol1
+ * 13.6), so XMODIFIED starts at 0 for the instruction and is merged back after it: the CPU ends as
+ * the instruction alone would leave it. The XSAVE family reads XMODIFIED (the modified
+ * optimization, SDM Vol1 13.9) and writes no register: it runs untouched (`readsXmodified`).
+ */
+export function trackComponentWrites<T>(cpu: CpuState, readsXmodified: boolean, run: () => T): { result: T; written: bigint } {
+  if (readsXmodified) return { result: run(), written: 0n };
+  const xmodified = cpu.xmodified;
+  const info = cpu.xrstorInfo;
+  cpu.xmodified = 0n;
+  let written = 0n;
+  try {
+    const result = run();
+    // XRSTOR(S) loaded or initialized every component of RFBM (XMODIFIED = ~RFBM now).
+    if (cpu.xrstorInfo !== info) written = ~cpu.xmodified & ((1n << 64n) - 1n);
+    else written = cpu.xmodified;
+    return { result, written };
+  } finally {
+    if (cpu.xrstorInfo === info) cpu.xmodified = xmodified | cpu.xmodified;
+  }
 }
 
 /** A context switch on this CPU. */

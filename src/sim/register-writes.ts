@@ -9,16 +9,17 @@ import { showValue } from './value';
 
 /**
  * Trace and report the changes of XCR0 and the XFD/XSS MSRs made by one instruction of `th`, and
- * record where they were made. `hwNm`: the instruction raised an XFD #NM (which writes IA32_XFD_ERR).
+ * record where they and the components it `written` were made. `hwNm`: the instruction raised an
+ * XFD #NM (which writes IA32_XFD_ERR).
  */
-export function noteRegisterChanges(x: StepContext, th: ThreadState, before: RegistersBefore, guest: boolean, hwNm: boolean): void {
+export function noteRegisterChanges(x: StepContext, th: ThreadState, before: RegistersBefore, written: bigint, guest: boolean, hwNm: boolean): void {
   const cpu = x.cpu;
   const s = x.state;
   const prov = s.provenance.cpus[x.c]!;
   const changed = cpu.xcr0 !== before.xcr0 || cpu.xss !== before.xss || cpu.xfd !== before.xfd || cpu.xfdErr !== before.xfdErr;
-  if (!changed && cpu.xmodified === before.xmodified && cpu.xrstorInfo === before.xrstorInfo) return;
+  if (!changed && written === 0n) return;
   const at = writeBy(x, th);
-  noteInstruction(prov, cpu, before, at);
+  noteInstruction(prov, cpu, before, at, written);
   if (!changed) return;
   if (cpu.xfdErr !== before.xfdErr) {
     // Provenance of IA32_XFD_ERR: the guest's when the guest changed it, or when the host wrote a

@@ -92,7 +92,7 @@ export function enterGuest(x: StepContext, th: ThreadState, vcpuId: number): voi
     if (!pending || pending.outcome.kind !== 'fault' || pending.outcome.fault.vector !== inj.vector) {
       guestObservesBareMetal(x, th, pending
         ? `the VMM injects vector ${inj.vector} for ${pending.insn}, which on bare metal ${describeOutcome(pending.outcome)}`
-        : `the VMM injects vector ${inj.vector}, which no guest instruction raised`, pending);
+        : `the VMM injects vector ${inj.vector}, which no guest instruction raised`, g.shadow, pending);
     }
     const handlerName = HANDLERS[inj.vector];
     const handler = handlerName === undefined ? undefined : x.code.guestFns.get(handlerName);
@@ -117,9 +117,9 @@ export function completeGuestInstruction(x: StepContext, th: ThreadState, vcpu: 
   if (pending) {
     const S = pending.outcome;
     if (S.kind !== 'ok') {
-      guestObservesBareMetal(x, th, `the VMM completes ${pending.insn}, which on bare metal ${describeOutcome(S)}`, pending);
+      guestObservesBareMetal(x, th, `the VMM completes ${pending.insn}, which on bare metal ${describeOutcome(S)}`, g.shadow!, pending);
     } else if (RETURNS_VALUE.has(pending.insn) && typeof S.value === 'bigint' && S.value !== value) {
-      guestObservesBareMetal(x, th, `${pending.insn} returns 0x${value.toString(16)} in the guest; bare metal returns 0x${S.value.toString(16)}`, pending);
+      guestObservesBareMetal(x, th, `${pending.insn} returns 0x${value.toString(16)} in the guest; bare metal returns 0x${S.value.toString(16)}`, g.shadow!, pending);
     }
   }
   const top = g.frames[g.frames.length - 1];
@@ -132,9 +132,11 @@ export function completeGuestInstruction(x: StepContext, th: ThreadState, vcpu: 
 export function leaveGuest(x: StepContext, th: ThreadState, exit: VmExitInfo): void {
   const at = th.frames.map((f) => f.kind).lastIndexOf('vmentry');
   if (at < 0) throw new ScenarioError('internal: VM exit without a [VM entry] frame');
-  x.state.provenance.cpus[x.c]!.vmexit = writeBy(x, th);
+  const w = writeBy(x, th);
+  x.state.provenance.cpus[x.c]!.vmexit = w;
   const entry = th.frames[at]!;
   const g = guestOf(x.state, entry.vcpu);
+  if (g.shadow) g.shadow.written.vmexit = w;
   g.frames = th.frames.splice(at + 1);
   th.frames.pop();
   const host = th.frames[th.frames.length - 1]!;
@@ -146,11 +148,12 @@ export function leaveGuest(x: StepContext, th: ThreadState, exit: VmExitInfo): v
 }
 
 /** migrate_guest_memory(from, to): QEMU moves the guest's memory and registers to another vCPU that has not run. */
-export function migrateGuest(x: StepContext, fromVcpu: number, toVcpu: number): void {
+export function migrateGuest(x: StepContext, th: ThreadState, fromVcpu: number, toVcpu: number): void {
   const from = guestOf(x.state, fromVcpu);
   const to = guestOf(x.state, toVcpu);
   if (to.started) throw new ScenarioError('migrate_guest_memory: the destination vCPU has already run');
   to.frames = from.frames; to.started = from.started; to.finished = from.finished; to.shadow = from.shadow;
   from.frames = []; from.finished = true;
+  if (to.shadow) to.shadow.written.migrated = writeBy(x, th);
   trace(x, 'migrate', `guest of vcpu object ${fromVcpu} moves to vcpu object ${toVcpu}`);
 }
