@@ -50,6 +50,8 @@ export const MAX_OBJECTS = 100_000;
 export class Engine {
   state: MachineState;
   private readonly code: ProgramIndex;
+  /** What each step hands the parts that run inside it (set up anew by every step). */
+  private readonly x: StepContext;
   /** The CPU the last step ran on. */
   private c = 0;
   /** The event the explorer fires at the next statement boundary (see inject); -1 for none. Not part of the state. */
@@ -63,6 +65,7 @@ export class Engine {
   constructor(readonly program: Program, opts: EngineOptions = {}) {
     this.code = new ProgramIndex(program, opts.maxFrames ?? 256);
     this.state = bootMachine(this.code, opts);
+    this.x = { state: this.state, code: this.code, cpu: this.state.cpus[0]!, c: 0, out: [], injected: -1, builtinRuns: 0 };
   }
 
   // ---- queries ------------------------------------------------------------------------------
@@ -154,7 +157,8 @@ export class Engine {
     }
     this.c = c;
     s.nextCpu = (c + 1) % s.cpus.length;
-    const x: StepContext = { state: s, code: this.code, cpu: s.cpus[c]!, c, out, injected: this.injected, builtinRuns: 0 };
+    const x = this.x;
+    x.state = s; x.cpu = s.cpus[c]!; x.c = c; x.out = out; x.injected = this.injected; x.builtinRuns = 0;
     const th = dispatch(x);
     s.steps++;
     s.lastThread = th.id;

@@ -1,7 +1,8 @@
 // What every part of the machine that runs inside one step is handed: the machine state, the
-// program, the CPU the step runs on and the list of happenings it reports. It lives for one step
-// (Engine.step makes it), so nothing outside the state survives from one step to the next except
-// what the engine itself carries over (the explorer's injected event, the count of builtin runs).
+// program, the CPU the step runs on and the list of happenings it reports. It describes one step
+// (Engine.step sets it up, reusing one object to spare an allocation per statement), so nothing
+// outside the state survives from one step to the next except what the engine itself carries over
+// (the explorer's injected event, the count of builtin runs).
 import type { CpuState } from '../model';
 import type { Happening } from './happening';
 import type { MachineState, ThreadState } from './machine';
@@ -9,13 +10,13 @@ import type { ProgramIndex } from './program-index';
 import type { Write } from './provenance';
 
 export interface StepContext {
-  readonly state: MachineState;
+  state: MachineState;
   readonly code: ProgramIndex;
   /** The CPU the step runs on, and its index. */
-  readonly cpu: CpuState;
-  readonly c: number;
+  cpu: CpuState;
+  c: number;
   /** What the step reports, in order. */
-  readonly out: Happening[];
+  out: Happening[];
   /**
    * An event (index into program.events) the explorer fires at this step's statement boundary, as
    * if its `at` point were there and this its hit; -1 for none. Set back to -1 when it fires.
