@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ExploreOptions, explore } from '../../src/debug/explore-runner';
+import { type ExploreOptions, explore } from '../../src/host/explore-runner';
 
 // Bundled into out/test/sim/: the repository root is three levels up.
 const root = join(__dirname, '..', '..', '..');
