@@ -8,7 +8,8 @@ import { ScenarioError } from './builtins';
 import { afterOutcome, enterInterruptGate } from './exceptions';
 import type { Frame, ThreadState } from './machine';
 import { switchOut } from './scheduler';
-import { type StepContext, trace } from './step-context';
+import { noteInstruction, registersBefore } from './provenance';
+import { type StepContext, trace, writeBy } from './step-context';
 import { leaveGuest } from './vmx-transitions';
 
 /** Fires the events placed at (frame.fn, stmt); true when one diverted control. */
@@ -99,7 +100,10 @@ function act(x: StepContext, th: ThreadState, i: number): boolean {
   x.out.push({ kind: 'event', cpu: x.c, thread: th.id, text });
   switch (e.kind) {
     case 'external_interrupt': {
+      const before = registersBefore(cpu);
       const o = externalInterrupt(cpu, e.vector);
+      // A VM exit loads host state (the VMCS's MSR-load area among it): provenance of what it changed.
+      noteInstruction(s.provenance.cpus[x.c]!, cpu, before, writeBy(x, th));
       if (o.kind === 'vmexit') { leaveGuest(x, th, o.exit); return true; }
       if (o.kind !== 'ok') return afterOutcome(x, th, th.frames[th.frames.length - 1]!, o, null);
       const handler = x.code.kernelFns.get('common_interrupt');

@@ -15,7 +15,7 @@ import { checkXfdCache, compareWithBareMetal, guestObservesBareMetal } from './i
 import { type KObject, SCHEMAS, fieldProblem } from './kernel-objects';
 import type { Frame, ThreadState } from './machine';
 import { complete } from './program-index';
-import { noteFieldWrite, noteInstruction, registersBefore, trackComponentWrites } from './provenance';
+import { TRACKED_FIELDS, noteFieldWrite, noteInstruction, registersBefore, trackComponentWrites } from './provenance';
 import { noteRegisterChanges } from './register-writes';
 import { completeSwitch, endThread, switchOut, toUser } from './scheduler';
 import { type StepContext, trace } from './step-context';
@@ -76,7 +76,7 @@ export function exec(x: StepContext, th: ThreadState): void {
           throw new ScenarioError(`${o.type}.${name} holds a ${kind.ref}, not a ${x.state.heap[v.ref]!.type}`);
         }
         o.fields[name] = v;
-        noteFieldWrite(x.state.provenance, o.id, o.type, name, { step: x.state.steps, fn: f.fn, stmt: f.stmt });
+        if (TRACKED_FIELDS[o.type]?.includes(name)) noteFieldWrite(x.state.provenance, o.id, o.type, name, { step: x.state.steps, fn: f.fn, stmt: f.stmt });
         f.pc++;
         break;
       }
