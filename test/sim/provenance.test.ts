@@ -4,8 +4,8 @@
 // restore, time travel), so a run resumed from a copy names the same steps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
+import { nodeFiles } from '../../src/host/files';
 import type { FileAccessor } from '../../src/lang/compiler';
 import { formatDiagnostic } from '../../src/lang/source';
 import type { Engine } from '../../src/sim/engine';
@@ -15,7 +15,6 @@ import { loadScenario } from '../../src/sim/scenario';
 
 // Bundled into out/test/sim/: the repository root is three levels up.
 const root = join(__dirname, '..', '..', '..');
-const disk: FileAccessor = { read: (p) => (existsSync(p) ? readFileSync(p, 'utf8') : null), resolve: (from, rel) => resolve(dirname(from), rel) };
 
 function load(src: string): Engine {
   const files: FileAccessor = { read: (p) => (p === '/t.xsave' ? src : null), resolve: (_f, r) => r };
@@ -26,7 +25,7 @@ function load(src: string): Engine {
 
 /** An example under a shipped policy. */
 function example(name: string, policy: string): Engine {
-  const r = loadScenario(join(root, 'examples', `${name}.xsave`), disk, { imports: [join(root, 'src', 'kernel', 'policies', `${policy}.xsave`)] });
+  const r = loadScenario(join(root, 'examples', `${name}.xsave`), nodeFiles, { policy: join(root, 'src', 'kernel', 'policies', `${policy}.xsave`) });
   assert.deepEqual(r.diagnostics.map(formatDiagnostic), []);
   return r.engine!;
 }
