@@ -5,8 +5,8 @@
 // fpu__init_cpu().
 import { type CpuState, createCpu, createMemory, cpuModel } from '../model';
 import { SCRATCH_SIZE, SCRATCH_TILE_DATA, ScenarioError, allocate } from './builtins';
-import { newObject } from './kernel-objects';
-import type { FrameKind, MachineState, ThreadState } from './machine';
+import { type KObject, newObject } from './kernel-objects';
+import type { Frame, FrameKind, MachineState, ThreadState } from './machine';
 import type { ProgramIndex } from './program-index';
 import { createProvenance } from './provenance';
 import { U64_MASK } from './value';
@@ -106,9 +106,8 @@ function createThreads(s: MachineState, code: ProgramIndex): void {
   }
 }
 
-function spawnThread(
-  s: MachineState, code: ProgramIndex, name: string, process: string, fn: number, kind: FrameKind, cpl: number, runnable: boolean, cpuIndex: number,
-): ThreadState {
+/** A task with its thread_info, thread_struct and fpu (its permission structs embedded), in `process`'s thread group. */
+function newTask(s: MachineState, process: string): KObject {
   const id = s.threads.length;
   const task = newObject(s.heap, 'task');
   const ti = newObject(s.heap, 'thread_info');
@@ -127,6 +126,14 @@ function spawnThread(
   task.fields.thread_info = { ref: ti.id };
   task.fields.thread = { ref: ts.id };
   ts.fields.fpu = { ref: fpu.id };
+  return task;
+}
+
+function spawnThread(
+  s: MachineState, code: ProgramIndex, name: string, process: string, fn: number, kind: FrameKind, cpl: number, runnable: boolean, cpuIndex: number,
+): ThreadState {
+  const id = s.threads.length;
+  const task = newTask(s, process);
   const scratch = allocate(s, SCRATCH_SIZE, `${name} scratch`);
   const bytes = s.mem.regions[s.mem.regions.length - 1]!.bytes;
   // Tile-load source data: non-zero, different per thread, deterministic.
@@ -145,8 +152,32 @@ function spawnThread(
   const th: ThreadState = {
     id, name, process, cpu: cpuIndex, frames, status: runnable ? 'runnable' : 'waiting',
     task: task.id, scratch, exitValue: 0n, signal: 0, switchTo: -1, afterBoot: false, moveTo: -1, shadow: null, pendingFault: null,
+    stopped: false, signalFrames: [], referenceFromTask: false,
   };
   s.threads.push(th);
   if (runnable) s.runQueues[cpuIndex]!.push(id);
+  return th;
+}
+
+/**
+ * fork()'s new thread (copy_process): a task leading a new thread group, `parent`'s process name
+ * with its pid (`amx#5`), the given user frames (a copy of the parent's), and a scratch page that
+ * is a copy of the parent's. Not runnable until wake_up_new_task(); its FPU is the kernel's to set
+ * up (fpu_clone, run by the parent).
+ */
+export function forkThread(s: MachineState, parent: ThreadState, frames: Frame[]): ThreadState {
+  const id = s.threads.length;
+  const process = `${parent.process.split('#')[0]}#${id + 1}`;
+  const name = `${process}.${parent.name.slice(parent.name.indexOf('.') + 1)}`;
+  const task = newTask(s, process);
+  const scratch = allocate(s, SCRATCH_SIZE, `${name} scratch`);
+  const from = s.mem.regions.find((r) => r.base === parent.scratch)!;
+  s.mem.regions[s.mem.regions.length - 1]!.bytes.set(from.bytes);
+  const th: ThreadState = {
+    id, name, process, cpu: parent.cpu, frames, status: 'waiting',
+    task: task.id, scratch, exitValue: 0n, signal: 0, switchTo: -1, afterBoot: false, moveTo: -1, shadow: null, pendingFault: null,
+    stopped: false, signalFrames: [], referenceFromTask: false,
+  };
+  s.threads.push(th);
   return th;
 }

@@ -18,6 +18,8 @@ import { type Value, U64_MASK } from './value';
 import { ScenarioError } from './scenario-error';
 import { MEMORY_BUILTINS } from './builtins-memory';
 import { CPUID_IO_BUILTINS } from './builtins-cpuid-io';
+import { TASK_BUILTINS } from './builtins-tasks';
+import type { TaskRequest } from './tasks';
 
 /** What a builtin asks the engine to do next. */
 export type BuiltinResult =
@@ -28,7 +30,13 @@ export type BuiltinResult =
   /** local_irq_disable/enable, preempt_disable/enable: events may be held back until they allow them. */
   | { kind: 'irq'; op: 'irq-off' | 'irq-on' | 'preempt-off' | 'preempt-on' }
   /** fixup_exception(): the handler skips the faulting instruction, which returns 0. */
-  | { kind: 'fixup' }
+  | { kind: 'fixup'; value: bigint }
+  /** fork, exit, schedule, stop and wake (tasks.ts). */
+  | { kind: 'task'; request: TaskRequest }
+  /** handle_signal(): this user handler runs when exit_to_user_mode() returns (signals.ts). */
+  | { kind: 'signal-enter'; handler: bigint; args: Value[] }
+  /** rt_sigreturn(): the RIP the handler left in the frame. */
+  | { kind: 'sigreturn-ip'; ip: bigint }
   /** sched_setaffinity(cpu): the thread moves to another CPU's run queue. */
   | { kind: 'move'; cpu: number }
   /** QEMU's migration of the guest's memory and registers from one vCPU to another. */
@@ -138,6 +146,7 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
   preempt_enable: { params: [], contexts: K, run: () => ({ kind: 'irq', op: 'preempt-on' }) },
   ...CPUID_IO_BUILTINS,
   ...MEMORY_BUILTINS,
+  ...TASK_BUILTINS,
 
   // ---- XSAVE family on a buffer address ---------------------------------------------------------
   ...Object.fromEntries((['XSAVE', 'XSAVEOPT', 'XSAVEC', 'XSAVES'] as const).map((insn) => [insn.toLowerCase(), {
@@ -449,7 +458,10 @@ export const BUILTINS: Readonly<Record<string, BuiltinDef>> = {
    * retrying it, as Linux's exception-table fixups do for rdmsr_safe/wrmsr_safe; the instruction
    * returns 0.
    */
-  fixup_exception: { params: [], contexts: KG, run: () => ({ kind: 'fixup' }) },
+  fixup_exception: {
+    params: ['value'], optional: 1, contexts: KG,
+    run: (c, a) => ({ kind: 'fixup', value: a.length > 0 ? c.u64(a, 0, 'value') : 0n }),
+  },
   /** force_sig(sig): the current user thread dies with the signal (SIGILL for AMX without permission). */
   force_sig: { params: ['sig'], contexts: K, run: (c, a) => ({ kind: 'kill', signal: small(c, a, 0, 'sig', 64) }) },
   /** die(): a kernel oops; the machine stops. */

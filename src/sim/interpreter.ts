@@ -18,6 +18,9 @@ import { complete } from './program-index';
 import { TRACKED_FIELDS, noteFieldWrite, noteInstruction, registersBefore, trackComponentWrites } from './provenance';
 import { noteRegisterChanges } from './register-writes';
 import { completeSwitch, endThread, switchOut, toUser } from './scheduler';
+import { enterHandler, handlerReturned, requestHandler, setReturnIp } from './signals';
+import { taskRequest } from './tasks';
+import { copyUserState, userReferenceMemory } from './user-reference';
 import { type StepContext, trace } from './step-context';
 import { type Value, U64_MASK, isRef, showValue, truthy } from './value';
 import { completeGuestInstruction, enterGuest, guestOf, migrateGuest, vcpuOf } from './vmx-transitions';
@@ -194,6 +197,8 @@ function doReturn(x: StepContext, th: ThreadState, f: Frame, v: Value): boolean 
     return true;
   }
   cpu.cpl = caller.cpl;
+  // A signal handler returns through rt_sigreturn() to the code it interrupted (signals.ts).
+  if (f.kind === 'signal') { handlerReturned(x, th); return false; }
   // A call returns its value. A handler or hook returns to the interrupted frame as it was: a
   // faulting instruction is still at its BUILTIN op with its operands, and runs again.
   const resumes = f.kind === 'exception' || f.kind === 'hook' || f.kind === 'exit-to-user' || f.kind === 'switch';
@@ -206,6 +211,21 @@ function doReturn(x: StepContext, th: ThreadState, f: Frame, v: Value): boolean 
   // Back to user code: exit_to_user_mode() runs first, still with interrupts off, and the return
   // to user mode restores them to what the handler interrupted (its frame carries that value).
   if (f.cpl === 0 && caller.cpl === 3 && f.kind !== 'exit-to-user' && toUser(x, th, f.irqOffBefore)) return false;
+  // Registers the kernel set for the task are where its reference CPU starts again.
+  if (f.kind === 'exit-to-user' && th.referenceFromTask) {
+    const sc = s0(x, th);
+    th.shadow = createShadow(cpu.model, sc, true);
+    copyUserState(th.shadow.cpu, cpu);
+    th.referenceFromTask = false;
+  }
+  // exit_to_user_mode() delivered a signal: its handler runs first.
+  if (f.kind === 'exit-to-user' && th.signalFrames.length) {
+    if (f.irqOffBefore !== undefined) x.state.irqOff[x.c] = f.irqOffBefore;
+    if (enterHandler(x, th)) {
+      if (f.irqOffBefore === false) fireDeferred(x, th);
+      return true;
+    }
+  }
   // IRET: interrupts as they were before the handler; events held meanwhile happen now.
   if (f.irqOffBefore !== undefined) {
     x.state.irqOff[x.c] = f.irqOffBefore;
@@ -274,7 +294,7 @@ function builtin(x: StepContext, th: ThreadState, f: Frame, index: number, argc:
     const tref = th.shadow.cpu;
     Object.assign(tref, { xcr0: cpu.xcr0, xfd: 0n, cpl: 3 });
     tref.cr4.pke = cpu.cr4.pke;
-    try { def.run({ ...ctx, cpu: tref, mem: th.shadow.mem }, args); } catch { /* the real run has reported */ }
+    try { def.run({ ...ctx, cpu: tref, mem: userReferenceMemory(s.mem, th.scratch, args) }, args); } catch { /* the real run has reported */ }
   }
   noteRegisterChanges(x, th, before, written, guest, hwNm);
   if (s.heap.length !== heapBefore || s.mem.regions.length !== regionsBefore) noteAllocations(x, f, heapBefore);
@@ -293,10 +313,13 @@ function builtin(x: StepContext, th: ThreadState, f: Frame, index: number, argc:
       const below = k > 0 ? th.frames[k - 1]! : undefined;
       const ins = below && below.fn >= 0 ? x.code.program.functions[below.fn]!.code[below.pc] : undefined;
       if (!below || !ins || ins.op !== Op.BUILTIN) throw new ScenarioError('fixup_exception(): not in the handler of a faulting instruction');
-      complete(below, ins.b, 0n);
+      complete(below, ins.b, r.value);
       complete(f, argc, 0n);
       return false;
     }
+    case 'task': return taskRequest(x, th, argc, r.request);
+    case 'signal-enter': requestHandler(x, th, r.handler, r.args); complete(f, argc, 0n); return false;
+    case 'sigreturn-ip': setReturnIp(x, th, r.ip); complete(f, argc, 0n); return false;
     case 'move':
       complete(f, argc, 0n);
       if (r.cpu === x.c) return false;
@@ -329,4 +352,9 @@ function noteAllocations(x: StepContext, f: Frame, heapBefore: number): void {
   const at = { step: s.steps, fn: f.fn, stmt: f.stmt };
   for (let id = heapBefore; id < s.heap.length; id++) noteFieldWrite(s.provenance, id, s.heap[id]!.type, null, at);
   while (s.provenance.regions.length < s.mem.regions.length) s.provenance.regions.push(at);
+}
+
+/** The thread's scratch region (what createShadow copies). */
+function s0(x: StepContext, th: ThreadState) {
+  return x.state.mem.regions.find((r) => r.base === th.scratch)!;
 }

@@ -6,7 +6,7 @@
 import { type Fault, type Outcome, MSR_IA32_XFD, MSR_IA32_XFD_ERR, MSR_IA32_XSS, bitsOf, xfeatureName } from '../model';
 import {
   type Cause, type InvariantName, type Shadow, type StateDifference, type Violation, RETURNS_VALUE, describeOutcome,
-  guestStateDiff, userStateDifference,
+  forgetXfdDisabled, guestStateDiff, userStateDifference,
 } from './invariants';
 import type { KObject } from './kernel-objects';
 import type { ThreadState } from './machine';
@@ -162,6 +162,7 @@ export function checkInvariants(x: StepContext, th: ThreadState): void {
   const p = s.provenance.cpus[x.c]!;
   if (cpu.vmx.mode === 'non-root') {
     const shadow = guestOf(s, vcpuOf(th)).shadow;
+    if (shadow) forgetXfdDisabled(shadow, cpu);
     const diff = shadow ? guestStateDiff(cpu, shadow.cpu) : null;
     if (diff) {
       violate(x, 'guest-state-matches-bare-metal', th, diff.text, [...guestTransitions(p, shadow!.written), ...differenceWrites(x, diff, p, shadow!.written)]);

@@ -55,12 +55,34 @@ export interface Shadow {
   pending: { insn: string; outcome: Outcome<unknown>; exitAt: Write } | null;
   /** The writes of its XCR0, XFD and XFD_ERR (provenance.ts): what the guest itself set. */
   written: ShadowProvenance;
+  /** Components its XFD has disabled since they were last compared: undefined (forgetXfdDisabled). */
+  xfdUndefined: bigint;
 }
 
 export function createShadow(model: string, scratch: { base: bigint; bytes: Uint8Array; name: string }, osxsave: boolean): Shadow {
   const cpu = createCpu(cpuModel(model).name, { osxsave });
   const mem = createMemory([{ base: scratch.base, bytes: scratch.bytes.slice(), name: `${scratch.name} (bare metal)` }]);
-  return { cpu, mem, pending: null, written: createShadowProvenance() };
+  return { cpu, mem, pending: null, written: createShadowProvenance(), xfdUndefined: 0n };
+}
+
+/**
+ * A component the reference's XFD disables has no defined contents: "when setting IA32_XFD[18] the
+ * AMX register state is not guaranteed to be preserved" (the SDM revision KVM's "Disable
+ * interception for IA32_XFD on demand" cites, spec kernel-kvm.md §4.5a), and KVM's ABI drops such
+ * state across save and load (§4.5b). When XFD enables it again the reference takes whatever the
+ * guest's CPU holds, as bare metal may.
+ */
+export function forgetXfdDisabled(sh: Shadow, real: CpuState): void {
+  sh.xfdUndefined |= sh.cpu.xfd & sh.cpu.xcr0;
+  const back = sh.xfdUndefined & ~sh.cpu.xfd;
+  if (!back) return;
+  for (const i of bitsOf(back)) {
+    const from = real.ext[i];
+    const to = sh.cpu.ext[i];
+    if (from && to) to.set(from);
+    sh.cpu.xinuse = (sh.cpu.xinuse & ~(1n << BigInt(i))) | (real.xinuse & (1n << BigInt(i)));
+  }
+  sh.xfdUndefined &= ~back;
 }
 
 /**

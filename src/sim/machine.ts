@@ -14,9 +14,10 @@ import type { Value } from './value';
  * fault or interrupt handler; vmentry: the `[VM entry]` label; guest: the guest's outermost frame;
  * hook: kernel code the machine runs at a point of its own (fpu_clone at thread start);
  * exit-to-user: exit_to_user_mode() on the way back to user code; switch: switch_fpu() of a thread
- * being switched out (the switch completes when it returns).
+ * being switched out (the switch completes when it returns); signal: a user signal handler, which
+ * rt_sigreturn() follows when it returns.
  */
-export type FrameKind = 'thread' | 'call' | 'syscall' | 'exception' | 'vmentry' | 'guest' | 'hook' | 'exit-to-user' | 'switch';
+export type FrameKind = 'thread' | 'call' | 'syscall' | 'exception' | 'vmentry' | 'guest' | 'hook' | 'exit-to-user' | 'switch' | 'signal';
 
 export interface Frame {
   /** Index into program.functions; -1 for the `[VM entry]` label frame. */
@@ -71,6 +72,25 @@ export interface ThreadState {
    * and delivery are two steps, so a stop on the fault shows the instruction that raised it.
    */
   pendingFault: PendingFault | null;
+  /**
+   * The kernel has set this task's user registers (fork's copy, a signal handler's entry and
+   * return, a ptrace write): its reference CPU starts again from them when it next returns to user
+   * mode (user_state_set()).
+   */
+  referenceFromTask: boolean;
+  /** Stopped (TASK_STOPPED, TASK_TRACED): off every run queue until wake_up_process(). */
+  stopped: boolean;
+  /** Signal handlers asked for or running, innermost last (signals.ts). */
+  signalFrames: SignalFrame[];
+}
+
+/** A signal handler of a thread: the interrupted instruction's address, the handler and its arguments. */
+export interface SignalFrame {
+  readonly ip: bigint;
+  readonly fn: number;
+  readonly args: Value[];
+  /** Its frame has been pushed (exit_to_user_mode has returned). */
+  entered: boolean;
 }
 
 export interface PendingFault {

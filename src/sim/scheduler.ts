@@ -81,9 +81,10 @@ export function completeSwitch(x: StepContext, prev: ThreadState): void {
     const dest = prev.moveTo >= 0 ? prev.moveTo : x.c;
     prev.moveTo = -1;
     prev.cpu = dest;
-    s.runQueues[dest]!.push(prev.id);
+    // A stopped task waits off every run queue until wake_up_process() (tasks.ts).
+    if (!prev.stopped) s.runQueues[dest]!.push(prev.id);
     s.running[x.c] = -1;
-    trace(x, 'sched', dest === x.c ? `${prev.name} switched out` : `${prev.name} moves to cpu${dest}`);
+    trace(x, 'sched', prev.stopped ? `${prev.name} stopped` : dest === x.c ? `${prev.name} switched out` : `${prev.name} moves to cpu${dest}`);
     noteSwitch(s.provenance.cpus[x.c]!, writeBy(x, prev));
   }
 }
@@ -92,7 +93,12 @@ export function endThread(x: StepContext, th: ThreadState, how: 'exited' | 'kill
   const s = x.state;
   th.status = how;
   th.frames = [];
+  th.signalFrames = [];
   s.running[x.c] = -1;
+  // What a parent's wait() reads (kernel/exit.c): exited with a code, or killed by a signal.
+  const task = s.heap[th.task]!.fields;
+  task.exit_state = 1n;
+  task.exit_code = how === 'exited' ? (th.exitValue & 0xffn) << 8n : BigInt(th.signal);
   const threads = s.threads;
   if (th.name === 'kernel.start_kernel') {
     // The boot CPU is up: the secondaries boot now.

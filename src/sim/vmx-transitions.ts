@@ -4,7 +4,7 @@
 // GuestContext and completes the host's vmenter() with the exit reason, and the VMM completes or
 // moves a guest's pending instruction. Each vCPU gets its bare-metal reference at its first entry
 // (invariants.ts). Entries and exits are recorded as provenance of the CPU (provenance.ts).
-import { type VmExitInfo, hlt, vmEntry, vmptrld, vmxon } from '../model';
+import { type CpuState, type CpuidLeaf, type VmExitInfo, hlt, locate, readU32, vmEntry, vmptrld, vmxon } from '../model';
 import { Op } from '../lang/code';
 import { ScenarioError } from './builtins';
 import { HANDLERS, afterOutcome, deliver } from './exceptions';
@@ -14,6 +14,7 @@ import type { GuestContext, MachineState, ThreadState } from './machine';
 import { complete } from './program-index';
 import { noteInstruction, registersBefore } from './provenance';
 import { type StepContext, trace, writeBy } from './step-context';
+import type { Value } from './value';
 
 /** The saved guest context of vcpu object `vcpu`, made at its first use. */
 export function guestOf(s: MachineState, vcpu: number): GuestContext {
@@ -60,14 +61,19 @@ export function enterGuest(x: StepContext, th: ThreadState, vcpuId: number): voi
   if (!g.shadow) {
     const scratch = s.mem.regions.find((r) => r.base === th.scratch)!;
     g.shadow = createShadow(cpu.model, scratch, vmcs.guest.cr4Osxsave);
-    // Bare metal for this guest is the CPU its CPUID describes (KVM_SET_CPUID2: guest_supported_xcr0
-    // and the XFD bit), when the kernel keeps them in vcpu->arch.
+    // Bare metal for this guest is the CPU its CPUID describes (KVM_SET_CPUID2: guest_supported_xcr0,
+    // the XFD bit and, when the kernel keeps them, the leaves themselves, which the guest's CPUID
+    // must then answer with), when the kernel keeps them in vcpu->arch.
     const arch = vcpu.fields.arch;
     if (arch && typeof arch !== 'bigint') {
       const a = s.heap[arch.ref]!.fields;
       if (typeof a.guest_supported_xcr0 === 'bigint' && typeof a.guest_cpuid_xfd === 'bigint') {
-        g.shadow.cpu.cpuidLimit = { xcr0: a.guest_supported_xcr0 | 1n, xfd: a.guest_cpuid_xfd !== 0n };
+        const leaves = guestCpuidLeaves(s, a.cpuid_entries, a.cpuid_nent);
+        g.shadow.cpu.cpuidLimit = { xcr0: a.guest_supported_xcr0 | 1n, xfd: a.guest_cpuid_xfd !== 0n, ...(leaves ? { leaves } : {}) };
       }
+      // It starts where its VMM put the vCPU before the first entry: the XCR0 KVM_SET_XCRS gave it
+      // (vcpu->arch.xcr0) and the registers of the FPU image KVM has just loaded (KVM_SET_XSAVE).
+      if (typeof a.xcr0 === 'bigint') startLikeTheVcpu(g.shadow.cpu, cpu, a.xcr0);
     }
   }
   trace(x, 'vmentry', `cpu${x.c} VM entry (vcpu ${vcpu.fields.vcpu_id})`);
@@ -156,4 +162,36 @@ export function migrateGuest(x: StepContext, th: ThreadState, fromVcpu: number, 
   from.frames = []; from.finished = true;
   if (to.shadow) to.shadow.written.migrated = writeBy(x, th);
   trace(x, 'migrate', `guest of vcpu object ${fromVcpu} moves to vcpu object ${toVcpu}`);
+}
+
+/**
+ * The CPUID leaves KVM keeps for a vCPU (vcpu->arch.cpuid_entries: struct kvm_cpuid_entry2, 40
+ * bytes each, function, index, flags, eax, ebx, ecx, edx), or null when there are none.
+ */
+function guestCpuidLeaves(s: MachineState, entries: Value | undefined, nent: Value | undefined): CpuidLeaf[] | null {
+  if (typeof entries !== 'bigint' || typeof nent !== 'bigint' || entries === 0n || nent === 0n) return null;
+  const n = Number(nent);
+  const at = locate(s.mem, entries, n * 40);
+  if (!at) return null;
+  const b = at.region.bytes;
+  const leaves: CpuidLeaf[] = [];
+  for (let i = 0; i < n; i++) {
+    const o = at.offset + 40 * i;
+    const [leaf, subleaf, eax, ebx, ecx, edx] = [0, 4, 12, 16, 20, 24].map((k) => readU32(b, o + k));
+    // Duplicates: the first entry wins, as kvm_find_cpuid_entry2() finds it.
+    if (!leaves.some((l) => l.leaf === leaf && l.subleaf === subleaf)) leaves.push({ leaf: leaf!, subleaf: subleaf!, eax: eax!, ebx: ebx!, ecx: ecx!, edx: edx! });
+  }
+  return leaves;
+}
+
+/** The reference CPU of a vCPU at its first entry: its XCR0 and the component contents loaded now. */
+function startLikeTheVcpu(ref: CpuState, real: CpuState, xcr0: bigint): void {
+  ref.xcr0 = xcr0;
+  ref.xinuse = real.xinuse & xcr0;
+  ref.legacy.set(real.legacy);
+  for (let i = 2; i < real.ext.length; i++) {
+    const from = real.ext[i];
+    const to = ref.ext[i];
+    if (from && to) to.set(from);
+  }
 }

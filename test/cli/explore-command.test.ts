@@ -25,12 +25,12 @@ test('explore: a violation exits 1 and writes NAME.counterexample.xsave next to 
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /^explored [\d,]+ states \([\d,]+ distinct\) in [\d.]+ s on \d threads?/m);
   assert.match(r.stdout, /^bounds hit: --max-interrupts \(a larger bound may find more\)$/m);
-  assert.match(r.stdout, /kvm\.xsave:204:3: invariant violated: host-sees-guest-xfd-err: .* \(step 2430\)$/m);
+  assert.match(r.stdout, /kvm\.xsave:204:3: invariant violated: host-sees-guest-xfd-err: .* \(step 2484\)$/m);
   const out = join(dir, 'leak.counterexample.xsave');
   assert.ok(existsSync(out));
   const run = spawnSync(process.execPath, [cli, 'run', out], { encoding: 'utf8' });
   assert.equal(run.status, 1, run.stdout + run.stderr);
-  assert.match(run.stdout, /invariant violated: host-sees-guest-xfd-err: .*step 2430;/);
+  assert.match(run.stdout, /invariant violated: host-sees-guest-xfd-err: .*step 2484;/);
 });
 
 test('explore: nothing broken within the bounds exits 0; --out names the file', () => {

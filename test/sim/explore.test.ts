@@ -28,17 +28,17 @@ test('explore finds host-sees-guest-xfd-err under naive: a VM exit at the guest 
   assert.equal(r.status, 'violation');
   const c = r.counterexample!;
   assert.equal(c.invariant, 'host-sees-guest-xfd-err');
-  assert.equal(c.step, 2430);
+  assert.equal(c.step, 2484);
   assert.match(c.where, /kvm\.xsave:204:3$/);
-  assert.deepEqual(c.placements.map((p) => [p.kind, p.depth, p.hit, p.line]), [['external_interrupt', 2419, 1, 'guest:exc_device_not_available (xfd-err-leak-no-events.xsave:16)']]);
-  assert.match(c.text, /^events \{\n {2}external_interrupt at guest exc_device_not_available; {3}\/\/ step 2420, /m);
+  assert.deepEqual(c.placements.map((p) => [p.kind, p.depth, p.hit, p.line]), [['external_interrupt', 2473, 1, 'guest:exc_device_not_available (xfd-err-leak-no-events.xsave:16)']]);
+  assert.match(c.text, /^events \{\n {2}external_interrupt at guest exc_device_not_available; {3}\/\/ step 2474, /m);
   assert.match(c.text, /^\/\/ The host runs with interrupts enabled while IA32_XFD_ERR holds a bit the guest set\.$/m);
   // The steps that led to it: the violation's setup (the guest's #NM writing IA32_XFD_ERR; the VM
   // exit, here the placed interrupt), the placement and the break.
   assert.deepEqual(c.chain, [
-    'step 1257: guest:main (xfd-err-leak-no-events.xsave:25)',
-    'step 1259: guest:exc_device_not_available (xfd-err-leak-no-events.xsave:16): external_interrupt placed here',
-    'step 1269: vcpu_enter_guest (kvm.xsave:210): host-sees-guest-xfd-err breaks',
+    'step 2472: guest:main (xfd-err-leak-no-events.xsave:25)',
+    'step 2474: guest:exc_device_not_available (xfd-err-leak-no-events.xsave:16): external_interrupt placed here',
+    'step 2484: vcpu_enter_guest (kvm.xsave:203): host-sees-guest-xfd-err breaks',
   ]);
   assert.deepEqual(r.boundsHit, { interrupts: true, preemptions: false, fpuIrqs: false, steps: false, memory: false });
 });
@@ -60,7 +60,7 @@ test('the counterexample reproduces with xsave-sim run: same invariant, same ste
   writeFileSync(out, r.counterexample!.text);
   const run = spawnSync(process.execPath, [cli, 'run', out, '--policy', 'naive'], { encoding: 'utf8' });
   assert.equal(run.status, 1, run.stdout + run.stderr);
-  assert.match(run.stdout, /kvm\.xsave:204:3: invariant violated: host-sees-guest-xfd-err: .*\(qemu\.vcpu0, step 2430;/);
+  assert.match(run.stdout, /kvm\.xsave:204:3: invariant violated: host-sees-guest-xfd-err: .*\(qemu\.vcpu0, step 2484;/);
 });
 
 test('explore is deterministic: two runs give the same counts and the same counterexample text', async () => {

@@ -106,53 +106,53 @@ events { preempt at a.main + 1; }`);
 
 test('host-sees-guest-xfd-err: set up by the guest\'s #NM writing IA32_XFD_ERR and the VM exit after it (examples/xfd-err-leak.xsave, naive)', () => {
   assert.deepEqual(setupOf(example('xfd-err-leak', 'naive'), 'host-sees-guest-xfd-err'), {
-    step: 949, setup: [937, 939],
-    causes: ['937 IA32_XFD_ERR set by the guest @ xfd-err-leak.xsave:24:5', '939 VM exit @ xfd-err-leak.xsave:15:5'],
+    step: 2139, setup: [2127, 2129],
+    causes: ['2127 IA32_XFD_ERR set by the guest @ xfd-err-leak.xsave:24:5', '2129 VM exit @ xfd-err-leak.xsave:15:5'],
   });
 });
 
 test('guest-state-matches-bare-metal: the guest\'s own XFD_ERR, its VM exit, the host task\'s #NM handler clearing XFD_ERR, the VM entry (xfd-err-leak, naive)', () => {
   assert.deepEqual(setupOf(example('xfd-err-leak', 'naive'), 'guest-state-matches-bare-metal'), {
-    step: 1322, setup: [937, 939, 1229, 1322],
+    step: 2537, setup: [2127, 2129, 2441, 2537],
     causes: [
-      '937 IA32_XFD_ERR by the guest (bare metal) @ xfd-err-leak.xsave:24:5',
-      '939 VM exit of the vCPU @ xfd-err-leak.xsave:15:5',
-      '1229 IA32_XFD_ERR on cpu0 @ fpu.xsave:315:3', // handle_xfd_event(): wrmsr(MSR_IA32_XFD_ERR, 0) for the other task
-      '1322 VM entry @ kvm.xsave:206:3',
+      '2127 IA32_XFD_ERR by the guest (bare metal) @ xfd-err-leak.xsave:24:5',
+      '2129 VM exit of the vCPU @ xfd-err-leak.xsave:15:5',
+      '2441 IA32_XFD_ERR on cpu0 @ fpu.xsave:359:3', // handle_xfd_event(): wrmsr(MSR_IA32_XFD_ERR, 0) for the other task
+      '2537 VM entry @ kvm.xsave:199:3',
     ],
   });
 });
 
 test('guest-state-matches-bare-metal on a component: the XRSTORS that loaded the zeroed tiles between VM exit and entry (preempt-guest-fpu, naive)', () => {
   assert.deepEqual(setupOf(example('preempt-guest-fpu', 'naive'), 'guest-state-matches-bare-metal'), {
-    step: 1097, setup: [986, 1086, 1097],
+    step: 2294, setup: [2178, 2283, 2294],
     causes: [
-      '986 VM exit of the vCPU @ preempt-guest-fpu.xsave:26:5',
-      '1086 XTILEDATA registers on cpu0 @ fpu.xsave:153:23', // restore_fpregs_from_fpstate(): xrstors(fpstate->regs, rfbm)
-      '1097 VM entry @ kvm.xsave:206:3',
+      '2178 VM exit of the vCPU @ preempt-guest-fpu.xsave:26:5',
+      '2283 XTILEDATA registers on cpu0 @ fpu.xsave:153:23', // restore_fpregs_from_fpstate(): xrstors(fpstate->regs, rfbm)
+      '2294 VM entry @ kvm.xsave:199:3',
     ],
   });
 });
 
 test('guest-observes-bare-metal: RDMSR(XFD_ERR) set up by the guest\'s write, its VM exit, the migration to another vCPU and the VM entry (migrate-in-nm-handler, naive)', () => {
   assert.deepEqual(setupOf(example('migrate-in-nm-handler', 'naive'), 'guest-observes-bare-metal'), {
-    step: 1273, setup: [952, 954, 1221, 1272],
+    step: 3754, setup: [2144, 2146, 3698, 3753],
     causes: [
-      '952 IA32_XFD_ERR by the guest (bare metal) @ migrate-in-nm-handler.xsave:28:5',
-      '954 VM exit of the vCPU @ migrate-in-nm-handler.xsave:19:5',
-      '1221 guest migration @ migrate-in-nm-handler.xsave:59:5',
-      '1272 VM entry @ kvm.xsave:206:3', // on cpu1, whose IA32_XFD_ERR the guest never wrote
+      '2144 IA32_XFD_ERR by the guest (bare metal) @ migrate-in-nm-handler.xsave:28:5',
+      '2146 VM exit of the vCPU @ migrate-in-nm-handler.xsave:19:5',
+      '3698 guest migration @ migrate-in-nm-handler.xsave:59:5',
+      '3753 VM entry @ kvm.xsave:199:3', // on cpu1, whose IA32_XFD_ERR the guest never wrote
     ],
   });
 });
 
 test('guest-observes-bare-metal on a fault: a WRMSR(IA32_XFD) bare metal refuses, set up by the VM exit and entry around it (xfd-without-cpuid, tglx-2021)', () => {
   assert.deepEqual(setupOf(example('xfd-without-cpuid', 'tglx-2021'), 'guest-observes-bare-metal'), {
-    step: 603, setup: [553, 601, 603],
+    step: 1490, setup: [1438, 1488, 1490],
     causes: [
-      '553 VM exit of the vCPU @ xfd-without-cpuid.xsave:19:5',
-      '601 VM entry @ kvm.xsave:206:3',
-      '603 IA32_XFD on cpu0 @ xfd-without-cpuid.xsave:20:5', // the WRMSR itself, not intercepted
+      '1438 VM exit of the vCPU @ xfd-without-cpuid.xsave:19:5',
+      '1488 VM entry @ kvm.xsave:199:3',
+      '1490 IA32_XFD on cpu0 @ xfd-without-cpuid.xsave:20:5', // the WRMSR itself, not intercepted
     ],
   });
 });
@@ -160,19 +160,19 @@ test('guest-observes-bare-metal on a fault: a WRMSR(IA32_XFD) bare metal refuses
 test('provenance travels with the state: a run resumed from a snapshot, or after travelling back, names the same setup steps', () => {
   const whole = example('xfd-err-leak', 'naive');
   const expected = setupOf(whole, 'guest-state-matches-bare-metal');
-  // The guest's XFD_ERR write (937) and its VM exit (939) happen before step 1000; the rest after.
+  // The guest's XFD_ERR write (2127) and its VM exit (2129) happen before step 2200; the rest after.
   const e = example('xfd-err-leak', 'naive');
-  while (e.state.steps < 1000) e.step();
+  while (e.state.steps < 2200) e.step();
   const snap = e.snapshot();
   const resumed = example('xfd-err-leak', 'naive');
   resumed.restore(snap);
   assert.deepEqual(setupOf(resumed, 'guest-state-matches-bare-metal'), expected);
-  // Time travel: run to the end, back to step 1000 (checkpoints every 64 steps, then replay), on again.
+  // Time travel: run to the end, back to step 2200 (checkpoints every 64 steps, then replay), on again.
   const t = example('xfd-err-leak', 'naive');
   const h = new History(t, { save: () => 0, load: () => {} }, 64);
   while (!t.state.halted) { t.step(); h.afterStep(); }
-  h.travel(1000, () => { t.step(); h.afterStep(); });
-  assert.equal(t.state.steps, 1000);
+  h.travel(2200, () => { t.step(); h.afterStep(); });
+  assert.equal(t.state.steps, 2200);
   assert.deepEqual(t.state.violations.map((v) => v.name), ['host-sees-guest-xfd-err', 'xfd-cache-matches-msr']);
   assert.deepEqual(setupOf(t, 'guest-state-matches-bare-metal'), expected);
 });

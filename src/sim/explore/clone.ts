@@ -53,10 +53,13 @@ export function cloneState(s: MachineState): MachineState {
     if (sh === null) return null;
     let c = shadows.get(sh);
     // `pending` holds a model outcome, created whole and never changed afterwards.
-    if (!c) { c = { cpu: copyCpu(sh.cpu), mem: copyMemory(sh.mem), pending: sh.pending, written: { ...sh.written } }; shadows.set(sh, c); }
+    if (!c) { c = { cpu: copyCpu(sh.cpu), mem: copyMemory(sh.mem), pending: sh.pending, written: { ...sh.written }, xfdUndefined: sh.xfdUndefined }; shadows.set(sh, c); }
     return c;
   };
-  const threads = s.threads.map((t): ThreadState => ({ ...t, frames: t.frames.map(copyFrame), shadow: copyShadow(t.shadow) }));
+  const threads = s.threads.map((t): ThreadState => ({
+    ...t, frames: t.frames.map(copyFrame), shadow: copyShadow(t.shadow),
+    signalFrames: t.signalFrames.map((sf) => ({ ...sf, args: [...sf.args] })),
+  }));
   const guests = s.guests.map((g): GuestContext => ({ ...g, frames: g.frames.map(copyFrame), shadow: copyShadow(g.shadow) }));
   return {
     steps: s.steps,

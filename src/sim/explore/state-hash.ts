@@ -97,7 +97,7 @@ class Hasher {
   }
 }
 
-const FRAME_KINDS = ['thread', 'call', 'syscall', 'exception', 'vmentry', 'guest', 'hook', 'exit-to-user', 'switch'];
+const FRAME_KINDS = ['thread', 'call', 'syscall', 'exception', 'vmentry', 'guest', 'hook', 'exit-to-user', 'switch', 'signal'];
 const STATUS = ['waiting', 'runnable', 'exited', 'killed'];
 
 /**
@@ -151,6 +151,10 @@ export function stateHash(s: MachineState, arrays: number, extra: number, anonym
     h.int(t.switchTo);
     h.int(t.afterBoot ? 1 : 0);
     h.int(t.moveTo);
+    h.int(t.stopped ? 1 : 0);
+    h.int(t.referenceFromTask ? 1 : 0);
+    h.int(t.signalFrames.length);
+    for (const sf of t.signalFrames) { h.big(sf.ip); h.int(sf.fn); h.int(sf.entered ? 1 : 0); h.value(sf.args); }
     shadow(h, t.shadow);
     h.int(t.frames.length);
     for (const f of t.frames) frame(h, f);
@@ -202,6 +206,7 @@ function cpu(h: Hasher, c: CpuState, vmcs: number): void {
 function shadow(h: Hasher, sh: Shadow | null): void {
   if (!sh) { h.int(0x7f000024); return; }
   cpu(h, sh.cpu, -1);
+  h.big(sh.xfdUndefined);
   for (const r of sh.mem.regions) h.big(r.base);
   // The outcome waiting for the VMM, not where its exit was (provenance is history, not state).
   h.value(sh.pending ? { insn: sh.pending.insn, outcome: sh.pending.outcome } : null);
