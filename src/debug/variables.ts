@@ -56,7 +56,7 @@ const MASK_FIELDS = new Set([
 /** Byte counts: shown in decimal, as the kernel prints them ("context size is 10752 bytes"), whatever the toggle. */
 const SIZE_FIELDS = new Set(['size', 'user_size', 'uabi_size', '__state_size', '__user_state_size', 'max_size', 'default_size']);
 /** Fields the kernel declares bool: shown as true/false. */
-const BOOL_FIELDS = new Set(['is_valloc', 'is_guest', 'is_confidential', 'in_use', 'guest_cpuid_xfd', 'xfd_no_write_intercept', 'in_kernel_fpu', 'exit_request']);
+const BOOL_FIELDS = new Set(['is_valloc', 'is_guest', 'is_confidential', 'in_use', 'guest_cpuid_xfd', 'xfd_no_write_intercept', 'in_kernel_fpu', 'exit_request', 'has_run', 'pio_pending', 'cpuid_dynamic_bits_dirty', 'immediate_exit', 'ptrace', 'ptrace_stopped', 'ptrace_reported', 'exit_state']);
 
 /** Component images of every CPU model, for the expensive scope (each is listed when the CPU has it). */
 const LIVE_COMPONENTS = [0, 1, 2, 5, 6, 7, 9, 17, 18];
