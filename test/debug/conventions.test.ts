@@ -20,7 +20,7 @@ test('loadedSources names the scenario, its policy and the kernel files', async 
   await withClient(async (dc) => {
     await launchStopped(dc, 'linux-5.17');
     const r = await dc.customRequest('loadedSources', {}) as { body: { sources: Array<{ name: string; path?: string }> } };
-    assert.deepEqual(r.body.sources.map((s) => s.name), ['xfd-err-leak.xsave', 'fpu.xsave', 'kvm-cpuid.xsave', 'kvm.xsave', 'kvm-merged.xsave', 'linux-5.17.xsave']);
+    assert.deepEqual(r.body.sources.map((s) => s.name), ['xfd-err-leak.xsave', 'signal.xsave', 'fork.xsave', 'ptrace.xsave', 'fpu.xsave', 'kvm-cpuid.xsave', 'kvm.xsave', 'kvm-merged.xsave', 'linux-5.17.xsave']);
     assert.ok(r.body.sources.every((s) => s.path && basename(s.path) === s.name));
   });
 });

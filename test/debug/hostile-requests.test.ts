@@ -67,7 +67,7 @@ test('prototype names are unknown names, never properties of an object', async (
     assert.equal(await errorOf(dc.evaluateRequest({ expression: '__proto__' })), "unknown name '__proto__'");
     assert.equal(await errorOf(dc.evaluateRequest({ expression: 'constructor' })), "unknown name 'constructor'");
     const fields = await errorOf(dc.evaluateRequest({ expression: 'current.__proto__' }));
-    assert.equal(fields, "task has no field '__proto__' (fields: pid, tgid, flags, thread_info, thread, group_leader)");
+    assert.equal(fields, "task has no field '__proto__' (fields: pid, tgid, flags, thread_info, thread, group_leader, parent, data_page, sighand, sig_pending, si_code, si_addr, sig_sp, user_sp, sas_ss_sp, sas_ss_size, sas_ss_flags, ptrace, ptrace_stopped, ptrace_reported, exit_state, exit_code)");
     const info = await dc.dataBreakpointInfoRequest({ name: 'toString' }).catch((e: Error) => e.message);
     assert.equal(info, "unknown name 'toString'");
   });
