@@ -17,8 +17,9 @@ const common = {
   sourcemap: true,
   logLevel: 'warning',
   absWorkingDir: root,
-  // docs/language.md's builtins table documents hovers and completion in the editor.
-  loader: { '.md': 'text' },
+  // docs/language.md's builtins table documents hovers and completion in the editor; the pictures'
+  // stylesheet (media/pictures.css) goes into `xsave-sim timeline`'s SVG and HTML.
+  loader: { '.md': 'text', '.css': 'text' },
   // `xsave-sim --version` and the language server's serverInfo (src/cli/version.ts).
   define: { XSAVE_DEBUG_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version) },
 };

@@ -9,7 +9,7 @@ const root = resolve(new URL('..', import.meta.url).pathname);
 const src = join(root, 'src');
 
 // Layers in order; a layer may import itself and every layer before it.
-const ORDER = ['model', 'silicon', 'lang', 'sim', 'kernel', 'debug', 'cli', 'lsp', 'extension'];
+const ORDER = ['model', 'silicon', 'lang', 'sim', 'kernel', 'debug', 'views', 'cli', 'lsp', 'extension'];
 // Packages (and Node built-ins) each layer may import.
 const PACKAGES = {
   model: [],
@@ -18,6 +18,8 @@ const PACKAGES = {
   sim: [],
   kernel: [],
   debug: ['@vscode/debugadapter', '@vscode/debugprotocol', 'node:*'],
+  // The pictures (SVG of the layout view and the timeline): pure, for the CLI and the extension alike.
+  views: [],
   cli: ['node:*'],
   // The language server: the protocol library and Node, never 'vscode' (it serves every editor).
   lsp: ['vscode-languageserver', 'vscode-languageserver-textdocument', 'node:*'],

@@ -19,6 +19,7 @@ import {
   placeOf, registerValue,
 } from '../sim/expression';
 import { History } from '../sim/history';
+import { TimelineError, type TimelineRecorder } from '../sim/timeline';
 import type { ThreadState } from '../sim/machine';
 import { loadScenario } from '../sim/scenario';
 import type { Value } from '../sim/value';
@@ -29,8 +30,11 @@ import { EditRefused, parseValue, writeSlot } from './edits';
 import { type ExploreResult, explore } from './explore-runner';
 import { FileGate, WriteRefused, counterexamplePath, policyImports, writeNewFile } from './host-files';
 import { prepareHostCpu } from './host-cpu';
+import { LayoutError, buildLayout } from './layout-view';
 import { type MemoryRef, formatMemoryRef, parseMemoryRef, readMemory, writeMemory } from './memory-references';
 import { validateRequest } from './request-validation';
+import { type TimelineArguments, timelineFor, timelineWindow } from './timeline-view';
+import { TravelRefused, travelTo } from './travel';
 import { type Slot, VariableTree } from './variables';
 
 export interface XsaveLaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -78,6 +82,8 @@ class RequestError extends Error {
 export class XsaveDebugSession extends LoggingDebugSession {
   private engine: Engine | null = null;
   private history: History<Map<number, number>> | null = null;
+  /** The run timeline (xsave/timeline), fed by every forward step. */
+  private timeline: TimelineRecorder | null = null;
   private args: XsaveLaunchArguments | null = null;
   private readonly bps = new Breakpoints();
   private readonly vars = new VariableTree(() => this.engine);
@@ -274,6 +280,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     this.exploring?.abort();
     this.engine = null;
     this.history = null;
+    this.timeline = null;
     this.sendResponse(response);
   }
 
@@ -307,6 +314,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     this.lastStop = null;
     this.bps.loadHits(new Map());
     this.history = new History(loaded.engine, { save: () => this.bps.saveHits(), load: (h) => this.bps.loadHits(h) });
+    this.timeline = timelineFor(loaded.engine, text);
   }
 
   /**
@@ -579,6 +587,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     const v = parseValue(text, slot, ctx);
     writeSlot(e, slot, v);
     this.history!.edited();
+    this.timeline?.edited(e.state);
     this.bps.resyncData();
     return this.show(slot, v);
   }
@@ -677,6 +686,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
         writeSlot(this.engine!, { kind: 'bytes', mem: { ...ref, offset: ref.offset + (args.offset ?? 0) }, size: 0, name: 'memory' }, 0n);
       }
       this.history!.edited();
+      this.timeline?.edited(s);
       this.bps.resyncData();
       response.body = { bytesWritten: n };
       this.sendResponse(response);
@@ -698,7 +708,65 @@ export class XsaveDebugSession extends LoggingDebugSession {
       this.sendEvent(new InvalidatedEvent(['variables']));
       return;
     }
+    // The pictures (layout view, run timeline): custom requests any DAP client can send.
+    if (command === 'xsave/layout') { this.layoutRequest(response, args as { area?: string; format?: 'standard' | 'compacted'; threadId?: number }); return; }
+    if (command === 'xsave/timeline') { this.timelineRequest(response, args as TimelineArguments); return; }
+    if (command === 'xsave/travel') { this.travelRequest(response, args as { step: number }); return; }
     this.fail(response, new RequestError(ERR.badReference, `unknown request '${command}'`));
+  }
+
+  // ---- pictures: the layout view and the run timeline -------------------------------------------
+
+  /** `xsave/layout`: an XSAVE area's blocks at their offsets (src/debug/layout-view.ts). */
+  private layoutRequest(response: DebugProtocol.Response, args: { area?: string; format?: 'standard' | 'compacted'; threadId?: number }): void {
+    try {
+      const e = this.need();
+      const thread = args.threadId !== undefined ? args.threadId - 1 : e.currentThread()?.id ?? null;
+      if (thread !== null && !e.state.threads[thread]) throw new RequestError(ERR.badArguments, `xsave/layout: no thread ${args.threadId}`);
+      response.body = buildLayout(e, { ...(args.area !== undefined ? { area: args.area } : {}), ...(args.format ? { format: args.format } : {}), thread });
+      this.sendResponse(response);
+    } catch (e) {
+      this.fail(response, e instanceof LayoutError ? new RequestError(ERR.badArguments, `xsave/layout: ${e.message}`) : e);
+    }
+  }
+
+  /** `xsave/timeline`: a window of the run's timeline (src/sim/timeline.ts), with the position now. */
+  private timelineRequest(response: DebugProtocol.Response, args: TimelineArguments): void {
+    try {
+      this.need();
+      response.body = timelineWindow(this.timeline!, args, this.history!.position);
+      this.sendResponse(response);
+    } catch (e) {
+      this.fail(response, e instanceof TimelineError ? new RequestError(ERR.badArguments, e.message.startsWith('xsave/') ? e.message : `xsave/timeline: ${e.message}`) : e);
+    }
+  }
+
+  /** `xsave/travel`: to any step the run has recorded, before or after this one; then a stop there. */
+  private travelRequest(response: DebugProtocol.Response, args: { step: number }): void {
+    if (!this.ready(response)) return;
+    const e = this.engine!;
+    let decision: StopDecision | null;
+    this.reversing = true;
+    try {
+      decision = travelTo(e, this.history!, args.step, this.timeline!.end, () => this.stepOnce(true).stop);
+    } catch (err) {
+      this.reversing = false;
+      this.fail(response, err instanceof TravelRefused ? new RequestError(ERR.badArguments, err.message) : err);
+      return;
+    }
+    response.body = { position: e.state.steps };
+    this.sendResponse(response);
+    try {
+      this.traceSent = e.state.trace.length;
+      if (this.groupOpen) { this.sendEvent(groupEnd()); this.groupOpen = false; }
+      this.groupContinues = false;
+      // What held at the step that arrived there (an exception filter) is the stop; else a goto.
+      this.reportStop(decision?.exception ? decision : { reason: 'goto', description: `step ${args.step}` });
+    } catch (err) {
+      this.internalError(err);
+    } finally {
+      this.reversing = false;
+    }
   }
 
   // ---- running ------------------------------------------------------------------------------------
@@ -801,6 +869,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     const e = this.engine!;
     const h = e.step();
     this.history!.afterStep();
+    this.timeline?.record(e.state, h);
     // Run without debugging (noDebug): no breakpoint stops; the run ends or hits its budget.
     if (this.args?.noDebug) return { h, stop: null };
     const stop = this.bps.check(e, h, this.contextFn, quiet ? QUIET : this.logFn);
@@ -932,7 +1001,7 @@ export class XsaveDebugSession extends LoggingDebugSession {
     this.sendEvent(new TerminatedEvent());
   }
 
-  private reportStop(d: StopDecision | { reason: 'entry' | 'step' | 'pause' | 'restart'; description?: string }): void {
+  private reportStop(d: StopDecision | { reason: 'entry' | 'step' | 'pause' | 'restart' | 'goto'; description?: string }): void {
     this.flushTrace();
     // No group stays open while stopped: the Debug Console's answers (evaluate) go at top level,
     // not inside a collapsed VM entry; the entry's later lines open a "continued" group.
