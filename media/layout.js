@@ -15,7 +15,7 @@
   const format = /** @type {HTMLSelectElement} */ (document.getElementById('format'));
   const compare = /** @type {HTMLSelectElement} */ (document.getElementById('compare'));
   const send = (/** @type {Record<string, unknown>} */ m) => vscode.postMessage(m);
-  const width = () => Math.max(320, Math.floor(document.body.clientWidth - 24));
+  const width = () => Math.max(240, Math.floor(document.body.clientWidth - 24));
 
   function options(/** @type {HTMLSelectElement} */ select, /** @type {Array<{id: string, title: string}>} */ items, /** @type {string} */ value) {
     select.textContent = '';

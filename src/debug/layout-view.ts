@@ -329,7 +329,8 @@ function cpuLayout(s: MachineState, k: number, cpu: CpuState, model: CpuModel, f
       supervisor: l.supervisor, align64: l.align64, inXstateBv: has(xstateBv, i), inXinuse: inUse, xfdDisabled: has(cpu.xfd, i),
       outsideBytes: 0, beyondSizeBytes: 0,
       memoryReference: formatMemoryRef({ kind: 'cpu', cpu: k, component: i, offset: 0 }),
-      digest: digestOf(bytes, i < 2 ? LEGACY_BYTES[i as 0 | 1] : [[0, bytes.length]]),
+      // XINUSE[i] = 0 guarantees the initial configuration (SDM Vol1 13.6): compared as such.
+      digest: inUse ? digestOf(bytes, i < 2 ? LEGACY_BYTES[i as 0 | 1] : [[0, bytes.length]]) : 'init',
       registers: img ? registersOf(i, bytes, 0, i < 2 ? LEGACY_REGION_SIZE : bytes.length, cpu.ext[17] ?? null) : [],
     }));
   }

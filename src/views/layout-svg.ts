@@ -61,7 +61,7 @@ export function blockTip(d: LayoutData, b: LayoutBlock): string {
 }
 
 export function layoutSvg(d: LayoutData, opts: LayoutSvgOptions): string {
-  const W = Math.max(320, opts.width);
+  const W = Math.max(240, opts.width);
   const plot = W - LEFT - 8;
   const bw = plot / ROW_BYTES;
   const end = Math.max(d.area.size, ...d.blocks.map((b) => b.offset + b.size));
