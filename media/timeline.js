@@ -38,6 +38,7 @@
     const m = e.data;
     if (m.type === 'render') {
       plot.style.transform = '';
+      tip.style.display = 'none';
       plot.innerHTML = m.svg;
       view = { from: m.from, to: m.to, start: m.start, end: m.end, position: m.position, left: m.left, plotWidth: m.plotWidth };
       status.textContent = m.status;
@@ -89,6 +90,7 @@
   });
   plot.addEventListener('wheel', (e) => {
     e.preventDefault();
+    tip.style.display = 'none';
     zoom(e.deltaY > 0 ? 1.25 : 0.8, stepAt(e.clientX));
   }, { passive: false });
 

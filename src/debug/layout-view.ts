@@ -371,6 +371,11 @@ function bufferLayout(
   const xstateBv = readU64(region, base + XSTATE_BV_OFFSET);
   const xcompBv = readU64(region, base + XCOMP_BV_OFFSET);
   const compacted = (xcompBv & XCOMP_BV_COMPACTED) !== 0n;
+  const unknown = compacted ? xcompBv & ~XCOMP_BV_COMPACTED & ~(model.xcr0Supported | model.xssSupported) : 0n;
+  if (unknown) {
+    // XRSTORS would #GP on it (SDM Vol2 XRSTORS: XCOMP_BV bits the CPU does not support): no layout.
+    throw new LayoutError(`0x${addr.toString(16)}: XCOMP_BV ${formatMask(xcompBv)} names components ${model.name} does not have (${formatMask(unknown)}): not an XSAVE area in the compacted format`);
+  }
   // The components the area holds: XCOMP_BV's in the compacted format (SDM Vol1 13.4.3); in the
   // standard format every user component the buffer's owner enables (fpstate->xfeatures), else XCR0.
   const features = compacted ? xcompBv & ~XCOMP_BV_COMPACTED : fp ? fp.fields.xfeatures as bigint : cpu.xcr0;

@@ -39,7 +39,7 @@ export function registerPictures(context: vscode.ExtensionContext): void {
     pending = setTimeout(() => {
       pending = undefined;
       void layout.refresh();
-      if (what === 'all') void timeline.refresh();
+      if (what === 'all') void timeline.refresh(true);
       memory.refresh();
     }, 30);
   };
@@ -315,7 +315,8 @@ class TimelinePanel extends Panel {
     }
   }
 
-  async refresh(): Promise<void> {
+  /** `followCursor`: a stop outside the window shifts the window to it (not when the user moved the window). */
+  async refresh(followCursor = false): Promise<void> {
     if (!this.panel) return;
     const session = this.follow.session;
     if (!session) { this.status('Start debugging a scenario: the timeline fills in at each stop.'); return; }
@@ -324,7 +325,7 @@ class TimelinePanel extends Panel {
       const buckets = bucketsFor(this.width);
       let body = await request<TimelineBody>(session, 'xsave/timeline', { ...(this.view ?? {}), buckets });
       // Follow the cursor: a stop outside the window shifts the window to it.
-      if (this.view && (body.position < body.from || body.position > body.to)) {
+      if (followCursor && this.view && (body.position < body.from || body.position >= body.to)) {
         const span = this.view.to - this.view.from;
         const from = Math.max(0, body.position - Math.floor(span / 2));
         this.view = { from, to: from + span };

@@ -13,7 +13,12 @@ import { esc, fit, n } from './svg';
 export const ROW_BYTES = 256;
 const ROW = 17;
 const LEFT = 52;
-const HEAD = 58;
+/** The caption and two lines of facts above the legend. */
+const TOP = 52;
+/** Height of a line of the legend. */
+const LEGEND_LINE = 17;
+/** Width of a legend label's character, about. */
+const CHAR = 6.8;
 
 export interface LayoutSvgOptions {
   width: number;
@@ -66,7 +71,20 @@ export function layoutSvg(d: LayoutData, opts: LayoutSvgOptions): string {
   const bw = plot / ROW_BYTES;
   const end = Math.max(d.area.size, ...d.blocks.map((b) => b.offset + b.size));
   const rows = Math.ceil(end / ROW_BYTES);
-  const H = HEAD + rows * ROW + 30;
+  // The legend, wrapped to the width: its lines decide where the rows start.
+  const items: Array<[string, string]> = [['xstate', 'in XSTATE_BV'], ['init', 'initial (XSTATE_BV = 0)'], ['xinuse', 'XINUSE (bar)'], ['xfd', 'disabled by XFD'], ['outside', 'past the allocation']];
+  if (opts.differs) items.push(['differs', 'differs']);
+  const legend: Array<{ c: string; t: string; x: number; y: number }> = [];
+  let lx = 4;
+  let ly = TOP;
+  for (const [c, t] of items) {
+    const w = 24 + t.length * CHAR;
+    if (lx > 4 && lx + w > W) { lx = 4; ly += LEGEND_LINE; }
+    legend.push({ c, t, x: lx, y: ly });
+    lx += w + 8;
+  }
+  const HEAD = ly + LEGEND_LINE + 6;
+  const H = HEAD + rows * ROW + 8;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="xsave-layout" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" data-area="${esc(d.area.id)}" data-format="${d.area.format}">`);
   out.push(`<defs><pattern id="lv-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><line class="lv-hatch-line" x1="0" y1="0" x2="0" y2="6"/></pattern></defs>`);
@@ -77,7 +95,12 @@ export function layoutSvg(d: LayoutData, opts: LayoutSvgOptions): string {
   out.push(`<text class="lv-sub" x="4" y="30">${esc(fit(sizes, W - 8, 6.2))}</text>`);
   const hdr = `XSTATE_BV ${d.header.XSTATE_BV.text}  XCOMP_BV ${d.header.XCOMP_BV.text}`;
   out.push(`<text class="lv-sub" x="4" y="45">${esc(fit(hdr, W - 8, 6.2))}<title>${esc(`${hdr}\n${d.xfd.source} = ${d.xfd.text}`)}</title></text>`);
-
+  for (const { c, t, x, y } of legend) {
+    out.push(`<g class="lv-legend ${c === 'xinuse' || c === 'xfd' || c === 'differs' ? 'init' : c}" transform="translate(${n(x)} ${y})"><rect class="lv-fill" width="14" height="12"/>` +
+      `${c === 'xfd' ? '<rect class="lv-xfd" width="14" height="12" fill="url(#lv-hatch)"/>' : ''}${c === 'xinuse' ? '<rect class="lv-xinuse" width="14" height="3"/>' : ''}` +
+      `${c === 'outside' ? '<rect class="lv-outside" width="14" height="12"/>' : ''}${c === 'differs' ? '<rect class="lv-differs" x="1" y="1" width="12" height="10"/>' : ''}` +
+      `<text x="18" y="10">${esc(t)}</text></g>`);
+  }
   // Row offsets at the left, and the rows' backgrounds.
   for (let r = 0; r < rows; r++) {
     const y = HEAD + r * ROW;
@@ -104,6 +127,7 @@ export function layoutSvg(d: LayoutData, opts: LayoutSvgOptions): string {
       out.push(`<rect class="lv-fill" x="${n(p.x + 0.5)}" y="${p.y}" width="${n(Math.max(1, p.w - 1))}" height="${ROW - 2}"/>`);
       if (b.xfdDisabled) out.push(`<rect class="lv-xfd" x="${n(p.x + 0.5)}" y="${p.y}" width="${n(Math.max(1, p.w - 1))}" height="${ROW - 2}" fill="url(#lv-hatch)"/>`);
       if (b.inXinuse) out.push(`<rect class="lv-xinuse" x="${n(p.x + 0.5)}" y="${p.y}" width="${n(Math.max(1, p.w - 1))}" height="3"/>`);
+      if (differs) out.push(`<rect class="lv-differs" x="${n(p.x + 1.5)}" y="${p.y + 1}" width="${n(Math.max(1, p.w - 3))}" height="${ROW - 4}"/>`);
     }
     // Past the allocation: that part in red.
     if (b.outsideBytes > 0 && d.area.allocated !== null) {
@@ -129,17 +153,6 @@ export function layoutSvg(d: LayoutData, opts: LayoutSvgOptions): string {
   if (d.area.allocated !== null && d.area.allocated < end) marker(d.area.allocated, 'lv-alloc-end', `end of the allocation: ${d.area.allocated} bytes`);
   if (d.area.fpstateSize !== null && d.area.fpstateSize < end) marker(d.area.fpstateSize, 'lv-size-end', `fpstate->size = ${d.area.fpstateSize}`);
 
-  // Legend.
-  const ly = HEAD + rows * ROW + 8;
-  const items: Array<[string, string]> = [['xstate', 'in XSTATE_BV'], ['init', 'initial (XSTATE_BV = 0)'], ['xinuse', 'XINUSE (bar)'], ['xfd', 'disabled by XFD'], ['outside', 'past the allocation']];
-  if (opts.differs) items.push(['differs', 'differs']);
-  let lx = 4;
-  for (const [c, t] of items) {
-    out.push(`<g class="lv-legend lv-block ${c === 'xinuse' ? 'init xinuse' : c === 'xfd' ? 'init xfd' : c}" transform="translate(${n(lx)} ${ly})"><rect class="lv-fill" width="14" height="12"/>` +
-      `${c === 'xfd' ? '<rect class="lv-xfd" width="14" height="12" fill="url(#lv-hatch)"/>' : ''}${c === 'xinuse' ? '<rect class="lv-xinuse" width="14" height="3"/>' : ''}${c === 'outside' ? '<rect class="lv-outside" width="14" height="12"/>' : ''}` +
-      `<text x="18" y="10">${esc(t)}</text></g>`);
-    lx += 26 + t.length * 6;
-  }
   out.push('</svg>');
   return out.join('');
 }

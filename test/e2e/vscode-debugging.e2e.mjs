@@ -25,6 +25,13 @@ const T = Number(process.env.E2E_TIMEOUT_MS || 90000);
 async function command(page, title, log, tries = 30) {
   const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
   for (let i = 1; i <= tries; i++) {
+    // A webview that has the focus keeps the keyboard: give it back to the workbench.
+    // (Blurring the iframe is not enough; focusing a status bar item leaves the active editor group as it is.)
+    await page.evaluate(() => {
+      if (document.activeElement?.tagName !== 'IFRAME') return;
+      const item = document.querySelector('.part.statusbar .statusbar-item a, .part.statusbar [tabindex]');
+      if (item instanceof HTMLElement) item.focus();
+    });
     await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget input');
@@ -86,7 +93,7 @@ async function webviewFrame(page, selector) {
 export async function pictures(page, { log, shots }) {
   // The run timeline, from its button on the debug toolbar.
   await page.locator('.debug-toolbar .action-label.codicon-graph-line').first().click();
-  const tl = await webviewFrame(page, 'svg.xsave-timeline');
+  let tl = await webviewFrame(page, 'svg.xsave-timeline');
   const nm = tl.locator('.tl-lane[data-lane="cpu0"] .tl-mark.nm[data-step="966"]');
   await nm.waitFor({ timeout: T });
   log(`timeline: ${await tl.locator('#status').innerText()}`);
@@ -130,11 +137,12 @@ export async function pictures(page, { log, shots }) {
   await lv.locator('.side[data-side="1"] svg.xsave-layout[data-area="cpu:0"]').waitFor({ timeout: T });
   log(`compared with cpu0's registers: ${await lv.locator('#status').innerText()}`);
   // A hover shows the block's registers; a click opens its bytes and shows them below.
-  await gtd.hover();
+  // (A row of the picture, not its centre, which may fall between two rows.)
+  await gtd.locator('.lv-fill').first().hover();
   const tip = lv.locator('#tip');
   await tip.waitFor({ state: 'visible', timeout: T });
   assert.match(await tip.innerText(), /XTILEDATA \(18\): offset 2560 \(0xa00\), 8192 bytes/);
-  await gtd.click();
+  await gtd.locator('.lv-fill').first().click();
   await lv.locator('#details', { hasText: 'XTILEDATA (18): offset 2560' }).waitFor({ timeout: T });
   await page.locator('.tab', { hasText: /XTILEDATA\.hexdump/ }).first().waitFor({ timeout: T });
   log('a click opened the bytes of XTILEDATA');
@@ -147,19 +155,29 @@ export async function pictures(page, { log, shots }) {
   // saved the guest's TILECFG into it meanwhile (XSTATE_BV gains XTILECFG).
   await lv.locator('#pin').click();
   await lv.locator('#status', { hasText: /^step 966; 0 blocks differ/ }).waitFor({ timeout: T });
-  for (let i = 0; i < 2; i++) {
+  const status = lv.locator('#status');
+  for (let i = 0; !/differs: XTILECFG$/.test(await status.innerText()); i++) {
+    if (i >= 3) throw new Error(`the layout never showed XTILECFG changed: ${await status.innerText()}`);
+    const was = await status.innerText();
     await page.locator('.debug-toolbar .action-label.codicon-debug-continue').click();
-    await page.locator('.debug-call-stack .monaco-list-row', { hasText: /paused on breakpoint/i }).first().waitFor({ timeout: T });
-    await page.waitForTimeout(500);
+    // The view redraws at the stop: its status names the new step.
+    for (let k = 0; k < 300 && (await status.innerText()) === was; k++) await page.waitForTimeout(100);
+    log(`continued: ${await status.innerText()}`);
   }
-  await lv.locator('#status', { hasText: /differs: XTILECFG$/ }).waitFor({ timeout: T });
   const pinnedSide = lv.locator('.side[data-side="1"] .lv-block.differs[data-name="XTILECFG"]');
   await pinnedSide.waitFor({ timeout: T });
   log(`the guest fpstate now against step 966: ${await lv.locator('#status').innerText()}`);
-  await shoot(page, log, 'XSAVE Layout', shots.layout);
+  await lv.evaluate(() => window.scrollTo(0, 0));
+  // Room for the pictures: the Debug Console's panel goes (nothing after this needs it).
+  const hidePanel = page.locator('.part.panel .action-label[aria-label^="Hide Panel"], .part.panel .action-label[aria-label^="Close Panel"]').first();
+  if (await hidePanel.isVisible()) await hidePanel.click();
+  await shoot(page, log, 'XSAVE: Show XSAVE Layout', shots.layout);
 
   // The timeline of the run so far, zoomed in around the guest's #NM with the wheel.
-  await page.locator('.tab', { hasText: 'Run Timeline' }).first().click();
+  // (The palette, not the tab: the floating debug toolbar may cover the tabs.) A hidden webview is
+  // discarded, so the timeline's page is a new frame.
+  await command(page, 'XSAVE: Show Run Timeline', log);
+  tl = await webviewFrame(page, 'svg.xsave-timeline');
   const mark = tl.locator('.tl-lane[data-lane="cpu0"] .tl-mark.nm[data-step="966"]');
   await mark.waitFor({ timeout: T });
   for (let i = 0; i < 4; i++) {
@@ -169,12 +187,15 @@ export async function pictures(page, { log, shots }) {
   }
   await mark.waitFor({ timeout: T });
   log(`timeline zoomed in: ${await tl.locator('#status').innerText()}`);
-  await shoot(page, log, 'Run Timeline', shots.timeline);
+  await shoot(page, log, 'XSAVE: Show Run Timeline', shots.timeline);
 }
 
-/** A screenshot of one editor group maximized (its tab named `tab`), then the layout as it was. */
-async function shoot(page, log, tab, path) {
-  await page.locator('.tab', { hasText: tab }).first().click();
+/** A screenshot with one picture's editor group maximized (`show` focuses it), then the layout as it was. */
+async function shoot(page, log, show, path) {
+  await command(page, show, log);
+  // The panel takes the focus a moment later: a palette opened before that would close at once.
+  await page.waitForTimeout(1000);
+  await page.mouse.move(5, 880); // no hover left over the picture
   await command(page, 'View: Toggle Maximize Editor Group', log);
   await page.waitForTimeout(1500);
   await page.screenshot({ path });
