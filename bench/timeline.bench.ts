@@ -5,7 +5,7 @@
 // a loop, so every iteration is a VM exit handled by KVM (a span, XCR0 swapped twice). Prints
 // medians; writes .bench/timeline.json. Asserts nothing about speed.
 import { DebugClient } from '@vscode/debugadapter-testsupport';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileGate } from '../src/debug/host-files';
 import { loadScenario } from '../src/sim/scenario';
@@ -56,29 +56,42 @@ function load(file: string) {
 
 async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  // Steps per iteration, from a short run; then enough iterations for a million steps.
-  const probe = join(dir, 'timeline-probe.xsave');
-  writeFileSync(probe, scenario(200));
-  const p = load(probe);
-  while (!p.state.halted) p.step();
-  const perIteration = p.state.steps / 200;
-  const n = Math.ceil(1_000_000 / perIteration);
+  // Steps per iteration and the rest, from two short runs; then enough iterations for a million steps.
+  const stepsOf = (k: number): number => {
+    const probe = join(dir, 'timeline-probe.xsave');
+    writeFileSync(probe, scenario(k));
+    const p = load(probe);
+    while (!p.state.halted) p.step();
+    return p.state.steps;
+  };
+  const s200 = stepsOf(200);
+  const perIteration = (stepsOf(400) - s200) / 200;
+  const n = Math.ceil((1_000_000 - (s200 - 200 * perIteration)) / perIteration);
   const file = join(dir, 'timeline-1m.xsave');
   writeFileSync(file, scenario(n));
 
-  // The engine alone, then with the recorder: the recording's cost per step.
+  // The engine alone, then with the recorder, three times each in turn: the recording's cost per step.
   let t0 = process.hrtime.bigint();
-  const bare = load(file);
-  while (!bare.state.halted) bare.step();
-  const bareMs = ms(t0);
-  const steps = bare.state.steps;
-  const e = load(file);
-  const heapBefore = process.memoryUsage().heapUsed;
-  const r = new TimelineRecorder(e.state, e.program);
-  t0 = process.hrtime.bigint();
-  while (!e.state.halted) r.record(e.state, e.step());
-  const recordedMs = ms(t0);
-  const heapAfter = process.memoryUsage().heapUsed;
+  const bareRuns: number[] = [];
+  const recordedRuns: number[] = [];
+  let steps = 0;
+  let r: TimelineRecorder | null = null;
+  for (let rep = 0; rep < 3; rep++) {
+    const bare = load(file);
+    t0 = process.hrtime.bigint();
+    while (!bare.state.halted) bare.step();
+    bareRuns.push(ms(t0));
+    steps = bare.state.steps;
+    const e = load(file);
+    const rec = new TimelineRecorder(e.state, e.program);
+    t0 = process.hrtime.bigint();
+    while (!e.state.halted) rec.record(e.state, e.step());
+    recordedRuns.push(ms(t0));
+    r = rec;
+  }
+  const bareMs = median(bareRuns);
+  const recordedMs = median(recordedRuns);
+  if (!r) throw new Error('no run');
 
   // Windows: the whole run and zoomed-in ones, at 1200 pixels (one column per pixel of the plot).
   const width = 1400;
@@ -112,6 +125,38 @@ async function main(): Promise<void> {
       }
     }
     rows[label] = { dataMs: +median(data).toFixed(2), svgMs: +median(draw).toFixed(2), svgKB: +kb.toFixed(1), spans, marks };
+  }
+
+  // In a browser (Debian's Chromium through playwright-core, as the real-VS-Code test drives it):
+  // the SVG put into a page with the stylesheet, as the webview does, until it is laid out.
+  const browser: Record<string, number> = {};
+  const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+  if (existsSync(chromiumPath)) {
+    const { chromium } = await import('playwright-core');
+    const b = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      const page = await b.newPage({ viewport: { width, height: 600 } });
+      await page.setContent(`<html><head><style>${readFileSync(join(root, 'media', 'pictures.css'), 'utf8')}</style></head><body class="xsave-picture"><div id="plot"></div></body></html>`);
+      for (const [label, a, z] of [['whole run', 0, r.end + 1], ['10000 steps', 400_000, 410_000]] as const) {
+        const svg = timelineSvg(r.window(a, z, buckets), { width, position: z - 1 });
+        const times: number[] = [];
+        for (let rep = 0; rep < 5; rep++) {
+          times.push(await page.evaluate((markup) => {
+            // (Runs in the page: its DOM, which Node's typings do not describe.)
+            const doc = (globalThis as unknown as { document: { getElementById(id: string): { innerHTML: string; getBoundingClientRect(): unknown }; body: { offsetHeight: number } } }).document;
+            const plot = doc.getElementById('plot');
+            const t = performance.now();
+            plot.innerHTML = markup;
+            plot.getBoundingClientRect();
+            void doc.body.offsetHeight;
+            return performance.now() - t;
+          }, svg));
+        }
+        browser[label] = +median(times).toFixed(1);
+      }
+    } finally {
+      await b.close();
+    }
   }
 
   // Through the adapter: the session runs the scenario to its HLT, then a view asks for windows and travels.
@@ -152,9 +197,10 @@ async function main(): Promise<void> {
     engineMs: +bareMs.toFixed(0),
     engineWithRecorderMs: +recordedMs.toFixed(0),
     recordingNsPerStep: +(((recordedMs - bareMs) * 1e6) / steps).toFixed(0),
-    recorderHeapMB: +((heapAfter - heapBefore) / 2 ** 20).toFixed(1),
+    recordingKB: +(r.storedBytes() / 1024).toFixed(0),
     buckets,
     windows: rows,
+    browserLayoutMs: browser,
     dap: {
       continueToEndMs: +dap.continueMs.toFixed(0),
       timelineWholeRunMedianMs: +median(dap.wholeRunMs).toFixed(1),
@@ -164,10 +210,11 @@ async function main(): Promise<void> {
     },
   };
   console.log(`timeline of a ${steps}-step run (${n} VM exits), Node ${process.version}:`);
-  console.log(`  engine ${out.engineMs} ms; with the recorder ${out.engineWithRecorderMs} ms (${out.recordingNsPerStep} ns per step); recorder heap ~${out.recorderHeapMB} MB`);
+  console.log(`  engine ${out.engineMs} ms; with the recorder ${out.engineWithRecorderMs} ms (${out.recordingNsPerStep} ns per step); the recording holds ${out.recordingKB} KB`);
   for (const [label, x] of Object.entries(rows)) {
     console.log(`  window ${label.padEnd(14)} data ${String(x.dataMs).padStart(7)} ms, SVG ${String(x.svgMs).padStart(7)} ms (${x.svgKB} KB, ${x.spans} spans, ${x.marks} marks) at ${buckets} columns`);
   }
+  if (Object.keys(browser).length) console.log(`  in Chromium (innerHTML to layout): ${Object.entries(browser).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
   console.log(`  through the adapter: continue to the end ${out.dap.continueToEndMs} ms; xsave/timeline whole run ${out.dap.timelineWholeRunMedianMs} ms, 5000 steps ${out.dap.timeline5000StepsMedianMs} ms; xsave/travel median ${out.dap.travelMedianMs} ms (max ${out.dap.travelMaxMs})`);
   writeFileSync(join(dir, 'timeline.json'), JSON.stringify(out, null, 2));
 }

@@ -120,6 +120,12 @@ class Texts {
   get(i: number): string {
     return this.list[i]!;
   }
+
+  chars(): number {
+    let n = 0;
+    for (const t of this.list) n += t.length;
+    return n;
+  }
 }
 
 /** A step-wise value: the steps where it changed and the value from each on (interned). */
@@ -577,6 +583,17 @@ export class TimelineRecorder {
     this.sync(s);
   }
 
+  /** Bytes the recording holds, about: its columns and its texts (for the benchmark). */
+  storedBytes(): number {
+    let n = 0;
+    for (const t of this.tracks) for (const x of t) n += x.steps.data.byteLength + x.values.data.byteLength + x.table.length * 16;
+    for (const l of this.lanes) {
+      for (const sp of [l.run, l.guest]) n += sp.from.data.byteLength + sp.to.data.byteLength + sp.label.data.byteLength + sp.detail.data.byteLength;
+      for (const m of l.marks.values()) n += m.steps.data.byteLength + m.text.data.byteLength;
+    }
+    return n + this.texts.chars() * 2;
+  }
+
   /** A register's value after step `step` (for tests and hovers). */
   valueAt(cpu: number, register: TrackRegister, step: number): bigint {
     const t = this.tracks[cpu];
@@ -642,17 +659,26 @@ export class TimelineRecorder {
     });
     if (!(width > 0)) return out;
     // The first closed span that ends after `from`: spans do not overlap, so their ends ascend too.
+    // A span of a column or more is drawn as it is; shorter ones closer than a column to each other
+    // become one aggregate (a dense stretch is one bar, whatever its length). Each pass takes the
+    // short spans that start in one column, so the passes are at most twice the columns.
     let k = sp.to.upperBound(from);
     while (k < n && sp.from.at(k) < to) {
       const a = sp.from.at(k);
       const b = sp.to.at(k);
       if (b - a >= width) { out.push(single(k)); k++; continue; }
-      // Short: every span that starts in this bucket and ends inside it goes into one aggregate.
       const end = TimelineRecorder.bucketEnd(Math.max(a, from), from, width);
       let j = sp.from.lowerBound(end, k);
+      // The last one of the column reaches into the next: it goes with the next column.
       if (j > k + 1 && sp.to.at(j - 1) > end) j--;
-      if (j <= k + 1) { out.push(single(k)); k++; continue; }
-      out.push({ kind, from: a, to: sp.to.at(j - 1), label: this.texts.get(sp.label.at(k)), detail: '', count: j - k, open: false });
+      const prev = out[out.length - 1];
+      if (prev && (prev.count > 1 || prev.to - prev.from < width) && a - prev.to < width) {
+        out[out.length - 1] = { ...prev, to: sp.to.at(j - 1), count: prev.count + j - k, detail: '' };
+      } else if (j === k + 1) {
+        out.push(single(k));
+      } else {
+        out.push({ kind, from: a, to: sp.to.at(j - 1), label: this.texts.get(sp.label.at(k)), detail: '', count: j - k, open: false });
+      }
       k = j;
     }
     const o = sp.open;
@@ -717,6 +743,11 @@ export class TimelineRecorder {
         segments[segments.length - 1] = { ...prev, to: b };
         return;
       }
+      // Aggregates in neighbouring columns merge (a value that changes in every column is one stretch).
+      if (prev && prev.changes > 0 && changes > 0 && a - prev.to < width) {
+        segments[segments.length - 1] = { from: prev.from, to: b, value, changes: prev.changes + changes };
+        return;
+      }
       segments.push({ from: a, to: b, value, changes });
     };
     const n = t.steps.length;
@@ -737,9 +768,11 @@ export class TimelineRecorder {
         continue;
       }
       // Several changes in this bucket: one aggregate segment over the bucket, then the value it ends with.
-      push(cursor, s, cur, 0);
+      // (A boundary a rounding error away from the cursor is the cursor: no sliver of a segment.)
+      const a = end - width - cursor > 1e-9 * width ? end - width : cursor;
+      push(cursor, a, cur, 0);
       const b = Math.min(end, stop);
-      push(s, b, valueIndex(j - 1), j - k);
+      push(a, b, valueIndex(j - 1), j - k);
       cursor = b;
       cur = valueIndex(j - 1);
       k = j;
