@@ -1,6 +1,6 @@
 // Enforces the layering of ARCHITECTURE.md / DESIGN §3: each layer imports only the layers above it,
 // only the extension layer imports 'vscode' (the language server in src/lsp/ speaks LSP instead),
-// and the model, lang and sim layers import no package and no Node built-in (they run unchanged in the extension host, a worker or a browser).
+// and the model, lang, sim and views layers import no package and no Node built-in (they run unchanged in the extension host, a worker or a browser).
 // Exits 1 listing every offending import as file:line: message.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, dirname, resolve } from 'node:path';
