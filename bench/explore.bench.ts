@@ -13,7 +13,7 @@
 import { availableParallelism, cpus } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ExploreOptions, type ExploreResult, explore } from '../src/debug/explore-runner';
+import { type ExploreOptions, type ExploreResult, explore } from '../src/host/explore-runner';
 
 const root = join(__dirname, '..', '..');
 const EXAMPLES = ['fpu-irq-after-xfd-write', 'guest-amx-enable', 'host-amx-permission', 'migrate-in-nm-handler', 'preempt-guest-fpu', 'xfd-err-leak', 'xfd-without-cpuid'];

@@ -7,7 +7,7 @@
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileGate } from '../src/debug/host-files';
+import { FileGate } from '../src/host/files';
 import { loadScenario } from '../src/sim/scenario';
 import { TimelineRecorder } from '../src/sim/timeline';
 import { bucketsFor, timelineSvg } from '../src/views/timeline-svg';
@@ -49,7 +49,7 @@ host qemu {
 const HLT_LINE = 11;
 
 function load(file: string) {
-  const loaded = loadScenario(file, new FileGate([dir]), { imports: [join(root, 'src', 'kernel', 'policies', 'linux-5.17.xsave')] });
+  const loaded = loadScenario(file, new FileGate([dir]), { policy: join(root, 'src', 'kernel', 'policies', 'linux-5.17.xsave') });
   if (!loaded.engine) throw new Error(loaded.diagnostics.map((d) => d.message).join('\n'));
   return loaded.engine;
 }

@@ -44,8 +44,8 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'], minify: true }),
   build({ ...common, ...compact, entryPoints: ['src/adapter.ts'], outfile: 'dist/adapter.js' }),
   build({ ...common, ...compact, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
-  // The explorer's worker threads run this bundle (src/debug/explore-runner.ts finds it).
-  build({ ...common, ...compact, entryPoints: ['src/debug/explore-worker.ts'], outfile: 'dist/explore-worker.js' }),
+  // The explorer's worker threads run this bundle (src/host/explore-runner.ts finds it).
+  build({ ...common, ...compact, entryPoints: ['src/host/explore-worker.ts'], outfile: 'dist/explore-worker.js' }),
   // The language server (`node dist/server.js --stdio`): the extension's language client starts it,
   // other editors too. vscode-languageserver is bundled in, so the VSIX needs no node_modules.
   build({ ...common, entryPoints: ['src/lsp/server.ts'], outfile: 'dist/server.js', minify: true }),

@@ -1,6 +1,11 @@
-// Enforces the layering of ARCHITECTURE.md / DESIGN §3: each layer imports only the layers above it,
-// only the extension layer imports 'vscode' (the language server in src/lsp/ speaks LSP instead),
-// and the model, lang, sim and views layers import no package and no Node built-in (they run unchanged in the extension host, a worker or a browser).
+// Enforces the layering of ARCHITECTURE.md: a layer imports only itself and the layers beneath it
+// (ORDER below lists them from the bottom up: the model imports nothing of ours, the extension may
+// import everything); only the extension imports 'vscode' (the language server in src/lsp/ speaks
+// LSP instead); DAP is imported by the debug adapter (src/debug/) and the extension that hosts it,
+// never below, so the runtime has no protocol in it; only the host layer (and the extension,
+// through VS Code) touches the file system, worker threads or this machine's devices; and the
+// model, lang, sim, runtime and views layers import no package and no Node built-in (the first
+// three run unchanged in the extension host, a worker or a browser).
 // Exits 1 listing every offending import as file:line: message.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, dirname, resolve } from 'node:path';
@@ -8,8 +13,8 @@ import { join, relative, dirname, resolve } from 'node:path';
 const root = resolve(new URL('..', import.meta.url).pathname);
 const src = join(root, 'src');
 
-// Layers in order; a layer may import itself and every layer before it.
-const ORDER = ['model', 'silicon', 'lang', 'sim', 'kernel', 'debug', 'views', 'cli', 'lsp', 'extension'];
+// Layers from the bottom up; a layer may import itself and every layer before it in this list.
+const ORDER = ['model', 'silicon', 'lang', 'sim', 'kernel', 'host', 'runtime', 'views', 'debug', 'cli', 'lsp', 'extension'];
 // Packages (and Node built-ins) each layer may import.
 const PACKAGES = {
   model: [],
@@ -17,12 +22,18 @@ const PACKAGES = {
   lang: [],
   sim: [],
   kernel: [],
-  debug: ['@vscode/debugadapter', '@vscode/debugprotocol', 'node:*'],
-  // The pictures (SVG of the layout view and the timeline): pure, for the CLI and the extension alike.
+  // Files, worker threads, this machine's CPUID: every host I/O of the CLI, the adapter and the server.
+  host: ['node:*'],
+  // The debugger without a protocol: engine, history, breakpoints, run control (src/runtime/).
+  runtime: [],
+  // The pictures (SVG of the layout view and the timeline) from the runtime's data: for the CLI and the extension alike.
   views: [],
-  cli: ['node:*'],
-  // The language server: the protocol library and Node, never 'vscode' (it serves every editor).
-  lsp: ['vscode-languageserver', 'vscode-languageserver-textdocument', 'node:*'],
+  // The debug adapter: DAP over the runtime; paths only as text (Source names).
+  debug: ['@vscode/debugadapter', '@vscode/debugprotocol', 'node:path'],
+  cli: ['node:path'],
+  // The language server: the protocol library, never 'vscode' (it serves every editor); its files
+  // come through the host layer.
+  lsp: ['vscode-languageserver', 'vscode-languageserver-textdocument', 'node:path', 'node:url'],
   extension: ['vscode', 'vscode-languageclient', '@vscode/debugadapter', '@vscode/debugprotocol', 'node:*'],
 };
 

@@ -1,21 +1,22 @@
 // `xsave-sim explore FILE ...`: tries every placement of asynchronous events within the bounds and
-// writes the shortest run that breaks an invariant as a scenario (src/debug/explore-runner.ts).
+// writes the shortest run that breaks an invariant as a scenario (src/host/explore-runner.ts).
 // Exit status: 0 nothing broke within the bounds, 1 a counterexample was written, 2 bad usage or a
 // scenario with errors (its diagnostics printed as file:line:col: error: message).
 import { resolve } from 'node:path';
 import { formatDiagnostic } from '../lang/source';
-import { type ExploreResult, explore } from '../debug/explore-runner';
-import { WriteRefused, counterexamplePath, writeNewFile } from '../debug/host-files';
+import { type ExploreResult, explore } from '../host/explore-runner';
+import { WriteRefused, counterexamplePath, writeNewFile } from '../host/files';
 import { DEFAULT_BOUNDS, MAX_BOUNDS, MAX_VISITED_STATES } from '../sim/explore/options';
 import { INVARIANTS } from '../sim/invariants';
 import { UsageError, parseArgs } from './args';
 import { HOST_CPU_MODEL, cpuModelNames, isCpuModelName } from '../model';
-import { hostCpuProblem } from '../debug/host-cpu';
+import { hostCpuProblem } from '../host/cpu';
 
 export const EXPLORE_USAGE = `usage: xsave-sim explore FILE [--policy NAME] [--cpu NAME] [--max-interrupts N] [--max-preemptions N] [--max-fpu-irqs N]
                             [--max-steps N] [--workers N] [--out FILE] [--invariant NAME,...] [--assertions] [--keep-events]
                             [--first] [--no-reduction] [--json]
-  --policy           run-loop policy: a shipped name or a .xsave file (default: the scenario's policy line)
+  --policy           run-loop policy: a shipped name or a .xsave file, a relative path read from the
+                     scenario's folder (default: the scenario's policy line)
   --cpu              CPU model: ${cpuModelNames().join(', ')} (default: the scenario's cpu line)
   --max-interrupts   external interrupts (VM exits) per run (default ${DEFAULT_BOUNDS.interrupts})
   --max-preemptions  preemptions and other tasks run (preempt, run P.T) per run (default ${DEFAULT_BOUNDS.preemptions})
@@ -65,7 +66,7 @@ export async function exploreCommand(argv: string[], progress: ((line: string) =
   const out = o.get('out') ? resolve(o.get('out')!) : counterexamplePath(file);
 
   const r: ExploreResult = await explore({
-    file, workspace: process.cwd(), ...(o.has('policy') ? { policy: o.get('policy')! } : {}), ...(cpu !== undefined ? { cpu } : {}), bounds, invariants, failOnAssertions: args.flags.has('assertions'),
+    file, workspace: process.cwd(), ...(o.has('policy') ? { policy: o.get('policy')!, policyOrigin: '--policy' } : {}), ...(cpu !== undefined ? { cpu } : {}), bounds, invariants, failOnAssertions: args.flags.has('assertions'),
     keepEvents: args.flags.has('keep-events'), ...(workers !== undefined ? { workers } : {}),
     ...(args.flags.has('first') ? { stopAtFirst: true } : {}), ...(args.flags.has('no-reduction') ? { reduction: false } : {}),
   }, {

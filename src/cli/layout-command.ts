@@ -7,7 +7,7 @@ import {
   cpuModel, cpuidLeafD, formatMask, standardLayout, standardSize, xcr0Problem, xfdSupported, xfeatureName,
 } from '../model';
 import { UsageError, parseArgs, parseMask } from './args';
-import { hostCpuProblem } from '../debug/host-cpu';
+import { hostCpuProblem } from '../host/cpu';
 
 export const LAYOUT_USAGE = `usage: xsave-sim layout [--cpu NAME] [--xcr0 MASK] [--xss MASK]
   --cpu   CPU model: ${cpuModelNames().join(', ')} (default ${DEFAULT_CPU_MODEL});

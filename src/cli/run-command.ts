@@ -2,18 +2,15 @@
 // its end and reports the trace, the invariant violations and the assertions. Exit status: 0 clean,
 // 1 an invariant or assertion failed or the kernel oopsed, 2 the scenario has errors (printed as
 // file:line:col: message) or ran past its step budget.
-import { join, resolve } from 'node:path';
-import { parse } from '../lang/parser';
-import { type Diagnostic, formatDiagnostic } from '../lang/source';
+import { resolve } from 'node:path';
+import { formatDiagnostic } from '../lang/source';
 import { cpuModelNames, isCpuModelName } from '../model';
-import type { Engine } from '../sim/engine';
-import { loadScenario } from '../sim/scenario';
 import { UsageError, parseArgs } from './args';
-import { FileGate, resolvePolicy } from '../debug/host-files';
-import { prepareHostCpu } from '../debug/host-cpu';
+import { loadScenarioFile } from '../host/scenario-file';
 
 export const RUN_USAGE = `usage: xsave-sim run FILE [--policy NAME] [--cpu NAME] [--trace] [--max-steps N] [--json]
-  --policy     run-loop policy: a shipped name or a .xsave file (default: the scenario's policy line)
+  --policy     run-loop policy: a shipped name or a .xsave file, a relative path read from the
+               scenario's folder (default: the scenario's policy line)
   --cpu        CPU model: ${cpuModelNames().join(', ')} (default: the scenario's cpu line);
                host is this machine's CPUID (Linux, /dev/cpu/0/cpuid)
   --trace      print every hardware event with its step number
@@ -41,8 +38,16 @@ export function runCommand(argv: string[]): RunOutput {
   }
   const maxSteps = Number(maxStepsText);
 
-  const loaded = loadForRun(file, { policy: args.options.get('policy'), policyFromCommandLine: args.options.has('policy'), cpu });
-  if ('status' in loaded) return loaded;
+  // Files: the scenario's folder tree, the working directory and the shipped kernel folder; the
+  // policy: --policy, else the scenario's line (a relative file from the scenario's folder).
+  const policy = args.options.get('policy');
+  const loaded = loadScenarioFile({ file, workspace: process.cwd(), ...(policy !== undefined ? { policy, policyOrigin: '--policy' } : {}), ...(cpu ? { cpu } : {}) });
+  switch (loaded.kind) {
+    case 'refused': return { status: 2, stdout: '', stderr: `${file}:1:1: error: ${loaded.message}\n` };
+    case 'host-cpu': throw new UsageError(`--cpu host: ${loaded.message}`);
+    case 'errors': return { status: 2, stdout: '', stderr: loaded.diagnostics.map((d) => formatDiagnostic(d) + '\n').join('') };
+    case 'loaded': break;
+  }
   const engine = loaded.engine;
   const result = engine.run(() => false, maxSteps);
   const s = engine.state;
@@ -93,43 +98,4 @@ export function runCommand(argv: string[]): RunOutput {
     return { status, stdout: JSON.stringify(report, null, 2) + '\n', stderr: err };
   }
   return { status, stdout: out.join('\n') + '\n', stderr: err };
-}
-
-/**
- * The scenario compiled with its policy and CPU as `run` does (shared by `timeline`): an engine, or
- * the exit status 2 and the diagnostics (file:line:col: error: ...) on stderr.
- * `policyFromCommandLine`: the policy was given as --policy (resolved from the working directory).
- */
-export function loadForRun(file: string, opts: { policy: string | undefined; policyFromCommandLine: boolean; cpu: string | undefined }): { engine: Engine; text: string } | RunOutput {
-  const cpu = opts.cpu;
-  // Files: the scenario's folder tree, the working directory and the shipped kernel folder.
-  const gate = new FileGate([join(file, '..'), process.cwd()]);
-  const refused = gate.refused(file);
-  const text = refused === null ? gate.read(file) : null;
-  if (text === null) return { status: 2, stdout: '', stderr: `${file}:1:1: error: ${refused ?? `cannot read '${file}'`}\n` };
-  const errors = (ds: Diagnostic[]): RunOutput => ({ status: 2, stdout: '', stderr: ds.map((d) => formatDiagnostic(d) + '\n').join('') });
-
-  // The policy: --policy, else the scenario's own policy line; a shipped name or a file.
-  const parsed = parse(file, text);
-  const policyItem = parsed.ast.items.find((i) => i.kind === 'policy') as { policy: string; range: Diagnostic['range'] } | undefined;
-  const policy = opts.policy ?? policyItem?.policy;
-  const imports: string[] = [];
-  if (policy !== undefined) {
-    const found = resolvePolicy(policy, opts.policyFromCommandLine ? process.cwd() : join(file, '..'), gate);
-    if ('message' in found) {
-      const message = found.message;
-      if (opts.policyFromCommandLine || !policyItem) throw new UsageError(`--policy: ${message}`);
-      return errors([{ file, range: policyItem.range, severity: 'error', message }]);
-    }
-    imports.push(found.file);
-  }
-
-  // The host model is read from the machine before compiling, when --cpu or the cpu line asks for it.
-  const host = prepareHostCpu(file, text, cpu);
-  if (host.message !== null) throw new UsageError(`--cpu host: ${host.message}`);
-  if (host.diagnostic) return errors([host.diagnostic]);
-
-  const loaded = loadScenario(file, gate, { ...(cpu ? { cpu } : {}), imports });
-  if (!loaded.engine) return errors(loaded.diagnostics);
-  return { engine: loaded.engine, text };
 }

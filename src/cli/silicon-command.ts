@@ -1,34 +1,16 @@
 // `xsave-sim silicon LOG...`: replays logs recorded by silicon/probe.c on a real CPU against the
 // model and prints what disagrees, by rule. Exit 0 when nothing disagrees outside the
 // context-switch class, 1 when something does, 2 for a log that cannot be read.
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { parseSiliconLog, SiliconLogError } from '../silicon/log';
 import { countByKey, countByRule, replayLog, type ReplayReport } from '../silicon/replay';
 import { RULE_TITLES } from '../silicon/rules';
 import { UsageError, parseArgs } from './args';
-import { hostCpuProblem } from '../debug/host-cpu';
+import { hostCpuProblem } from '../host/cpu';
+import { LogFileError, readLogText } from '../host/log-files';
 
 export const SILICON_USAGE = `usage: xsave-sim silicon LOG.jsonl[.gz]... [--cpu NAME] [--verbose]
   replays silicon/probe.c logs on the model and counts the differences by rule of spec/silicon.md;
   --verbose adds counts by operation and observable and lists every difference`;
-
-export function readLogText(path: string): string {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new UsageError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch {
-      throw new UsageError(`${path}: not a valid gzip file`);
-    }
-  }
-  return bytes.toString('utf8');
-}
 
 export function formatReport(file: string, r: ReplayReport, verbose: boolean): string {
   const rules = r.differences.filter((d) => !d.noise);
@@ -68,6 +50,7 @@ export function siliconCommand(argv: string[]): { stdout: string; status: number
       const log = parseSiliconLog(readLogText(file));
       report = replayLog(log, { model: args.options.get('cpu') });
     } catch (e) {
+      if (e instanceof LogFileError) throw new UsageError(e.message);
       if (e instanceof SiliconLogError) throw new UsageError(`${file}:${e.line}: error: ${e.message.replace(/^line \d+: /, '')}`);
       throw e;
     }

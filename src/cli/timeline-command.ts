@@ -4,15 +4,16 @@
 // `run`: 0 the picture is written and the run was clean, 1 it is written and an assertion, an
 // invariant or the kernel failed, 2 bad input (the scenario's errors as file:line:col: error: ...,
 // or a run past its step budget, whose picture is still written), 3 an internal error.
-import { writeFileSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
+import { formatDiagnostic } from '../lang/source';
 import { cpuModelNames, isCpuModelName } from '../model';
-import { TimelineRecorder } from '../sim/timeline';
-import { timelineFor } from '../debug/timeline-view';
+import { loadScenarioFile } from '../host/scenario-file';
+import { PictureWriteError, writePictureFile } from '../host/picture-file';
+import { timelineFor } from '../runtime/timeline-view';
 import { bucketsFor, timelineSvg } from '../views/timeline-svg';
 import pictureCss from '../../media/pictures.css';
 import { UsageError, parseArgs } from './args';
-import { MAX_RUN_STEPS, type RunOutput, loadForRun } from './run-command';
+import { MAX_RUN_STEPS, type RunOutput } from './run-command';
 
 export const TIMELINE_USAGE = `usage: xsave-sim timeline FILE [--out FILE.svg|FILE.html] [--policy NAME] [--cpu NAME] [--max-steps N]
                              [--from STEP] [--to STEP] [--width PX]
@@ -32,7 +33,7 @@ function intOption(name: string, text: string | undefined, min: number, max: num
 }
 
 /** Runs the scenario and writes its timeline; `write` is the file writer (tests pass their own). */
-export function timelineCommand(argv: string[], write: (path: string, text: string) => void = (p, t) => writeFileSync(p, t)): RunOutput {
+export function timelineCommand(argv: string[], write: (path: string, text: string) => void = writePictureFile): RunOutput {
   const args = parseArgs(argv, ['out', 'policy', 'cpu', 'max-steps', 'from', 'to', 'width'], []);
   if (args.positional.length !== 1) throw new UsageError('timeline takes exactly one scenario file');
   const file = resolve(args.positional[0]!);
@@ -47,10 +48,17 @@ export function timelineCommand(argv: string[], write: (path: string, text: stri
   const kind = extname(out).toLowerCase();
   if (kind !== '.svg' && kind !== '.html') throw new UsageError(`--out: '${args.options.get('out')}' must end in .svg or .html`);
 
-  const loaded = loadForRun(file, { policy: args.options.get('policy'), policyFromCommandLine: args.options.has('policy'), cpu });
-  if ('status' in loaded) return loaded;
+  // As `run`: the scenario's folder tree, the working directory and the kernel folder; --policy or the scenario's line.
+  const policy = args.options.get('policy');
+  const loaded = loadScenarioFile({ file, workspace: process.cwd(), ...(policy !== undefined ? { policy, policyOrigin: '--policy' } : {}), ...(cpu ? { cpu } : {}) });
+  switch (loaded.kind) {
+    case 'refused': return { status: 2, stdout: '', stderr: `${file}:1:1: error: ${loaded.message}\n` };
+    case 'host-cpu': throw new UsageError(`--cpu host: ${loaded.message}`);
+    case 'errors': return { status: 2, stdout: '', stderr: loaded.diagnostics.map((d) => formatDiagnostic(d) + '\n').join('') };
+    case 'loaded': break;
+  }
   const engine = loaded.engine;
-  const rec: TimelineRecorder = timelineFor(engine, loaded.text);
+  const rec = timelineFor(engine, loaded.source);
   const t0 = performance.now();
   const result = engine.run((h) => { rec.record(engine.state, h); return false; }, maxSteps);
   rec.record(engine.state, result.happenings);
@@ -65,7 +73,12 @@ export function timelineCommand(argv: string[], write: (path: string, text: stri
   const title = `${basename(file)}${s.halted ? `: ${s.halted}` : ''} (steps ${a}-${b - 1} of ${rec.end})`;
   const svg = timelineSvg(w, { width, position: null, title, standalone: kind === '.svg' ? { css: pictureCss } : null });
   const text = kind === '.svg' ? svg : htmlPage(basename(file), svg);
-  write(out, text);
+  try {
+    write(out, text);
+  } catch (e) {
+    if (e instanceof PictureWriteError) throw new UsageError(`--out: ${e.message}`);
+    throw e;
+  }
   const renderMs = performance.now() - t1;
 
   const broken = s.violations.filter((v) => !v.deviation);

@@ -145,7 +145,7 @@ const SCHEMAS = new Map<string, Readonly<Record<string, Field>>>([
   ['restartFrame', { frameId: int() } satisfies Shape<DebugProtocol.RestartFrameArguments>],
   ['xsave/toggleHex', {}],
   ['xsave/setFormat', { hex: obool }],
-  // The pictures (src/debug/layout-view.ts, src/debug/timeline-view.ts, src/debug/travel.ts).
+  // The pictures (src/runtime/layout-view.ts, timeline-view.ts, travel.ts).
   ['xsave/layout', { area: ostr(200), format: { type: 'string', values: ['standard', 'compacted'], optional: true }, threadId: oint(1) }],
   ['xsave/timeline', { from: oint(0), to: oint(1), buckets: oint(1, MAX_BUCKETS) }],
   ['xsave/travel', { step: int(0) }],

@@ -19,9 +19,10 @@ import type { RegisterName } from '../sim/expression';
 import type { KObject } from '../sim/kernel-objects';
 import type { Frame, ThreadState } from '../sim/machine';
 import type { Value } from '../sim/value';
-import { type ComponentField, componentFields, componentTitle, readLe, tileSummary } from './components';
-import { type MemoryRef, formatMemoryRef } from './memory-references';
-import { type StoppedExit, exitFields } from './vm-exit';
+import { type ComponentField, componentFields, componentTitle, readLe, tileSummary } from '../runtime/components';
+import { type MemoryRef, formatMemoryRef } from '../runtime/memory-references';
+import type { Slot } from '../runtime/slots';
+import { type StoppedExit, exitFields } from '../runtime/vm-exit';
 
 /** What a variablesReference stands for. */
 export type VarRef =
@@ -40,13 +41,6 @@ export type VarRef =
 
 /** Where a component's bytes are: a CPU's live registers, or an XSAVE buffer at an address. */
 export type ComponentPlace = { kind: 'cpu'; cpu: number } | { kind: 'buffer'; addr: bigint; offset: number };
-
-/** The storage a variable shows: what setVariable writes and a data breakpoint watches. */
-export type Slot =
-  | { kind: 'local'; thread: number; frame: number; index: number }
-  | { kind: 'register'; cpu: number; name: RegisterName | 'CR0.TS' }
-  | { kind: 'field'; object: number; field: string }
-  | { kind: 'bytes'; mem: MemoryRef; size: number; name: string };
 
 export interface Child {
   readonly variable: DebugProtocol.Variable;

@@ -7,8 +7,8 @@
 // owner in the Watch view; a click on the timeline travels there. A counterexample found by Explore
 // opens with its timeline.
 import * as vscode from 'vscode';
-import type { LayoutBlock, LayoutData } from '../debug/layout-view';
-import type { TimelineBody } from '../debug/timeline-view';
+import type { LayoutBlock, LayoutData } from '../runtime/layout-view';
+import type { TimelineBody } from '../runtime/timeline-view';
 import { blockTip, differingBlocks, layoutSvg } from '../views/layout-svg';
 import { bucketsFor, timelineGeometry, timelineSvg } from '../views/timeline-svg';
 import { pageHtml } from './webview-page';

@@ -86,6 +86,16 @@ export interface CompiledEvent {
   readonly file: string;
 }
 
+/** The policy a program was compiled with: what named it, and the file that name resolved to. */
+export interface ChosenPolicy {
+  /** As written: a shipped policy's name (`linux-5.17`) or a .xsave path. */
+  readonly name: string;
+  /** The file compiled. */
+  readonly file: string;
+  /** True when a launch attribute or --policy chose it instead of the main file's `policy` line. */
+  readonly overridden: boolean;
+}
+
 export interface Program {
   readonly functions: CompiledFn[];
   /** Literal values (64-bit integers) used by PUSH. */
@@ -99,7 +109,8 @@ export interface Program {
   readonly cpuModel: string | null;
   /** Where the `cpu` line's model string is, for errors about the model it names. */
   readonly cpuAt: { readonly file: string; readonly range: Range } | null;
-  readonly policy: string | null;
+  /** The policy compiled in (the main file's `policy` line, or the override that replaced it), or null. */
+  readonly policy: ChosenPolicy | null;
   /** Known deviations the policy declares: violations of `invariant` whose text contains `match`. */
   readonly deviations: ReadonlyArray<{ readonly invariant: string; readonly match: string; readonly why: string; readonly file: string; readonly line: number }>;
   /** `cpus N;` of the main file, or null. */

@@ -4,9 +4,15 @@
 // range with a "did you mean" suggestion. The lang layer never touches the file system: files come
 // through a FileAccessor, and the names the engine provides (constants, builtins, kernel-object
 // fields, globals) come in a CompileEnv.
+//
+// The policy is chosen here, once, for every front end (xsave-sim run and explore, a launch, the
+// language server): the main file's `policy` line, unless the caller overrides it (--policy, the
+// launch attribute). A name that ends in `.xsave` is a file, and a relative one is read from the
+// main file's folder, whoever wrote it; any other name is a shipped policy, looked up in the
+// FileAccessor's list (resolvePolicy).
 import type { Arg, Block, ConstDecl, EventDecl, Expr, FnDecl, Item, ScenarioFile, Stmt } from './ast';
 import {
-  BINARY_CODES, type CompiledEvent, type CompiledFn, type Context, type Instr, Op, type Program, type ResolvedPoint,
+  BINARY_CODES, type ChosenPolicy, type CompiledEvent, type CompiledFn, type Context, type Instr, Op, type Program, type ResolvedPoint,
   type StmtInfo, UNARY_CODES,
 } from './code';
 import { MAX_NESTING, parse } from './parser';
@@ -40,6 +46,45 @@ export interface FileAccessor {
   resolve(from: string, rel: string): string;
   /** Why `path` may not be read (outside the allowed folders, not a scenario file), or null. */
   refused?(path: string): string | null;
+  /**
+   * The shipped policies: name (`naive`, `linux-5.17`) to file. Without it, a policy must be named
+   * as a .xsave file.
+   */
+  shippedPolicies?(): ReadonlyMap<string, string>;
+}
+
+export interface CompileOptions {
+  /**
+   * The policy to compile with instead of the main file's `policy` line: a shipped name or a .xsave
+   * file, a relative path read from the main file's folder as the line's is.
+   */
+  readonly policy?: string;
+  /** What gave `policy`, named in the error when it names nothing (`--policy`, `launch attribute 'policy'`). */
+  readonly policyOrigin?: string;
+  /** More files compiled after the main file and its policy (a library's context in the language server). */
+  readonly imports?: readonly string[];
+}
+
+/** The longest policy name an error message repeats. */
+const SHOWN_POLICY_NAME = 64;
+
+/**
+ * The file a policy names, for a main file `main`: `NAME.xsave` (any name ending in .xsave) is a
+ * file, relative to `main`'s folder unless absolute; any other name is a shipped policy. Returns the
+ * file, or the message of why there is none (an unknown name, a file the accessor refuses).
+ */
+export function resolvePolicy(main: string, policy: string, files: FileAccessor): { file: string } | { message: string } {
+  if (!policy.endsWith('.xsave')) {
+    const shipped = files.shippedPolicies?.() ?? new Map<string, string>();
+    const file = shipped.get(policy);
+    if (file !== undefined) return { file };
+    const shown = policy.length > SHOWN_POLICY_NAME ? `${policy.slice(0, SHOWN_POLICY_NAME)}...` : policy;
+    const known = [...shipped.keys()];
+    return { message: `unknown policy '${shown}' (${known.length ? `shipped: ${known.join(', ')}` : 'no policies are shipped in this version'}; or name a .xsave file)` };
+  }
+  const file = files.resolve(main, policy);
+  const why = files.refused?.(file) ?? null;
+  return why === null ? { file } : { message: `policy ${why}` };
 }
 
 export interface CompileResult {
@@ -59,10 +104,10 @@ interface FnSource {
 const EVENT_KINDS = ['external_interrupt', 'preempt', 'fpu_irq', 'run'] as const;
 const MAX_LOCALS = 256;
 
-/** Compiles `main` plus `extraImports` (the policy file) and everything they import. */
-export function compile(main: string, files: FileAccessor, env: CompileEnv, extraImports: string[] = []): CompileResult {
+/** Compiles `main`, its policy (see the file's header) and everything they import. */
+export function compile(main: string, files: FileAccessor, env: CompileEnv, options: CompileOptions = {}): CompileResult {
   try {
-    return new Compiler(files, env).run(main, extraImports);
+    return new Compiler(files, env).run(main, options);
   } catch (e) {
     // The parser bounds nesting (MAX_NESTING), so this is a safety net, not a path: a file the
     // recursion cannot hold is still a diagnostic, never a crash.
@@ -93,7 +138,7 @@ class Compiler {
   /** Constants being evaluated, one inside the other (bounded: the evaluation recurses). */
   private constDepth = 0;
   private cpuAt: { file: string; range: Range } | null = null;
-  private policy: string | null = null;
+  private policy: ChosenPolicy | null = null;
   private cpus: number | null = null;
   private readonly deviations: Array<{ invariant: string; match: string; why: string; file: string; line: number }> = [];
 
@@ -103,9 +148,10 @@ class Compiler {
     this.diags.push({ file, range, severity: 'error', message });
   }
 
-  run(main: string, extraImports: string[]): CompileResult {
+  run(main: string, options: CompileOptions): CompileResult {
     this.load(main, null);
-    for (const p of extraImports) this.load(p, null);
+    this.loadPolicy(main, options);
+    for (const p of options.imports ?? []) this.load(p, null);
     if (this.diags.length) return { program: null, diagnostics: this.sorted() };
     for (const file of this.order) this.declare(this.parsed.get(file)!, file === main);
     // Every constant is evaluated, used or not, so that a bad one is reported.
@@ -148,6 +194,27 @@ class Compiler {
 
   // ---- loading ----------------------------------------------------------------------------
 
+  /**
+   * The policy: the override, else the main file's `policy` line. One that names nothing is an error
+   * at that line, or at the top of the main file for an override (saying what gave it).
+   */
+  private loadPolicy(main: string, options: CompileOptions): void {
+    const ast = this.parsed.get(main);
+    if (!ast) return; // the main file could not be read: that error stands alone
+    const line = ast.items.find((i) => i.kind === 'policy');
+    const overridden = options.policy !== undefined;
+    const name = options.policy ?? (line?.kind === 'policy' ? line.policy : undefined);
+    if (name === undefined) return;
+    const r = resolvePolicy(main, name, this.files);
+    const at = !overridden && line ? line.range : ZERO;
+    if ('message' in r) {
+      this.error(main, at, overridden ? `${options.policyOrigin ?? 'the policy given'}: ${r.message}` : r.message);
+      return;
+    }
+    this.policy = { name, file: r.file, overridden };
+    this.load(r.file, { file: main, range: at });
+  }
+
   private load(path: string, from: { file: string; range: Range } | null): void {
     if (this.parsed.has(path)) return;
     const refused = this.files.refused?.(path) ?? null;
@@ -183,7 +250,7 @@ class Compiler {
           if (seenOnce.has(item.kind)) { this.error(file, item.range, `a second '${item.kind}' declaration in this file`); break; }
           seenOnce.add(item.kind);
           if (!isMain) break; // a library's own cpu/policy lines do not override the scenario's
-          if (item.kind === 'cpu') { this.cpuModel = item.model; this.cpuAt = { file, range: item.modelRange }; } else this.policy = item.policy;
+          if (item.kind === 'cpu') { this.cpuModel = item.model; this.cpuAt = { file, range: item.modelRange }; }
           break;
         }
         case 'import': break;

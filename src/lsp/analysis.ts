@@ -9,23 +9,22 @@
 // (a policy imports the kernel it needs), or the first policy or open scenario whose imports reach
 // it. Only the file's own diagnostics are reported, so `kvm.xsave` opened alone does not complain
 // about the `policy_*` hooks a policy supplies.
-import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { ConstDecl, Expr, FnDecl, Ident, Item, ScenarioFile, Stmt } from '../lang/ast';
-import type { FileAccessor } from '../lang/compiler';
-import { compile } from '../lang/compiler';
+import { type FileAccessor, compile, resolvePolicy } from '../lang/compiler';
 import { KEYWORDS, lex } from '../lang/lexer';
 import { parse } from '../lang/parser';
 import type { Diagnostic, Range } from '../lang/source';
 import { BUILTINS } from '../sim/builtins';
 import { CONSTANTS } from '../sim/constants';
 import { COMPILE_ENV } from '../sim/scenario';
-import { FileGate, policyDir, policyImports, resolvePolicy } from '../debug/host-files';
+import { FileGate, policyDir, xsaveFilesIn } from '../host/files';
 
-/** The program a file is diagnosed in: the main file, the extra imports (a policy), the file itself. */
+/** The program a file is diagnosed in: the main file and the policy file its `policy` line names. */
 export interface Context {
   readonly main: string;
-  readonly imports: string[];
+  /** The policy file (the compiler chooses the same one, src/lang/compiler.ts resolvePolicy); null: none. */
+  readonly policy: string | null;
   /** A diagnostic about the context itself (an unknown policy), reported on the main file. */
   readonly problem: Diagnostic | null;
 }
@@ -44,9 +43,24 @@ export class Workspace {
     readonly gateFor: (path: string) => FileGate = (path) => FileGate.forScenario(path),
   ) {}
 
+  /**
+   * The files a program with main file `main` is compiled from, as a launch of it would read them:
+   * the editors' text over the disk, through the gate of `main` (its folder tree, the workspace, the
+   * kernel folder), with the shipped policies. An open editor's text is never refused.
+   */
+  filesFor(main: string): FileAccessor {
+    const gate = this.gateFor(main);
+    return {
+      read: (p) => this.files.read(p),
+      resolve: (from, rel) => this.files.resolve(from, rel),
+      refused: (p) => (this.open().includes(p) ? null : gate.refused(p)),
+      shippedPolicies: () => gate.shippedPolicies(),
+    };
+  }
+
   /** The file a `policy` line names, or null (an unknown name, a file outside the gate). */
   policyFile(policy: string, scenario: string): string | null {
-    const r = resolvePolicy(policy, dirname(scenario), this.gateFor(scenario));
+    const r = resolvePolicy(scenario, policy, this.filesFor(scenario));
     return 'file' in r ? r.file : null;
   }
 
@@ -75,11 +89,13 @@ export class Workspace {
     return [...seen];
   }
 
-  /** A scenario's own context: it and its policy. */
+  /** A scenario's own context: it and the policy its `policy` line names (a problem at the line when it names nothing). */
   private ownContext(path: string): Context {
-    const text = this.files.read(path) ?? '';
-    const policy = policyImports(path, text, undefined, this.gateFor(path));
-    return { main: path, imports: policy.imports, problem: policy.diagnostic };
+    const line = this.parse(path)?.items.find((i) => i.kind === 'policy');
+    if (line?.kind !== 'policy') return { main: path, policy: null, problem: null };
+    const r = resolvePolicy(path, line.policy, this.filesFor(path));
+    if ('file' in r) return { main: path, policy: r.file, problem: null };
+    return { main: path, policy: null, problem: { file: path, range: line.range, severity: 'error', message: r.message } };
   }
 
   /** The program `path` is compiled in (see the file's header). */
@@ -94,20 +110,19 @@ export class Workspace {
     const policyDirs = [join(dir, 'policies'), basename(dir) === 'policies' ? dir : null, policyDir()];
     const seen = new Set<string>();
     for (const d of policyDirs) {
-      if (d === null || !existsSync(d)) continue;
-      for (const f of readdirSync(d).filter((n) => n.endsWith('.xsave')).sort()) {
-        const p = join(d, f);
+      if (d === null) continue;
+      for (const p of xsaveFilesIn(d)) {
         if (seen.has(p)) continue;
         seen.add(p);
-        if (p === path) return { main: path, imports: [], problem: null };
-        candidates.push({ main: p, imports: [], problem: null });
+        if (p === path) return { main: path, policy: null, problem: null };
+        candidates.push({ main: p, policy: null, problem: null });
       }
     }
     const open = this.open().filter((p) => p !== path && !seen.has(p)).sort().map((p) => this.ownContext(p));
     for (const c of [...open, ...candidates]) {
-      if (c.problem === null && this.closure(c.main, c.imports).includes(path)) return c;
+      if (c.problem === null && this.closure(c.main, c.policy ? [c.policy] : []).includes(path)) return c;
     }
-    return { main: path, imports: [], problem: null };
+    return { main: path, policy: null, problem: null };
   }
 
   /**
@@ -117,7 +132,7 @@ export class Workspace {
   diagnose(path: string): Diagnostic[] {
     const ctx = this.contextOf(path);
     if (ctx.problem) return ctx.main === path ? [ctx.problem] : [];
-    const all = compile(ctx.main, this.files, COMPILE_ENV, ctx.imports).diagnostics;
+    const all = compile(ctx.main, this.filesFor(ctx.main), COMPILE_ENV).diagnostics;
     const own = all.filter((d) => d.file === path);
     const others = all.filter((d) => d.file !== path);
     if (others.length === 0 || ctx.main !== path) return own;
@@ -138,7 +153,7 @@ export class Workspace {
   /** The declarations visible from `path`: every file of its context, its own first. */
   declarations(path: string): Declaration[] {
     const ctx = this.contextOf(path);
-    const files = this.closure(ctx.main, ctx.imports);
+    const files = this.closure(ctx.main, ctx.policy ? [ctx.policy] : []);
     const ordered = [path, ...files.filter((f) => f !== path)];
     const out: Declaration[] = [];
     for (const f of ordered) {

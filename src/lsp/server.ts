@@ -12,7 +12,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { VERSION } from '../cli/version';
-import { FileGate } from '../debug/host-files';
+import { FileGate } from '../host/files';
 import type { FileAccessor } from '../lang/compiler';
 import { parse } from '../lang/parser';
 import type { Range } from '../lang/source';

@@ -1,5 +1,5 @@
 // A CPU model from raw CPUID leaves, and the leaves of a model: what `--cpu host` rests on. The host
-// layer reads the leaves from the machine (src/debug/host-cpu.ts); this file only interprets them,
+// layer reads the leaves from the machine (src/host/cpu.ts); this file only interprets them,
 // as plain data, and refuses leaves that contradict each other with a message naming the leaf.
 // Which bit means what: SDM Vol2 CPUID (leaves 01H, 07H, 0DH, 1DH), SDM Vol1 13.2-13.4; spec
 // hardware.md §1.1-1.2.

@@ -8,9 +8,10 @@
 // Three kinds of checkpoint keep a step back as cheap as a step forward at any depth:
 // - coarse ones over the whole run, thinned as it grows (at most MAX_CHECKPOINTS);
 // - a rolling one at the head, renewed every ROLL steps while the run goes forward;
-// - fine ones, every FINE steps, where the user is: the state at each stop, and the last
-//   FINE_WINDOW steps before a stop that no checkpoint covered (replayed once, from the rolling or
-//   a coarse checkpoint, when the stop is reported) or before a window a step back searched.
+// - fine ones, every FINE steps, where the user is: the state at each stop, the last STOP_WINDOW
+//   steps before a stop that no checkpoint covered (replayed once, from the rolling or a coarse
+//   checkpoint, when the stop is reported), and the last FINE_WINDOW steps before a window a step
+//   back searched.
 // A step back then replays at most FINE steps (to find its target, where it then stands).
 // Memory: at most MAX_CHECKPOINTS + 1 + FINE_MAX machine states, and at most MAX_CHECKPOINT_BYTES
 // + MAX_FINE_BYTES (plus one state) of machine memory in them.
@@ -34,13 +35,19 @@ export interface AuxState<A> {
 
 /** Checkpoints kept at most; past it every other one goes and the spacing doubles. */
 const MAX_CHECKPOINTS = 256;
-/** Steps between the head's rolling checkpoints: one state copy per ROLL steps run. */
-const ROLL = 1024;
+/**
+ * Steps between the head's rolling checkpoints: one state copy per ROLL steps run. The first step
+ * back after a long run replays at most this many steps (History.atStop), so it is kept short; a
+ * copy per 256 steps costs a few per cent of a run's time (bench/time-travel.bench.ts).
+ */
+const ROLL = 256;
 /** Spacing of the fine checkpoints, and how many are kept (those nearest the position go last). */
 const FINE = 32;
 const FINE_MAX = 64;
 /** How far before a stop the fine checkpoints reach when a window is replayed for them. */
 const FINE_WINDOW = 32 * FINE;
+/** How far before a stop History.atStop leaves fine checkpoints (a step back searches further lazily). */
+const STOP_WINDOW = 2 * FINE;
 /** A stop this close after a checkpoint keeps no state of its own. */
 const STOP_NEAR = 16;
 /** Bytes of machine memory the fine checkpoints hold at most: fewer of them for a machine with much memory. */
@@ -122,9 +129,11 @@ export class History<A> {
   /**
    * Call at every stop the user sees. Keeps the state here as a fine checkpoint unless one lies
    * within STOP_NEAR steps before it (single-stepping then copies one state in STOP_NEAR), and,
-   * when no checkpoint lies within FINE steps before it (the stop ends a long run), replays the last
-   * FINE_WINDOW steps once from the nearest checkpoint to leave fine ones there: the next step back
-   * then replays at most FINE steps. The machine is left exactly as it was.
+   * when no checkpoint lies within FINE steps before it (the stop ends a long run), replays once
+   * from the nearest checkpoint (the rolling one, at most ROLL steps back) to leave fine ones in the
+   * last STOP_WINDOW steps: the next step back then replays at most FINE steps. Copies are what a
+   * stop costs most, so only those few are taken here; a step back further replays its window once
+   * and leaves fine checkpoints there (lastMatching). The machine is left exactly as it was.
    */
   atStop(replayStep: () => void, reverse = false): void {
     const p = this.position;
@@ -138,7 +147,7 @@ export class History<A> {
     const aux = this.aux.save();
     this.restore(below);
     while (this.engine.state.steps < p && !this.engine.state.halted) {
-      this.fineAt(p);
+      this.fineAt(p, STOP_WINDOW);
       replayStep();
     }
     this.engine.state = here;
@@ -198,9 +207,17 @@ export class History<A> {
 
   /** Every checkpoint, ascending by position. */
   private all(): Checkpoint<A>[] {
-    const out = [...this.checkpoints, ...this.fine];
-    if (this.rolling) out.push(this.rolling);
-    return out.sort((a, b) => a.position - b.position);
+    // A merge of the two ascending lists and the rolling one: no sort on the step-back path.
+    const a = this.checkpoints;
+    const b = this.rolling ? [...this.fine, this.rolling].sort((x, y) => x.position - y.position) : this.fine;
+    const out: Checkpoint<A>[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < a.length || j < b.length) {
+      if (j >= b.length || (i < a.length && a[i]!.position <= b[j]!.position)) out.push(a[i++]!);
+      else out.push(b[j++]!);
+    }
+    return out;
   }
 
   /** The latest checkpoint at or before `position` (the first one if none is). */
@@ -215,10 +232,10 @@ export class History<A> {
     return best;
   }
 
-  /** While replaying towards `end`: a fine checkpoint here if it is on the FINE grid within FINE_WINDOW of `end`. */
-  private fineAt(end: number): void {
+  /** While replaying towards `end`: a fine checkpoint here if it is on the FINE grid within `window` of `end`. */
+  private fineAt(end: number, window = FINE_WINDOW): void {
     const p = this.engine.state.steps;
-    if (p % FINE !== 0 || end - p > FINE_WINDOW || this.fine.some((c) => c.position === p)) return;
+    if (p % FINE !== 0 || end - p > window || this.fine.some((c) => c.position === p)) return;
     this.addFine(this.snapshot());
   }
 

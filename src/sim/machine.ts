@@ -6,6 +6,7 @@
 import type { CpuState, Memory, Vmcs } from '../model';
 import type { Shadow, Violation } from './invariants';
 import type { KObject } from './kernel-objects';
+import type { Provenance } from './provenance';
 import type { Value } from './value';
 
 /**
@@ -144,9 +145,10 @@ export interface MachineState {
   passedAssertions: number;
   /** Invariant violations, the first of each name. */
   violations: Violation[];
-  /** Per CPU: the IA32_XFD_ERR bits the guest set (by its #NM or its WRMSR) and the step it did. */
+  /** Per CPU: the IA32_XFD_ERR bits the guest set (by its #NM or its WRMSR); where, in provenance. */
   xfdErrGuestBits: bigint[];
-  xfdErrGuestStep: number[];
+  /** Where the values the invariants compare were last written (provenance.ts). */
+  provenance: Provenance;
   failedAssertions: AssertionFailure[];
   /** Why the machine cannot run on (all threads finished, an oops, a shutdown), or null. */
   halted: string | null;

@@ -1,6 +1,8 @@
 // Loading a scenario: compile it with the engine's constants, builtins, kernel-object fields and
-// globals, and make an Engine. Files come through a FileAccessor (the sim never touches fs).
-import { type CompileEnv, type FileAccessor, compile } from '../lang/compiler';
+// globals, and make an Engine. Files come through a FileAccessor (the sim never touches fs); the
+// policy is chosen by the compiler (CompileOptions.policy overrides the scenario's `policy` line).
+import { type CompileEnv, type CompileOptions, type CompileResult, type FileAccessor, compile } from '../lang/compiler';
+import type { Program } from '../lang/code';
 import type { Diagnostic } from '../lang/source';
 import { cpuModelProblem } from '../model';
 import type { Range } from '../lang/source';
@@ -25,19 +27,37 @@ export interface LoadResult {
   diagnostics: Diagnostic[];
 }
 
-export function loadScenario(path: string, files: FileAccessor, opts: EngineOptions & { imports?: string[] } = {}): LoadResult {
-  const { program, diagnostics } = compile(path, files, COMPILE_ENV, opts.imports ?? []);
-  if (!program) return { engine: null, diagnostics };
-  const model = opts.cpu ?? program.cpuModel;
+/** Compiles a scenario against the engine's names. */
+export function compileScenario(path: string, files: FileAccessor, options: CompileOptions = {}): CompileResult {
+  return compile(path, files, COMPILE_ENV, options);
+}
+
+/**
+ * The CPU model a program runs on (`cpu`, else its `cpu` line), or a diagnostic at the line (or the
+ * top of the main file, for `cpu`) when the model is unknown or not read yet (`host`).
+ */
+export function cpuModelDiagnostic(path: string, program: Program, cpu: string | undefined): Diagnostic | null {
+  const model = cpu ?? program.cpuModel;
   const message = model !== null ? cpuModelProblem(model) : null;
-  if (message !== null) {
-    const at = opts.cpu === undefined && program.cpuAt ? program.cpuAt : { file: path, range: ZERO };
-    return { engine: null, diagnostics: [{ file: at.file, range: at.range, severity: 'error', message }] };
-  }
+  if (message === null) return null;
+  const at = cpu === undefined && program.cpuAt ? program.cpuAt : { file: path, range: ZERO };
+  return { file: at.file, range: at.range, severity: 'error', message };
+}
+
+/** A machine for a compiled program; a scenario error at start-up (too much memory) is a diagnostic. */
+export function engineFor(path: string, program: Program, opts: EngineOptions = {}): LoadResult {
+  const bad = cpuModelDiagnostic(path, program, opts.cpu);
+  if (bad) return { engine: null, diagnostics: [bad] };
   try {
-    return { engine: new Engine(program, opts), diagnostics };
+    return { engine: new Engine(program, opts), diagnostics: [] };
   } catch (e) {
     if (!(e instanceof ScenarioError)) throw e;
     return { engine: null, diagnostics: [{ file: path, range: ZERO, severity: 'error', message: e.message }] };
   }
+}
+
+export function loadScenario(path: string, files: FileAccessor, opts: EngineOptions & CompileOptions = {}): LoadResult {
+  const { program, diagnostics } = compileScenario(path, files, opts);
+  if (!program) return { engine: null, diagnostics };
+  return engineFor(path, program, opts);
 }

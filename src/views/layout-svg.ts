@@ -6,7 +6,7 @@
 // side of a comparison. Offsets and sizes are the layout data's (the model's), never recomputed.
 // Each block's group carries `data-name`, `data-offset`, `data-size` and its classes: the view's
 // hover, click and tests read them.
-import type { LayoutBlock, LayoutData } from '../debug/layout-view';
+import type { LayoutBlock, LayoutData } from '../runtime/layout-view';
 import { esc, fit, n } from './svg';
 
 /** Bytes per row of the picture. */

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HostCpuError, readCpuid } from '../../src/debug/host-cpu';
+import { HostCpuError, readCpuid } from '../../src/host/cpu';
 import { cpuModelFromCpuid, formatMask } from '../../src/model';
 
 const root = join(__dirname, '..', '..', '..');

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import { cpuModelNames } from '../../src/model';
-import { HostCpuError, readCpuid } from '../../src/debug/host-cpu';
+import { HostCpuError, readCpuid } from '../../src/host/cpu';
 import { adapter, errorOf, fixture, scope, withClient } from './support';
 
 /** Launches without a policy (the scenario boots the CPU itself) and waits for the stop on entry. */

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { counterexamplePath, kernelDir, writeNewFile } from '../../src/debug/host-files';
+import { counterexamplePath, kernelDir, writeNewFile } from '../../src/host/files';
 import { errorOf, fixture, root, withClient } from './support';
 
 const cli = join(root, 'dist', 'cli.js');

@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
-import type { LayoutData } from '../../src/debug/layout-view';
-import type { TimelineBody } from '../../src/debug/timeline-view';
+import type { LayoutData } from '../../src/runtime/layout-view';
+import type { TimelineBody } from '../../src/runtime/timeline-view';
 import { example, launchStopped, scope, stack, stopAfter, withClient } from './support';
 
 async function custom<T>(dc: DebugClient, command: string, args?: unknown): Promise<T> {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { compactedSize, cpuModel, readBytes, readYmm, standardSize } from '../../src/model';
 import { formatDiagnostic } from '../../src/lang/source';
-import { nodeFiles } from '../../src/debug/host-files';
+import { nodeFiles } from '../../src/host/files';
 import type { Engine, Happening } from '../../src/sim/engine';
 import { loadScenario } from '../../src/sim/scenario';
 

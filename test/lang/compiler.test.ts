@@ -115,3 +115,45 @@ events {
     "/s/main.xsave:5:7: error: unknown host process 'other'",
   ]);
 });
+
+test('the policy: the main file\'s line, or the override; a .xsave path is read from the main file\'s folder, any other name is a shipped policy', () => {
+  const shipped: FileAccessor = {
+    ...files({
+      '/s/main.xsave': 'policy "naive";\nfn main_fn() {}\n',
+      '/s/own.xsave': 'policy "mine/p.xsave";\nfn main_fn() {}\n',
+      '/s/mine/p.xsave': 'fn from_mine() {}\n',
+      '/k/naive.xsave': 'fn from_naive() {}\n',
+      '/k/other.xsave': 'fn from_other() {}\n',
+    }),
+    shippedPolicies: () => new Map([['naive', '/k/naive.xsave'], ['other', '/k/other.xsave']]),
+  };
+  const names = (main: string, options = {}) => {
+    const r = compile(main, shipped, env, options);
+    assert.deepEqual(r.diagnostics.map(formatDiagnostic), []);
+    return { fns: r.program!.functions.map((f) => f.name).sort(), policy: r.program!.policy, files: r.program!.files };
+  };
+  assert.deepEqual(names('/s/main.xsave'), {
+    fns: ['from_naive', 'main_fn'], policy: { name: 'naive', file: '/k/naive.xsave', overridden: false }, files: ['/s/main.xsave', '/k/naive.xsave'],
+  });
+  assert.deepEqual(names('/s/own.xsave').policy, { name: 'mine/p.xsave', file: '/s/mine/p.xsave', overridden: false });
+  // The override replaces the line; its relative path is read from the main file's folder too.
+  assert.deepEqual(names('/s/main.xsave', { policy: 'other' }).fns, ['from_other', 'main_fn']);
+  assert.deepEqual(names('/s/main.xsave', { policy: 'mine/p.xsave' }).policy, { name: 'mine/p.xsave', file: '/s/mine/p.xsave', overridden: true });
+});
+
+test('a policy that names nothing: at the policy line, or at the top of the main file naming what gave the override', () => {
+  const accessor: FileAccessor = {
+    ...files({ '/s/main.xsave': '// the scenario\npolicy "nope";\n', '/s/bare.xsave': 'fn f() {}\n' }),
+    shippedPolicies: () => new Map([['naive', '/k/naive.xsave']]),
+    refused: (p) => (p.startsWith('/outside/') ? `cannot read '${p}': it is outside the folders a scenario may read` : null),
+  };
+  const errors = (main: string, options = {}) => compile(main, accessor, env, options).diagnostics.map(formatDiagnostic);
+  assert.deepEqual(errors('/s/main.xsave'), ["/s/main.xsave:2:1: error: unknown policy 'nope' (shipped: naive; or name a .xsave file)"]);
+  assert.deepEqual(errors('/s/bare.xsave', { policy: 'x'.repeat(70), policyOrigin: '--policy' }),
+    [`/s/bare.xsave:1:1: error: --policy: unknown policy '${'x'.repeat(64)}...' (shipped: naive; or name a .xsave file)`]);
+  assert.deepEqual(errors('/s/bare.xsave', { policy: '/outside/p.xsave', policyOrigin: '--policy' }),
+    ["/s/bare.xsave:1:1: error: --policy: policy cannot read '/outside/p.xsave': it is outside the folders a scenario may read"]);
+  // No shipped policies known to the accessor: a name cannot be resolved, and says so.
+  assert.deepEqual(compile('/s/main.xsave', files({ '/s/main.xsave': 'policy "naive";\n' }), env).diagnostics.map(formatDiagnostic),
+    ["/s/main.xsave:1:1: error: unknown policy 'naive' (no policies are shipped in this version; or name a .xsave file)"]);
+});

@@ -5,14 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { nodeFiles } from '../../src/debug/host-files';
+import { nodeFiles } from '../../src/host/files';
 import { cloneState } from '../../src/sim/explore/clone';
 import { loadScenario } from '../../src/sim/scenario';
 
 const root = join(__dirname, '..', '..', '..');
 
 test('cloneState equals structuredClone at every step of the seed example, and shares nothing mutable', () => {
-  const loaded = loadScenario(join(root, 'examples', 'xfd-err-leak.xsave'), nodeFiles, { imports: [join(root, 'src', 'kernel', 'policies', 'linux-5.17.xsave')] });
+  const loaded = loadScenario(join(root, 'examples', 'xfd-err-leak.xsave'), nodeFiles, { policy: join(root, 'src', 'kernel', 'policies', 'linux-5.17.xsave') });
   const e = loaded.engine!;
   let sawSavedFlag = false;
   for (let i = 0; i < 2000 && !e.state.halted; i++) {

@@ -250,7 +250,7 @@ host q { thread t { run_vcpu(make_vcpu(0)); } }`);
   assert.match(err.text, /#NM: TILEZERO uses XTILEDATA, disabled by IA32_XFD; IA32_XFD_ERR := 0x40000, and the guest block defines no handler \(fn exc_device_not_available\)/);
 });
 
-test('step over steps over calls and a whole guest run; step out returns to the caller', () => {
+test('a guest runs on top of the host\'s frames from VM entry to VM exit; the exit saves its frames and completes vmenter() mid-statement', () => {
   const e = load(`${KVM}${GUEST}
 host qemu {
   thread vcpu0 {
@@ -259,22 +259,33 @@ host qemu {
     assert(r == EXIT_REASON_HLT, "halted");
   }
 }`);
-  const never = () => false;
+  /** Steps until `done` holds (at most `budget` steps). */
+  const stepUntil = (done: () => boolean, budget = 1000) => {
+    for (let n = 0; n < budget && !done(); n++) e.step();
+    assert.ok(done());
+  };
   assert.deepEqual(stack(e), ['qemu.vcpu0:43']);
-  e.stepOver(never, 1000); // v = make_vcpu(0), the call stepped over
+  e.step(); // into make_vcpu
+  assert.equal(stack(e).length, 2);
+  stepUntil(() => stack(e).length === 1); // make_vcpu returned: line 43 completed with its value
   assert.deepEqual(stack(e), ['qemu.vcpu0:44']);
   e.step(); // into run_vcpu
   assert.deepEqual(stack(e), ['run_vcpu:3', 'qemu.vcpu0:44']);
   e.step(); // while (1)
   assert.deepEqual(stack(e), ['run_vcpu:4', 'qemu.vcpu0:44']);
-  e.step(); // reason = vmenter(vcpu): into the guest
+  e.step(); // reason = vmenter(vcpu): into the guest, its frames above the [VM entry] label
   assert.deepEqual(stack(e), ['guest:main:34', '[VM entry]', 'run_vcpu:4', 'qemu.vcpu0:44']);
-  e.stepOut(never, 1000); // the guest leaves only through a VM exit: back in line 4, vmenter returned
+  assert.equal(e.state.cpus[0]!.vmx.mode, 'non-root');
+  stepUntil(() => !stack(e).includes('[VM entry]')); // the guest leaves only through a VM exit
+  // The exit (XSETBV, SDM Vol3 26.1.3) completed vmenter() with its reason, still in line 4; the
+  // guest's frame waits in its context, at the instruction the VMM is to complete.
   assert.deepEqual(stack(e), ['run_vcpu:4', 'qemu.vcpu0:44']);
-  e.stepOver(never, 1000); // the rest of line 4 (reason = ...)
+  assert.equal(e.state.cpus[0]!.vmx.mode, 'root');
+  assert.match(e.state.trace[e.state.trace.length - 1]!.text, /^cpu0 VM exit: XSETBV/);
+  assert.deepEqual(e.state.guests.map((g) => g.frames.map((f) => `${e.fn(f)!.name}:${e.fn(f)!.stmts[e.stmtOf(f)]!.range.start.line}`)), [['guest:main:34']]);
+  e.step(); // the rest of line 4 (reason = ...)
   assert.deepEqual(stack(e), ['run_vcpu:5', 'qemu.vcpu0:44']);
-  const r = e.stepOut(never, 1000); // the rest of the run loop, guest included, to the HLT exit and return
-  assert.equal(r.reason, 'stop');
+  stepUntil(() => stack(e).length === 1); // the rest of the run loop, guest included, to the HLT exit and return
   assert.deepEqual(stack(e), ['qemu.vcpu0:45']);
   assert.equal(e.state.passedAssertions, 1); // the guest's handler ran on the way
 });

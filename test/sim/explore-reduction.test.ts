@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { type ExploreOptions, explore } from '../../src/debug/explore-runner';
+import { type ExploreOptions, explore } from '../../src/host/explore-runner';
 
 const root = join(__dirname, '..', '..', '..');
 const example = (name: string) => join(root, 'examples', `${name}.xsave`);

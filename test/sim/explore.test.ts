@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ExploreOptions, explore } from '../../src/debug/explore-runner';
+import { type ExploreOptions, explore } from '../../src/host/explore-runner';
 
 // Bundled into out/test/sim/: the repository root is three levels up.
 const root = join(__dirname, '..', '..', '..');
@@ -33,6 +33,13 @@ test('explore finds host-sees-guest-xfd-err under naive: a VM exit at the guest 
   assert.deepEqual(c.placements.map((p) => [p.kind, p.depth, p.hit, p.line]), [['external_interrupt', 1258, 1, 'guest:exc_device_not_available (xfd-err-leak-no-events.xsave:16)']]);
   assert.match(c.text, /^events \{\n {2}external_interrupt at guest exc_device_not_available; {3}\/\/ step 1259, /m);
   assert.match(c.text, /^\/\/ The host runs with interrupts enabled while IA32_XFD_ERR holds a bit the guest set\.$/m);
+  // The steps that led to it: the violation's setup (the guest's #NM writing IA32_XFD_ERR; the VM
+  // exit, here the placed interrupt), the placement and the break.
+  assert.deepEqual(c.chain, [
+    'step 1257: guest:main (xfd-err-leak-no-events.xsave:25)',
+    'step 1259: guest:exc_device_not_available (xfd-err-leak-no-events.xsave:16): external_interrupt placed here',
+    'step 1269: vcpu_enter_guest (kvm.xsave:210): host-sees-guest-xfd-err breaks',
+  ]);
   assert.deepEqual(r.boundsHit, { interrupts: true, preemptions: false, fpuIrqs: false, steps: false, memory: false });
 });
 

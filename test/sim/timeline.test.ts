@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { explore } from '../../src/debug/explore-runner';
-import { FileGate, nodeFiles } from '../../src/debug/host-files';
+import { explore } from '../../src/host/explore-runner';
+import { FileGate, nodeFiles } from '../../src/host/files';
 import type { Engine } from '../../src/sim/engine';
 import { placedEvents } from '../../src/sim/explore/counterexample';
 import { History } from '../../src/sim/history';
@@ -21,7 +21,7 @@ const example = join(root, 'examples', 'xfd-err-leak.xsave');
 const policy = (name: string) => join(root, 'src', 'kernel', 'policies', `${name}.xsave`);
 
 function engine(file: string, p: string, files = nodeFiles): Engine {
-  const loaded = loadScenario(file, files, { imports: [policy(p)] });
+  const loaded = loadScenario(file, files, { policy: policy(p) });
   assert.ok(loaded.engine, loaded.diagnostics.map((d) => d.message).join('\n'));
   return loaded.engine;
 }

@@ -6,6 +6,7 @@
 // `vmcss`; a migrated guest's reference CPU is shared by both guest contexts).
 import type { CpuState, Memory, Vmcs } from '../../model';
 import type { Shadow } from '../invariants';
+import { copyProvenance } from '../provenance';
 import type { KObject } from '../kernel-objects';
 import type { Frame, GuestContext, MachineState, ThreadState } from '../machine';
 
@@ -52,7 +53,7 @@ export function cloneState(s: MachineState): MachineState {
     if (sh === null) return null;
     let c = shadows.get(sh);
     // `pending` holds a model outcome, created whole and never changed afterwards.
-    if (!c) { c = { cpu: copyCpu(sh.cpu), mem: copyMemory(sh.mem), pending: sh.pending }; shadows.set(sh, c); }
+    if (!c) { c = { cpu: copyCpu(sh.cpu), mem: copyMemory(sh.mem), pending: sh.pending, written: { ...sh.written } }; shadows.set(sh, c); }
     return c;
   };
   const threads = s.threads.map((t): ThreadState => ({ ...t, frames: t.frames.map(copyFrame), shadow: copyShadow(t.shadow) }));
@@ -82,7 +83,7 @@ export function cloneState(s: MachineState): MachineState {
     failedAssertions: s.failedAssertions.slice(),
     violations: s.violations.slice(),
     xfdErrGuestBits: s.xfdErrGuestBits.slice(),
-    xfdErrGuestStep: s.xfdErrGuestStep.slice(),
+    provenance: copyProvenance(s.provenance),
     halted: s.halted,
   };
 }

@@ -200,7 +200,8 @@ function shadow(h: Hasher, sh: Shadow | null): void {
   if (!sh) { h.int(0x7f000024); return; }
   cpu(h, sh.cpu, -1);
   for (const r of sh.mem.regions) h.big(r.base);
-  h.value(sh.pending);
+  // The outcome waiting for the VMM, not where its exit was (provenance is history, not state).
+  h.value(sh.pending ? { insn: sh.pending.insn, outcome: sh.pending.outcome } : null);
 }
 
 function frame(h: Hasher, f: { fn: number; pc: number; stmt: number; locals: unknown[]; stack: unknown[]; kind: string; cpl: number; vector: number; vcpu: number }): void {

@@ -1,5 +1,5 @@
-// The run timeline as the adapter serves it (`xsave/timeline`): the recorder of src/sim/timeline.ts
-// fed by every forward step of the session, and the window a view asks for, with the defaults a
+// The run timeline as the runtime serves it (`xsave/timeline` over DAP): the recorder of
+// src/sim/timeline.ts fed by every forward step, and the window a view asks for, with the defaults a
 // client can leave out (the whole recorded run at 1000 columns) and the position the machine
 // stands at (the view's cursor). A counterexample's placed events are known from its file
 // (placedEvents), so its timeline highlights them.
@@ -30,6 +30,6 @@ export function timelineFor(engine: Engine, source: string | null): TimelineReco
 export function timelineWindow(r: TimelineRecorder, args: TimelineArguments, position: number): TimelineBody {
   const from = args.from ?? r.start;
   const to = args.to ?? Math.max(r.end + 1, from + 1);
-  if (to <= from) throw new TimelineError(`xsave/timeline: 'to' (${to}) must be greater than 'from' (${from})`);
+  if (to <= from) throw new TimelineError(`'to' (${to}) must be greater than 'from' (${from})`);
   return { ...r.window(from, to, args.buckets ?? DEFAULT_BUCKETS), position };
 }

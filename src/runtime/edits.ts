@@ -14,7 +14,7 @@ import { SCHEMAS, fieldProblem } from '../sim/kernel-objects';
 import { type Value, U64_MASK } from '../sim/value';
 import { writeLe } from './components';
 import { writeMemory } from './memory-references';
-import type { Slot } from './variables';
+import type { Slot } from './slots';
 
 /** A refused edit: the message says which rule refused it. */
 export class EditRefused extends Error {}

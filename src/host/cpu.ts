@@ -4,7 +4,7 @@
 // model; the leaves themselves are plain data, which is how an explorer worker gets the model
 // (WorkerInput.hostCpuid) without reading the device again.
 import { closeSync, openSync, readSync } from 'node:fs';
-import { parse } from '../lang/parser';
+import type { Program } from '../lang/code';
 import type { Diagnostic } from '../lang/source';
 import {
   type CpuModel, type CpuidLeaf, type CpuidLeaves, HOST_CPU_MODEL, ModelArgumentError, cpuModelFromCpuid, leafName,
@@ -118,22 +118,12 @@ export function hostCpuProblem(): string | null {
 }
 
 /**
- * For a scenario that says `cpu "host";` (and no override): reads the host model so the compiler's
- * and engine's lookups find it, or a diagnostic at the "host" string when it cannot be read.
+ * For a program whose `cpu` line says "host" (and no override, which the caller checks with
+ * hostCpuProblem): reads the host model so the engine's lookups find it, or a diagnostic at the
+ * "host" string when it cannot be read. Null for any other model.
  */
-export function scenarioHostCpu(program: string, text: string): Diagnostic | null {
-  const item = parse(program, text).ast.items.find((i) => i.kind === 'cpu');
-  if (!item || item.kind !== 'cpu' || item.model !== HOST_CPU_MODEL) return null;
+export function hostCpuDiagnostic(program: Pick<Program, 'cpuModel' | 'cpuAt'>): Diagnostic | null {
+  if (program.cpuModel !== HOST_CPU_MODEL || !program.cpuAt) return null;
   const problem = hostCpuProblem();
-  return problem === null ? null : { file: program, range: item.modelRange, severity: 'error', message: problem };
-}
-
-/**
- * Prepares the CPU a run will use: `override` (--cpu, the launch attribute) when given, else the
- * scenario's cpu line. Returns what went wrong: a message for the override (the caller says where
- * it came from), a diagnostic for the scenario's line; both null when the model is ready or not 'host'.
- */
-export function prepareHostCpu(program: string, text: string, override: string | undefined): { message: string | null; diagnostic: Diagnostic | null } {
-  if (override !== undefined) return { message: override === HOST_CPU_MODEL ? hostCpuProblem() : null, diagnostic: null };
-  return { message: null, diagnostic: scenarioHostCpu(program, text) };
+  return problem === null ? null : { file: program.cpuAt.file, range: program.cpuAt.range, severity: 'error', message: problem };
 }

@@ -1,4 +1,4 @@
-// The host CPU model read from this machine (src/debug/host-cpu.ts): Linux's cpuid driver at
+// The host CPU model read from this machine (src/host/cpu.ts): Linux's cpuid driver at
 // /dev/cpu/0/cpuid, 16 bytes at position (subleaf << 32) | leaf. The errors for a missing or
 // unreadable device say what to do; a readable one gives a model whose XCR0 bits agree with what
 // /proc/cpuinfo says the CPU has. Tests that need the device skip, with the reason, without it.
@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CPUID_DEVICE_ENV, DEFAULT_CPUID_DEVICE, HostCpuError, hostCpuModel, prepareHostCpu, readCpuid, scenarioHostCpu } from '../../src/debug/host-cpu';
+import { CPUID_DEVICE_ENV, DEFAULT_CPUID_DEVICE, HostCpuError, hostCpuDiagnostic, hostCpuModel, hostCpuProblem, readCpuid } from '../../src/host/cpu';
+import { compileScenario } from '../../src/sim/scenario';
 import { cpuModel } from '../../src/model';
 
 const dir = mkdtempSync(join(tmpdir(), 'xsave-host-cpu-'));
@@ -42,15 +43,19 @@ test('a scenario\'s cpu "host" line that cannot be read is a diagnostic at the "
   if (process.platform !== 'linux') { t.skip(`the cpuid driver is Linux's; this is ${process.platform}`); return; }
   const saved = process.env[CPUID_DEVICE_ENV];
   process.env[CPUID_DEVICE_ENV] = '/nonexistent/cpuid';
+  const program = (text: string) => {
+    const r = compileScenario('/s.xsave', { read: (p) => (p === '/s.xsave' ? text : null), resolve: (_f, rel) => rel });
+    assert.deepEqual(r.diagnostics, []);
+    return r.program!;
+  };
   try {
-    const d = scenarioHostCpu('s.xsave', '// a comment\n  cpu "host";\n');
-    assert.deepEqual(d && { line: d.range.start.line, column: d.range.start.column, endColumn: d.range.end.column, message: d.message }, {
-      line: 2, column: 7, endColumn: 13,
+    const d = hostCpuDiagnostic(program('// a comment\n  cpu "host";\n'));
+    assert.deepEqual(d && { file: d.file, line: d.range.start.line, column: d.range.start.column, endColumn: d.range.end.column, message: d.message }, {
+      file: '/s.xsave', line: 2, column: 7, endColumn: 13,
       message: "cannot read this machine's CPUID: /nonexistent/cpuid does not exist; load Linux's cpuid driver (sudo modprobe cpuid) and try again",
     });
-    assert.equal(scenarioHostCpu('s.xsave', 'cpu "haswell";\n'), null);
-    assert.deepEqual(prepareHostCpu('s.xsave', 'cpu "haswell";\n', 'host').message, d!.message);
-    assert.deepEqual(prepareHostCpu('s.xsave', 'cpu "host";\n', 'haswell'), { message: null, diagnostic: null });
+    assert.equal(hostCpuDiagnostic(program('cpu "haswell";\n')), null);
+    assert.equal(hostCpuProblem(), d!.message);
     assert.throws(() => hostCpuModel(), HostCpuError);
   } finally {
     if (saved === undefined) delete process.env[CPUID_DEVICE_ENV]; else process.env[CPUID_DEVICE_ENV] = saved;

@@ -1,4 +1,4 @@
-// The layout view's data (src/debug/layout-view.ts) and picture (src/views/layout-svg.ts) on the
+// The layout view's data (src/runtime/layout-view.ts) and picture (src/views/layout-svg.ts) on the
 // seed scenario under linux-5.17: every block at the model's offset and size (SDM Vol1 13.4.1-13.4.3;
 // the SPR offsets `xsave-sim layout` prints and dmesg shows), the classes that colour it (XSTATE_BV,
 // XINUSE, IA32_XFD or fpstate->xfd, past the allocation or fpstate->size), decoded registers, the
@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { LayoutError, buildLayout, resolveArea } from '../../src/debug/layout-view';
-import { nodeFiles } from '../../src/debug/host-files';
+import { LayoutError, buildLayout, resolveArea } from '../../src/runtime/layout-view';
+import { nodeFiles } from '../../src/host/files';
 import { XCOMP_BV_OFFSET, XSTATE_BV_OFFSET, writeU64 } from '../../src/model';
 import type { Engine } from '../../src/sim/engine';
 import { loadScenario } from '../../src/sim/scenario';
@@ -17,7 +17,7 @@ const root = join(__dirname, '..', '..', '..');
 const example = join(root, 'examples', 'xfd-err-leak.xsave');
 
 function at(step: number): Engine {
-  const loaded = loadScenario(example, nodeFiles, { imports: [join(root, 'src', 'kernel', 'policies', 'linux-5.17.xsave')] });
+  const loaded = loadScenario(example, nodeFiles, { policy: join(root, 'src', 'kernel', 'policies', 'linux-5.17.xsave') });
   const e = loaded.engine!;
   while (e.state.steps < step && !e.state.halted) e.step();
   assert.equal(e.state.steps, step);

@@ -1,6 +1,7 @@
 // The one gate between scenarios and the host's files, for the CLI, the debug adapter and the
-// extension. Reading: a scenario, what it imports and the policy it names resolve here, and only
-// `.xsave` files inside the allowed folders are read (the scenario's own folder tree, the workspace
+// language server. Reading: a scenario, what it imports and the policy it names are read here (the
+// compiler chooses the policy and resolves the paths, src/lang/compiler.ts), and only `.xsave`
+// files inside the allowed folders are read (the scenario's own folder tree, the workspace
 // the client opened, the shipped kernel folder), symlinks resolved before the check; anything else
 // is a diagnostic that names the path and never its contents. Writing: a counterexample is created
 // next to its scenario (or at --out) without following a link already at that path and never into
@@ -9,8 +10,6 @@ import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, open
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { FileAccessor } from '../lang/compiler';
-import { parse } from '../lang/parser';
-import type { Diagnostic } from '../lang/source';
 
 /** The largest scenario, policy or imported file read (bytes). */
 export const MAX_FILE_BYTES = 1 << 20;
@@ -116,6 +115,11 @@ export class FileGate implements FileAccessor {
   resolve(from: string, rel: string): string {
     return resolve(dirname(from), rel);
   }
+
+  /** The shipped policies by name, which the compiler resolves a `policy "NAME"` against. */
+  shippedPolicies(): ReadonlyMap<string, string> {
+    return shippedPolicyFiles();
+  }
 }
 
 /** The gate of the working directory (and the kernel folder): for tests and tools run in the checkout. */
@@ -123,50 +127,19 @@ export const nodeFiles: FileGate = new FileGate([process.cwd()]);
 
 /** Shipped policy names and their files; looked up as a Map, so no name reaches an object's prototype. */
 export function shippedPolicyFiles(): Map<string, string> {
-  const d = policyDir();
   const out = new Map<string, string>();
-  if (!existsSync(d)) return out;
-  for (const f of readdirSync(d).sort()) if (f.endsWith('.xsave')) out.set(f.slice(0, -6), join(d, f));
+  for (const f of xsaveFilesIn(policyDir())) out.set(basename(f).slice(0, -'.xsave'.length), f);
   return out;
 }
 
-export function shippedPolicies(): string[] {
-  return [...shippedPolicyFiles().keys()];
-}
-
-/**
- * The file a policy names: a shipped name, or a .xsave path relative to `base` read through `gate`.
- * Returns the file, or the message of why not.
- */
-export function resolvePolicy(policy: string, base: string, gate: FileGate): { file: string } | { message: string } {
-  if (!policy.endsWith('.xsave')) {
-    const shipped = shippedPolicyFiles().get(policy);
-    return shipped !== undefined ? { file: shipped } : { message: unknownPolicyMessage(policy) };
+/** The `.xsave` files of a folder, sorted, as paths; none when the folder does not exist. */
+export function xsaveFilesIn(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  try {
+    return readdirSync(dir).filter((n) => n.endsWith('.xsave')).sort().map((n) => join(dir, n));
+  } catch {
+    return [];
   }
-  const path = resolve(base, policy);
-  const why = gate.refused(path);
-  return why === null ? { file: path } : { message: `policy ${why}` };
-}
-
-export function unknownPolicyMessage(policy: string): string {
-  const known = shippedPolicies();
-  const shown = policy.length > 64 ? `${policy.slice(0, 64)}...` : policy;
-  return `unknown policy '${shown}' (${known.length ? `shipped: ${known.join(', ')}` : 'no policies are shipped in this version'}; or name a .xsave file)`;
-}
-
-/**
- * The policy file a scenario runs with: `override` (a launch attribute) or the scenario's `policy`
- * line, as an import for the compiler. An unknown or refused policy is a diagnostic at the policy
- * line (or at the top of the file when the override names it).
- */
-export function policyImports(program: string, text: string, override: string | undefined, gate: FileGate, overrideBase = dirname(program)): { imports: string[]; diagnostic: Diagnostic | null } {
-  const item = parse(program, text).ast.items.find((i) => i.kind === 'policy') as { policy: string; range: Diagnostic['range'] } | undefined;
-  const policy = override ?? item?.policy;
-  if (policy === undefined) return { imports: [], diagnostic: null };
-  const r = resolvePolicy(policy, override !== undefined ? overrideBase : dirname(program), gate);
-  if ('file' in r) return { imports: [r.file], diagnostic: null };
-  const range = override === undefined && item ? item.range : { start: { offset: 0, line: 1, column: 1 }, end: { offset: 0, line: 1, column: 1 } };
-  return { imports: [], diagnostic: { file: program, range, severity: 'error', message: r.message } };
 }
 
 // ---- writing ----------------------------------------------------------------------------------

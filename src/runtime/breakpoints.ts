@@ -8,7 +8,6 @@
 // - Data breakpoints on a register or an MSR of a CPU, a kernel object's field, or bytes of an XSAVE
 //   buffer or a register image: they stop when a step changes the value.
 // Hit counts are per-timeline bookkeeping: they travel with time-travel checkpoints (aux).
-import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { Expr } from '../lang/ast';
 import { Op } from '../lang/code';
 import { type Fault, MSR_IA32_XFD_ERR, bitsOf, exitReasonName, formatMask, xfeatureName } from '../model';
@@ -19,7 +18,7 @@ import { type StoppedExit, exitFields, exitOperands, exitSummary } from './vm-ex
 import type { ThreadState } from '../sim/machine';
 import { type Value, showValue, truthy } from '../sim/value';
 
-/** Why the machine stopped, in DAP terms, with what exceptionInfo reports for it. */
+/** Why the machine stopped, with the details an exception stop reports (DAP's exceptionInfo). */
 export interface StopDecision {
   readonly reason: 'breakpoint' | 'function breakpoint' | 'data breakpoint' | 'exception';
   readonly text?: string;
@@ -85,7 +84,56 @@ interface Filter {
   condition: Expr | null;
 }
 
-export const EXCEPTION_FILTERS: DebugProtocol.ExceptionBreakpointsFilter[] = [
+/**
+ * The breakpoints a client asks for and what became of them. The shapes are those of the Debug
+ * Adapter Protocol's SourceBreakpoint, FunctionBreakpoint, DataBreakpoint, ExceptionFilterOptions,
+ * ExceptionBreakpointsFilter and Breakpoint, so a DAP session passes them through, but nothing here
+ * depends on the protocol.
+ */
+export interface LineBreakpointRequest {
+  readonly line: number;
+  readonly condition?: string;
+  readonly hitCondition?: string;
+  readonly logMessage?: string;
+}
+
+export interface FunctionBreakpointRequest {
+  readonly name: string;
+  readonly condition?: string;
+  readonly hitCondition?: string;
+}
+
+export interface DataBreakpointRequest {
+  readonly dataId: string;
+  readonly condition?: string;
+  readonly hitCondition?: string;
+}
+
+export interface ExceptionFilterRequest {
+  readonly filterId: string;
+  readonly condition?: string;
+}
+
+/** An exception filter the debugger offers (the initialize response lists them). */
+export interface ExceptionFilter {
+  readonly filter: string;
+  readonly label: string;
+  readonly description?: string;
+  readonly default?: boolean;
+  readonly supportsCondition?: boolean;
+  readonly conditionDescription?: string;
+}
+
+/** What became of a requested breakpoint: verified, or why not. */
+export interface BreakpointState {
+  id?: number;
+  verified: boolean;
+  line?: number;
+  message?: string;
+  description?: string;
+}
+
+export const EXCEPTION_FILTERS: readonly ExceptionFilter[] = [
   { filter: 'nm', label: '#NM', description: 'Device-not-available: XFD or CR0.TS (guest or host)', supportsCondition: true, conditionDescription: 'e.g. guest, host, xfd (an XFD #NM), xfd_err & XFEATURE_MASK_XTILEDATA' },
   { filter: 'gp', label: '#GP', description: 'General protection fault', supportsCondition: true, conditionDescription: 'e.g. guest, host' },
   { filter: 'ud', label: '#UD', description: 'Invalid opcode', supportsCondition: true, conditionDescription: 'e.g. guest, host' },
@@ -154,11 +202,11 @@ export class Breakpoints {
 
   // ---- setting ------------------------------------------------------------------------------------
 
-  setLines(file: string, bps: DebugProtocol.SourceBreakpoint[], statementLines: Set<number> | null): DebugProtocol.Breakpoint[] {
+  setLines(file: string, bps: readonly LineBreakpointRequest[], statementLines: Set<number> | null): BreakpointState[] {
     const kept: LineBreakpoint[] = [];
-    const out = bps.map((b): DebugProtocol.Breakpoint => {
+    const out = bps.map((b): BreakpointState => {
       const id = this.idFor(`line:${file}:${b.line}`);
-      const bp: DebugProtocol.Breakpoint = { id, verified: true, line: b.line };
+      const bp: BreakpointState = { id, verified: true, line: b.line };
       if (statementLines !== null && !statementLines.has(b.line)) {
         return { ...bp, verified: false, message: 'no statement starts on this line' };
       }
@@ -174,9 +222,9 @@ export class Breakpoints {
     return out;
   }
 
-  setFunctions(bps: DebugProtocol.FunctionBreakpoint[], known: (name: string) => boolean): DebugProtocol.Breakpoint[] {
+  setFunctions(bps: readonly FunctionBreakpointRequest[], known: (name: string) => boolean): BreakpointState[] {
     this.functions = [];
-    return bps.map((b) => {
+    return bps.map((b): BreakpointState => {
       const id = this.idFor(`fn:${b.name}`);
       if (!known(b.name)) return { id, verified: false, message: `no function '${b.name}' in the scenario or its policy` };
       try {
@@ -188,13 +236,11 @@ export class Breakpoints {
     });
   }
 
-  setExceptions(args: DebugProtocol.SetExceptionBreakpointsArguments): DebugProtocol.Breakpoint[] {
-    const wanted: Array<{ filterId: string; condition?: string }> = [
-      ...args.filters.map((f) => ({ filterId: f })),
-      ...(args.filterOptions ?? []),
-    ];
+  /** `filters` on without a condition, `options` with one (DAP's filters and filterOptions). */
+  setExceptions(filters: readonly string[], options: readonly ExceptionFilterRequest[] = []): BreakpointState[] {
+    const wanted: ExceptionFilterRequest[] = [...filters.map((f) => ({ filterId: f })), ...options];
     this.filters = [];
-    return wanted.map((w) => {
+    return wanted.map((w): BreakpointState => {
       if (!EXCEPTION_FILTERS.some((f) => f.filter === w.filterId)) {
         return { verified: false, message: `unknown exception filter '${w.filterId}' (known: ${EXCEPTION_FILTERS.map((f) => f.filter).join(', ')})` };
       }
@@ -207,9 +253,9 @@ export class Breakpoints {
     });
   }
 
-  setData(bps: Array<DebugProtocol.DataBreakpoint & { read: (() => string | null) | null }>): DebugProtocol.Breakpoint[] {
+  setData(bps: ReadonlyArray<DataBreakpointRequest & { read: (() => string | null) | null }>): BreakpointState[] {
     this.data = [];
-    return bps.map((b) => {
+    return bps.map((b): BreakpointState => {
       const id = this.idFor(`data:${b.dataId}`);
       if (!b.read) return { id, verified: false, message: `'${b.dataId}' names nothing this scenario has` };
       try {

@@ -9,24 +9,25 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { compile } from '../lang/compiler';
-import { parse } from '../lang/parser';
 import type { Diagnostic } from '../lang/source';
 import { type CpuidLeaves, HOST_CPU_MODEL, cpuModelNames, cpuidOf, isCpuModelName, registeredCpuModel } from '../model';
-import { COMPILE_ENV } from '../sim/scenario';
+import { compileScenario } from '../sim/scenario';
 import { ScenarioError } from '../sim/builtins';
 import { type Counterexample, renderCounterexample } from '../sim/explore/counterexample';
 import { type Totals, mergeUnits, searchAll } from '../sim/explore/merge';
 import { type Bounds, type BoundsHit, DEFAULT_BOUNDS, type Found, type SearchOptions, type UnitResult, boundsProblem, noBoundsHit } from '../sim/explore/options';
 import { Search } from '../sim/explore/search';
-import { FileGate, resolvePolicy, shippedPolicyFiles } from './host-files';
-import { prepareHostCpu, registerHostCpuid } from './host-cpu';
+import { registerHostCpuid } from './cpu';
+import { FileGate } from './files';
+import { compileScenarioFile } from './scenario-file';
 
 export interface ExploreOptions {
   /** The scenario file. */
   file: string;
-  /** A shipped policy name or a .xsave file (relative to the working directory); default the scenario's line. */
+  /** A shipped policy name or a .xsave file (relative: from the scenario's folder); default the scenario's line. */
   policy?: string;
+  /** What gave `policy`, for the error when it names nothing (default `policy`). */
+  policyOrigin?: string;
   cpu?: string;
   bounds?: Partial<Bounds>;
   /** Invariants that count (default all). */
@@ -111,7 +112,8 @@ export interface WorkerInput {
   file: string;
   /** The folders the file gate allows besides the kernel folder. */
   roots: string[];
-  imports: string[];
+  /** The policy file the scenario was compiled with, compiled again as the override (null: none). */
+  policyFile: string | null;
   cpu: string | undefined;
   /** The host model's CPUID leaves when the run uses `host`: a worker registers them, it does not read /dev. */
   hostCpuid?: CpuidLeaves | null;
@@ -125,10 +127,10 @@ export type WorkerMessage =
   | { type: 'done' }
   | { type: 'failed'; message: string };
 
-/** The compiled search for a worker or this thread. */
+/** The search of a worker thread: the scenario compiled again from the same files, with the same policy file. */
 export function makeSearch(input: WorkerInput): Search {
   if (input.hostCpuid && registeredCpuModel(HOST_CPU_MODEL)?.cpuid !== input.hostCpuid) registerHostCpuid(input.hostCpuid);
-  const { program } = compile(input.file, new FileGate(input.roots), COMPILE_ENV, input.imports);
+  const { program } = compileScenario(input.file, new FileGate(input.roots), input.policyFile !== null ? { policy: input.policyFile } : {});
   if (!program) throw new Error('the scenario no longer compiles');
   return new Search(program, input.search, input.cpu ? { cpu: input.cpu } : {});
 }
@@ -154,49 +156,37 @@ const ZERO = { start: { offset: 0, line: 1, column: 1 }, end: { offset: 0, line:
 export async function explore(options: ExploreOptions, hooks: ExploreHooks = {}): Promise<ExploreResult> {
   const t0 = performance.now();
   const file = resolve(options.file);
-  const roots = [dirname(file), ...(options.workspace ? [options.workspace] : [])];
-  const gate = new FileGate(roots);
   const diag = (message: string, range = ZERO, at = file): Diagnostic => ({ file: at, range, severity: 'error', message });
-  const refused = gate.refused(file);
-  const text = refused === null ? gate.read(file) : null;
-  if (text === null) return empty([diag(refused ?? `cannot read '${file}'`)], null);
   if (options.cpu !== undefined && !isCpuModelName(options.cpu)) {
-    return empty([diag(`unknown CPU model '${options.cpu}' (known: ${cpuModelNames().join(', ')})`)], null);
+    return empty([diag(`unknown CPU model '${options.cpu}' (known: ${cpuModelNames().join(', ')})`)], options.policy ?? null);
   }
-  // The host model is read here, once; the workers get its leaves as data.
-  const host = prepareHostCpu(file, text, options.cpu);
-  if (host.message !== null) return empty([diag(`cpu host: ${host.message}`)], null);
-  if (host.diagnostic) return empty([host.diagnostic], null);
-
-  // The policy, as `xsave-sim run` finds it.
-  const policyItem = parse(file, text).ast.items.find((i) => i.kind === 'policy') as { policy: string; range: Diagnostic['range'] } | undefined;
-  const policy = options.policy ?? policyItem?.policy ?? null;
-  const imports: string[] = [];
-  let policyLine: string | null = null;
-  if (policy !== null) {
-    const found = resolvePolicy(policy, options.policy !== undefined ? process.cwd() : dirname(file), gate);
-    if ('message' in found) return empty([diag(found.message, policyItem && options.policy === undefined ? policyItem.range : ZERO)], policy);
-    const asFile = found.file;
-    imports.push(asFile);
-    if (options.policy !== undefined) {
-      const shipped = shippedPolicyFiles().has(policy);
-      policyLine = `policy "${shipped ? policy : relative(dirname(file), asFile)}";`;
-    }
+  // Compiled as `xsave-sim run` compiles it; the host model is read here, once, and the workers get
+  // its leaves as data.
+  const compiled = compileScenarioFile({
+    file, workspace: options.workspace ?? null, cpu: options.cpu,
+    ...(options.policy !== undefined ? { policy: options.policy, policyOrigin: options.policyOrigin ?? 'policy' } : {}),
+  });
+  switch (compiled.kind) {
+    case 'refused': return empty([diag(compiled.message)], options.policy ?? null);
+    case 'host-cpu': return empty([diag(`cpu host: ${compiled.message}`)], options.policy ?? null);
+    case 'errors': return empty(compiled.diagnostics, options.policy ?? null);
+    case 'compiled': break;
   }
-  const { program, diagnostics } = compile(file, gate, COMPILE_ENV, imports);
-  if (!program) return empty(diagnostics, policy);
-  const model = options.cpu ?? program.cpuModel;
-  if (model !== null && !isCpuModelName(model)) {
-    const at = options.cpu === undefined && program.cpuAt ? program.cpuAt : { file, range: ZERO };
-    return empty([diag(`unknown CPU model '${model}' (known: ${cpuModelNames().join(', ')})`, at.range, at.file)], policy);
-  }
+  const { program, roots, source } = compiled;
+  const chosen = program.policy;
+  const policy = chosen?.name ?? null;
+  // A counterexample of a run whose policy came from outside names that policy in its own line.
+  const policyLine = chosen?.overridden
+    ? `policy "${chosen.name.endsWith('.xsave') ? relative(dirname(file), chosen.file) : chosen.name}";`
+    : null;
+  const diagnostics: Diagnostic[] = [];
 
   const bounds: Bounds = { ...DEFAULT_BOUNDS, ...(options.bounds ?? {}) };
   const badBounds = boundsProblem(bounds);
   if (badBounds !== null) return empty([diag(`explore: ${badBounds}`)], policy);
   const hostModel = (options.cpu ?? program.cpuModel) === HOST_CPU_MODEL ? registeredCpuModel(HOST_CPU_MODEL) : undefined;
   const input: WorkerInput = {
-    file, roots, imports, cpu: options.cpu, hostCpuid: hostModel ? cpuidOf(hostModel) : null,
+    file, roots: [...roots], policyFile: chosen?.file ?? null, cpu: options.cpu, hostCpuid: hostModel ? cpuidOf(hostModel) : null,
     search: {
       bounds, invariants: options.invariants ?? null, failOnOops: options.failOnOops ?? true,
       failOnAssertions: options.failOnAssertions ?? false, keepEvents: options.keepEvents ?? false, reduction: options.reduction ?? true,
@@ -204,7 +194,7 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
   };
   let search: Search;
   try {
-    search = makeSearch(input);
+    search = new Search(program, input.search, input.cpu ? { cpu: input.cpu } : {});
   } catch (e) {
     if (e instanceof ScenarioError) return empty([diag(e.message)], policy);
     throw e;
@@ -234,7 +224,7 @@ export async function explore(options: ExploreOptions, hooks: ExploreHooks = {})
   const render = (f: Found | null): ExploreCounterexample | null => {
     if (!f) return null;
     const c = renderCounterexample({
-      program, source: text, path: file, found: f, keepEvents: input.search.keepEvents, policyLine,
+      program, source, path: file, found: f, keepEvents: input.search.keepEvents, policyLine,
       ...(options.cpu ? { engineOptions: { cpu: options.cpu } } : {}),
     });
     return { text: c.text, invariant: c.failure.name, message: c.failure.message, step: c.failure.step, where: c.failure.where, placements: c.placements, chain: c.chain };
