@@ -58,6 +58,7 @@ export function registerPictures(context: vscode.ExtensionContext): void {
               follow.threadId = m.body?.threadId;
               follow.running = false;
               refresh('all');
+              timeline.afterStop(session);
             } else if (m.event === 'continued') {
               follow.running = true;
             } else if (m.event === 'invalidated' && follow.session === session) {
@@ -81,6 +82,7 @@ export function registerPictures(context: vscode.ExtensionContext): void {
       if (e.session.type !== DEBUG_TYPE || e.event !== 'xsave/counterexample') return;
       follow.session = e.session;
       timeline.show(true);
+      timeline.keepInSight(e.session);
     }),
     { dispose: () => { layout.dispose(); timeline.dispose(); } },
   );
@@ -264,6 +266,31 @@ class TimelinePanel extends Panel {
   /** The steps shown; null: the whole run. */
   private view: { from: number; to: number } | null = null;
   private last: TimelineBody | null = null;
+  /** A counterexample's session: its first stop must not hide the timeline behind the stop's editor. */
+  private inSight: vscode.DebugSession | null = null;
+
+  /** Keep the timeline visible through the first stop of `session` (a counterexample's). */
+  keepInSight(session: vscode.DebugSession): void {
+    this.inSight = session;
+  }
+
+  /**
+   * At a stop of the session kept in sight: once VS Code has opened the stop's editor, a timeline
+   * it covered comes back in another column, beside that editor.
+   */
+  afterStop(session: vscode.DebugSession): void {
+    if (this.inSight?.id !== session.id) return;
+    this.inSight = null;
+    // VS Code opens the stop's editor once it has the stack: look again a few times meanwhile.
+    for (const ms of [300, 1000, 2500, 5000]) {
+      setTimeout(() => {
+        const p = this.panel;
+        if (!p || p.visible) return;
+        const editor = vscode.window.activeTextEditor?.viewColumn;
+        p.reveal(editor === vscode.ViewColumn.One ? vscode.ViewColumn.Two : vscode.ViewColumn.One, true);
+      }, ms);
+    }
+  }
 
   constructor(context: vscode.ExtensionContext, follow: Follow) {
     super(context, follow, 'xsave.timeline', 'Run Timeline', 'timeline.js',

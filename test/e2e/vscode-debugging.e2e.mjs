@@ -15,7 +15,7 @@
 //   fpstate->xfd; the same buffer pinned at step 966 and shown again at the next stops, its
 //   XTILECFG marked as changed; a screenshot of each view;
 // - XSAVE: Explore Interleavings: the counterexample is named in a notification, opened, and the
-//   session stands at the invariant it breaks.
+//   session stands at the invariant it breaks; its timeline shows the events the search placed.
 // Selectors and waits are those of VS Code 1.139's workbench (see scripts/e2e/README.md).
 import assert from 'node:assert/strict';
 
@@ -82,7 +82,8 @@ async function webviewFrame(page, selector) {
     }
     await page.waitForTimeout(200);
   }
-  throw new Error(`no webview shows ${selector}`);
+  const tabs = (await page.locator('.tab').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+  throw new Error(`no webview shows ${selector} (tabs: ${tabs.join(' | ')})`);
 }
 
 /**
@@ -384,5 +385,11 @@ export async function run(page, { url, workspace, shot, shots, log }) {
   await page.locator('.tab', { hasText: 'xfd-err-leak-no-events.counterexample.xsave' }).first().waitFor({ timeout: T });
   await page.locator('.debug-call-stack .monaco-list-row', { hasText: /invariant violated/i }).first().waitFor({ timeout: T });
   log('the counterexample is open, stopped at the invariant it breaks');
+  // Its timeline shows the run to the violation, the events the search placed as stars.
+  const ce = await webviewFrame(page, 'svg.xsave-timeline .tl-mark.injected');
+  const placed = await ce.locator('.tl-lane[data-lane="cpu0"] .tl-mark.injected').evaluateAll((ms) => ms.map((m) => m.getAttribute('data-tip')));
+  log(`the counterexample's timeline: ${placed.join(' | ')}`);
+  assert.ok(placed.some((t) => /event external_interrupt \(vector 32\) \(placed by the explorer\)/.test(t)), placed.join('\n'));
+  await ce.locator('.tl-mark.invariant').first().waitFor({ timeout: T });
   await stopSession(page, log);
 }
