@@ -92,6 +92,21 @@ async function main(): Promise<void> {
   const bareMs = median(bareRuns);
   const recordedMs = median(recordedRuns);
   if (!r) throw new Error('no run');
+  // The difference of two whole runs drowns in the machine's noise: the time inside record() itself,
+  // timed around each call, less what an empty pair of clock reads costs.
+  let empty = 0n;
+  for (let k = 0; k < 100_000; k++) { const a = process.hrtime.bigint(); empty += process.hrtime.bigint() - a; }
+  const perPair = Number(empty) / 100_000;
+  const direct = load(file);
+  const rec2 = new TimelineRecorder(direct.state, direct.program);
+  let inside = 0n;
+  while (!direct.state.halted) {
+    const h = direct.step();
+    const a = process.hrtime.bigint();
+    rec2.record(direct.state, h);
+    inside += process.hrtime.bigint() - a;
+  }
+  const recordNs = Math.max(0, Number(inside) / direct.state.steps - perPair);
 
   // Windows: the whole run and zoomed-in ones, at 1200 pixels (one column per pixel of the plot).
   const width = 1400;
@@ -197,6 +212,7 @@ async function main(): Promise<void> {
     engineMs: +bareMs.toFixed(0),
     engineWithRecorderMs: +recordedMs.toFixed(0),
     recordingNsPerStep: +(((recordedMs - bareMs) * 1e6) / steps).toFixed(0),
+    recordCallNsPerStep: +recordNs.toFixed(0),
     recordingKB: +(r.storedBytes() / 1024).toFixed(0),
     buckets,
     windows: rows,
@@ -210,7 +226,7 @@ async function main(): Promise<void> {
     },
   };
   console.log(`timeline of a ${steps}-step run (${n} VM exits), Node ${process.version}:`);
-  console.log(`  engine ${out.engineMs} ms; with the recorder ${out.engineWithRecorderMs} ms (${out.recordingNsPerStep} ns per step); the recording holds ${out.recordingKB} KB`);
+  console.log(`  engine ${out.engineMs} ms; with the recorder ${out.engineWithRecorderMs} ms (${out.recordingNsPerStep} ns per step by difference; ${out.recordCallNsPerStep} ns inside record() per step); the recording holds ${out.recordingKB} KB`);
   for (const [label, x] of Object.entries(rows)) {
     console.log(`  window ${label.padEnd(14)} data ${String(x.dataMs).padStart(7)} ms, SVG ${String(x.svgMs).padStart(7)} ms (${x.svgKB} KB, ${x.spans} spans, ${x.marks} marks) at ${buckets} columns`);
   }
