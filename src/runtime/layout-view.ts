@@ -201,8 +201,8 @@ export function listAreas(e: Engine, threadId: number | null): AreaInfo[] {
 
 /**
  * The area an id or a memory reference names: `cpu:N`, `fpstate:ID`, `mem:0xADDR`, or a
- * Variables-view memory reference (`0x10a000`: an fpstate's buffer when one starts there, else an
- * area in memory; `cpu0/XTILEDATA`: cpu0's registers).
+ * Variables-view memory reference (`0x10a000` or `0x10aa00`: the fpstate whose buffer holds it,
+ * else an area in memory starting there; `cpu0/XTILEDATA`: cpu0's registers).
  */
 export function resolveArea(s: MachineState, id: string): { kind: 'cpu'; cpu: number } | { kind: 'fpstate'; object: number } | { kind: 'memory'; addr: bigint } {
   let m = /^cpu:(\d{1,3})$/.exec(id);
@@ -225,7 +225,11 @@ export function resolveArea(s: MachineState, id: string): { kind: 'cpu'; cpu: nu
     return { kind: 'cpu', cpu: ref.cpu };
   }
   if (ref.addr >= 1n << 64n) throw new LayoutError(`'${id.slice(0, 100)}' is not a 64-bit address`);
-  const owner = s.heap.find((o) => o.type === 'fpstate' && o.fields.regs === ref.addr);
+  // An address inside an fpstate's buffer (a component's memory reference in the Variables view)
+  // names that fpstate's area: the allocation it lies in starts at the fpstate's regs.
+  const at = locate(s.mem, ref.addr, 1);
+  const base = at ? at.region.base : ref.addr;
+  const owner = s.heap.find((o) => o.type === 'fpstate' && (o.fields.regs === ref.addr || o.fields.regs === base));
   return owner ? { kind: 'fpstate', object: owner.id } : { kind: 'memory', addr: ref.addr };
 }
 

@@ -1,7 +1,8 @@
 // The debugger without a protocol (as vscode-mock-debug's runtime is to its session): it owns the
 // machine (the engine), its time-travel history, the breakpoints and the launch options, and it
 // implements every run-control verb — continue, step in/over/out, step back, reverse continue,
-// restart frame, pause, restart — with the step budget. What happens is told to one listener as
+// restart frame, pause, restart — with the step budget — and keeps the run's timeline, which with
+// the XSAVE layouts and travel to a step makes the pictures' data. What happens is told to one listener as
 // plain data (events.ts): stops, console lines, the end of the run, an exploration's progress. The
 // DAP session (src/debug/session.ts) only translates requests to these calls and the events to DAP;
 // tests drive it directly under Node.

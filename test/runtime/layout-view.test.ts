@@ -84,6 +84,7 @@ test("the guest fpstate: compacted by XSAVES (XCOMP_BV 0x8000000000060ee7), XTIL
   assert.deepEqual(resolveArea(e.state, '0x10a000'), { kind: 'fpstate', object: 34 }, "the Variables view's memory reference of the buffer");
   assert.deepEqual(resolveArea(e.state, 'cpu0/XTILEDATA'), { kind: 'cpu', cpu: 0 });
   assert.deepEqual(resolveArea(e.state, 'mem:0x10a000'), { kind: 'fpstate', object: 34 });
+  assert.deepEqual(resolveArea(e.state, '0x10aa00'), { kind: 'fpstate', object: 34 }, "XTILEDATA's memory reference inside the buffer");
   // The same buffer at two steps: before KVM saved the guest's state and after.
   const before = buildLayout(at(966), { area: GUEST });
   assert.deepEqual([...differingBlocks(before, d)], ['XTILECFG']);
