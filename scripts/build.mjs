@@ -17,8 +17,9 @@ const common = {
   sourcemap: true,
   logLevel: 'warning',
   absWorkingDir: root,
-  // docs/language.md's builtins table documents hovers and completion in the editor.
-  loader: { '.md': 'text' },
+  // docs/language.md's builtins table documents hovers and completion in the editor; the pictures'
+  // stylesheet (media/pictures.css) goes into `xsave-sim timeline`'s SVG and HTML.
+  loader: { '.md': 'text', '.css': 'text' },
   // `xsave-sim --version` and the language server's serverInfo (src/cli/version.ts).
   define: { XSAVE_DEBUG_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version) },
 };
@@ -56,5 +57,6 @@ if (args.has('--tests')) {
 }
 if (args.has('--bench')) {
   rmSync(join(root, 'out/bench'), { recursive: true, force: true });
-  await build({ ...common, entryPoints: walk(join(root, 'bench'), '.bench.ts'), outbase: 'bench', outdir: 'out/bench' });
+  // playwright-core (the timeline bench's browser) finds its own files at run time: not bundled.
+  await build({ ...common, entryPoints: walk(join(root, 'bench'), '.bench.ts'), outbase: 'bench', outdir: 'out/bench', external: ['playwright-core'] });
 }

@@ -4,8 +4,8 @@
 // LSP instead); DAP is imported by the debug adapter (src/debug/) and the extension that hosts it,
 // never below, so the runtime has no protocol in it; only the host layer (and the extension,
 // through VS Code) touches the file system, worker threads or this machine's devices; and the
-// model, lang, sim and runtime layers import no package and no Node built-in (the first three run
-// unchanged in the extension host, a worker or a browser).
+// model, lang, sim, runtime and views layers import no package and no Node built-in (the first
+// three run unchanged in the extension host, a worker or a browser).
 // Exits 1 listing every offending import as file:line: message.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, dirname, resolve } from 'node:path';
@@ -14,7 +14,7 @@ const root = resolve(new URL('..', import.meta.url).pathname);
 const src = join(root, 'src');
 
 // Layers from the bottom up; a layer may import itself and every layer before it in this list.
-const ORDER = ['model', 'silicon', 'lang', 'sim', 'kernel', 'host', 'runtime', 'debug', 'cli', 'lsp', 'extension'];
+const ORDER = ['model', 'silicon', 'lang', 'sim', 'kernel', 'host', 'runtime', 'views', 'debug', 'cli', 'lsp', 'extension'];
 // Packages (and Node built-ins) each layer may import.
 const PACKAGES = {
   model: [],
@@ -26,6 +26,8 @@ const PACKAGES = {
   host: ['node:*'],
   // The debugger without a protocol: engine, history, breakpoints, run control (src/runtime/).
   runtime: [],
+  // The pictures (SVG of the layout view and the timeline) from the runtime's data: for the CLI and the extension alike.
+  views: [],
   // The debug adapter: DAP over the runtime; paths only as text (Source names).
   debug: ['@vscode/debugadapter', '@vscode/debugprotocol', 'node:path'],
   cli: ['node:path'],

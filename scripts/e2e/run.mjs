@@ -25,8 +25,12 @@ const kb = statSync(vsix).size / 1024;
 log(`packaged ${vsix} (${kb.toFixed(0)} KB) in ${secs(phase)}s`);
 if (kb >= 500) { console.error(`the VSIX is ${kb.toFixed(0)} KB: it must stay under 500 KB`); process.exit(1); }
 
+// Runs on another port (E2E_PORT) get a workspace and a profile of their own, so that two runs at
+// once do not share files.
+const port = Number(process.env.E2E_PORT || 8742);
+const own = process.env.E2E_PORT ? `-${port}` : '';
 // The workspace: the example and a launch.json that runs it under linux-5.17.
-const ws = join(env.E2E_ROOT, 'workspace');
+const ws = join(env.E2E_ROOT, `workspace${own}`);
 rmSync(ws, { recursive: true, force: true });
 mkdirSync(join(ws, '.vscode'), { recursive: true });
 cpSync(join(repo, 'examples'), join(ws, 'examples'), { recursive: true });
@@ -52,8 +56,7 @@ writeFileSync(join(ws, '.vscode', 'launch.json'), JSON.stringify({
 }, null, 2));
 
 phase = Date.now();
-const port = Number(process.env.E2E_PORT || 8742);
-const server = await startCodeServer({ env, port, profile: join(env.E2E_ROOT, 'profile'), vsix, log });
+const server = await startCodeServer({ env, port, profile: join(env.E2E_ROOT, `profile${own}`), vsix, log });
 log(`code-server on ${server.url} in ${secs(phase)}s`);
 let ctx = null;
 stopOnSignals(async () => { await ctx?.close().catch(() => {}); await server.stop(); }, (m) => log(m));
@@ -71,7 +74,10 @@ ctx = await chromium.launchPersistentContext(browserProfile, {
 });
 const page = ctx.pages()[0] ?? await ctx.newPage();
 try {
-  await run(page, { url: server.url, workspace: ws, shot: join(outDir, 'debugging.png'), log });
+  await run(page, {
+    url: server.url, workspace: ws, shot: join(outDir, 'debugging.png'), log,
+    shots: { layout: join(outDir, 'layout-view.png'), timeline: join(outDir, 'timeline-view.png') },
+  });
   ok = true;
   log(`test passed in ${secs(phase)}s`);
 } catch (e) {

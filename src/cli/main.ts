@@ -6,6 +6,7 @@ import { LAYOUT_USAGE, layoutCommand } from './layout-command';
 import { RUN_USAGE, runCommand } from './run-command';
 import { EXPLORE_USAGE, exploreCommand } from './explore-command';
 import { SILICON_USAGE, siliconCommand } from './silicon-command';
+import { TIMELINE_USAGE, timelineCommand } from './timeline-command';
 import { UsageError } from './args';
 import { VERSION } from './version';
 
@@ -18,12 +19,15 @@ options of every command:
 commands:
   run       run a scenario, print its trace and assertion results
   explore   try every placement of interrupts, preemptions and FPU interrupts; write the shortest violation
+  timeline  run a scenario and draw its timeline (VM entries and exits, #NM, events, the MSRs) as SVG or HTML
   layout    CPUID leaf 0DH and the standard and compacted XSAVE layouts of a CPU model
   silicon   replay logs recorded on a real CPU (silicon/probe.c) on the model and report every difference
 
 ${RUN_USAGE}
 
 ${EXPLORE_USAGE}
+
+${TIMELINE_USAGE}
 
 ${LAYOUT_USAGE}
 
@@ -66,6 +70,13 @@ async function main(all: string[]): Promise<number> {
         process.stderr.write(r.stderr);
         return r.status;
       }
+      case 'timeline': {
+        if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(TIMELINE_USAGE + '\n'); return 0; }
+        const r = timelineCommand(rest);
+        process.stdout.write(r.stdout);
+        process.stderr.write(r.stderr);
+        return r.status;
+      }
       case 'silicon': {
         if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(SILICON_USAGE + '\n'); return 0; }
         const r = siliconCommand(rest);
@@ -73,7 +84,7 @@ async function main(all: string[]): Promise<number> {
         return r.status;
       }
       default:
-        throw new UsageError(`unknown command '${command}' (commands: run, explore, layout, silicon)`);
+        throw new UsageError(`unknown command '${command}' (commands: run, explore, timeline, layout, silicon)`);
     }
   } catch (e) {
     if (e instanceof UsageError) {

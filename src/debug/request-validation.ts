@@ -7,6 +7,7 @@
 // adapter's own limits, documented in README "Limits".
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { MAX_BOUNDS } from '../sim/explore/options';
+import { MAX_BUCKETS } from '../sim/timeline';
 
 /** Longest expression, variable name, value or condition accepted (characters). */
 export const MAX_EXPRESSION = 10_000;
@@ -144,6 +145,10 @@ const SCHEMAS = new Map<string, Readonly<Record<string, Field>>>([
   ['restartFrame', { frameId: int() } satisfies Shape<DebugProtocol.RestartFrameArguments>],
   ['xsave/toggleHex', {}],
   ['xsave/setFormat', { hex: obool }],
+  // The pictures (src/runtime/layout-view.ts, timeline-view.ts, travel.ts).
+  ['xsave/layout', { area: ostr(200), format: { type: 'string', values: ['standard', 'compacted'], optional: true }, threadId: oint(1) }],
+  ['xsave/timeline', { from: oint(0), to: oint(1), buckets: oint(1, MAX_BUCKETS) }],
+  ['xsave/travel', { step: int(0) }],
 ]);
 
 function describe(v: unknown): string {

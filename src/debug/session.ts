@@ -21,6 +21,7 @@ import { RuntimeError, type RuntimeErrorKind, notLaunched } from '../runtime/err
 import type { RuntimeEvent } from '../runtime/events';
 import { DebugRuntime } from '../runtime/runtime';
 import { type Slot, slotOfPlace } from '../runtime/slots';
+import type { TimelineArguments } from '../runtime/timeline-view';
 import { capabilities, capability } from './capabilities';
 import { validateRequest } from './request-validation';
 import { VariableTree } from './variables';
@@ -59,6 +60,7 @@ const ERR = {
 
 const RUNTIME_ERRORS: Readonly<Record<RuntimeErrorKind, number>> = {
   notLaunched: ERR.notLaunched, busy: ERR.busy, launch: ERR.launch, badFrame: ERR.badFrame, badReference: ERR.badReference, memory: ERR.memory,
+  badArguments: ERR.badArguments,
 };
 
 class RequestError extends Error {
@@ -481,7 +483,32 @@ export class XsaveDebugSession extends LoggingDebugSession {
       this.sendEvent(new InvalidatedEvent(['variables']));
       return;
     }
+    // The pictures (src/runtime/layout-view.ts, timeline-view.ts, travel.ts): custom requests any DAP client can send.
+    if (command === 'xsave/layout' || command === 'xsave/timeline' || command === 'xsave/travel') { this.pictureRequest(command, response, args); return; }
     this.fail(response, new RequestError(ERR.badReference, `unknown request '${command}'`));
+  }
+
+  /** `xsave/layout`, `xsave/timeline`, `xsave/travel` (arguments checked in request-validation.ts); a travel's stop follows its response. */
+  private pictureRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
+    try {
+      if (command === 'xsave/layout') {
+        const a = args as { area?: string; format?: 'standard' | 'compacted'; threadId?: number };
+        if (a.threadId !== undefined && !this.runtime.threads().some((t) => t.id === a.threadId! - 1)) throw new RuntimeError('badArguments', `no thread ${a.threadId}`);
+        response.body = this.runtime.layout({ ...(a.area !== undefined ? { area: a.area } : {}), ...(a.format ? { format: a.format } : {}), ...(a.threadId !== undefined ? { thread: a.threadId - 1 } : {}) });
+      } else if (command === 'xsave/timeline') {
+        response.body = this.runtime.timelineWindow(args as TimelineArguments);
+      } else {
+        const { step } = args as { step: number };
+        this.runtime.checkTravel(step);
+        response.body = { position: step };
+        this.sendResponse(response);
+        this.runtime.travel(step);
+        return;
+      }
+      this.sendResponse(response);
+    } catch (e) {
+      this.fail(response, e instanceof RuntimeError && e.kind === 'badArguments' ? new RuntimeError('badArguments', `${command}: ${e.message}`) : e);
+    }
   }
 
   // ---- running ------------------------------------------------------------------------------------

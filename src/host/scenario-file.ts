@@ -81,7 +81,11 @@ export function compileScenarioFile(req: ScenarioRequest): CompiledScenario {
 
 /** The scenario compiled and a machine made for it, or why not. */
 export type LoadedScenario =
-  | { readonly kind: 'loaded'; readonly file: string; readonly program: Program; readonly engine: Engine }
+  | {
+    readonly kind: 'loaded'; readonly file: string; readonly program: Program; readonly engine: Engine;
+    /** The scenario's text as compiled (the timeline finds a counterexample's placed events in it). */
+    readonly source: string;
+  }
   | Exclude<CompiledScenario, { kind: 'compiled' }>;
 
 export function loadScenarioFile(req: ScenarioRequest, options: Omit<EngineOptions, 'cpu'> = {}): LoadedScenario {
@@ -89,5 +93,5 @@ export function loadScenarioFile(req: ScenarioRequest, options: Omit<EngineOptio
   if (c.kind !== 'compiled') return c;
   const { engine, diagnostics } = engineFor(c.file, c.program, { ...options, ...(req.cpu !== undefined ? { cpu: req.cpu } : {}) });
   if (!engine) return { kind: 'errors', file: c.file, diagnostics };
-  return { kind: 'loaded', file: c.file, program: c.program, engine };
+  return { kind: 'loaded', file: c.file, program: c.program, engine, source: c.source };
 }

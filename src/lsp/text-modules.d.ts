@@ -4,3 +4,9 @@ declare module '*.md' {
   const text: string;
   export default text;
 }
+
+// media/pictures.css, the pictures' stylesheet, bundled as text into `xsave-sim timeline`'s files.
+declare module '*.css' {
+  const text: string;
+  export default text;
+}

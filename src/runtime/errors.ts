@@ -12,7 +12,9 @@ export type RuntimeErrorKind =
   /** No such variable or stop detail. */
   | 'badReference'
   /** A memory reference that names nothing, or bytes that are not mapped. */
-  | 'memory';
+  | 'memory'
+  /** Arguments the pictures cannot use: an area that names nothing, an empty window, a step outside the run. */
+  | 'badArguments';
 
 export class RuntimeError extends Error {
   override name = 'RuntimeError';

@@ -8,6 +8,8 @@ import type { StoppedExit } from './vm-exit';
 /** Why the machine stopped. */
 export type StopReason =
   | 'entry' | 'step' | 'pause' | 'restart'
+  /** A travel to a chosen step (the timeline's click, `xsave/travel`). */
+  | 'goto'
   | 'breakpoint' | 'function breakpoint' | 'data breakpoint' | 'exception';
 
 export interface Stop {

@@ -1,7 +1,8 @@
 // The debugger without a protocol (as vscode-mock-debug's runtime is to its session): it owns the
 // machine (the engine), its time-travel history, the breakpoints and the launch options, and it
 // implements every run-control verb — continue, step in/over/out, step back, reverse continue,
-// restart frame, pause, restart — with the step budget. What happens is told to one listener as
+// restart frame, pause, restart — with the step budget — and keeps the run's timeline, which with
+// the XSAVE layouts and travel to a step makes the pictures' data. What happens is told to one listener as
 // plain data (events.ts): stops, console lines, the end of the run, an exploration's progress. The
 // DAP session (src/debug/session.ts) only translates requests to these calls and the events to DAP;
 // tests drive it directly under Node.
@@ -32,6 +33,10 @@ import { type MemoryRef, formatMemoryRef, parseMemoryRef, readMemory, writeMemor
 import type { Slot } from './slots';
 import { type StepKind, type StepOrigin, frameAbsent, stepEnds } from './stepping';
 import { type ConsoleLine, TraceConsole } from './trace-console';
+import { type LayoutData, LayoutError, type LayoutOptions, buildLayout } from './layout-view';
+import { type TimelineArguments, type TimelineBody, timelineFor, timelineWindow } from './timeline-view';
+import { TravelRefused, checkTravel, travelTo } from './travel';
+import { TimelineError, type TimelineRecorder } from '../sim/timeline';
 
 export interface RuntimeOptions {
   /** The scenario file. */
@@ -79,6 +84,8 @@ export interface CompletionItem {
 export class DebugRuntime {
   private machine: Engine | null = null;
   private history: History<Map<number, number>> | null = null;
+  /** The run timeline (timeline-view.ts), fed by every forward step. */
+  private timeline: TimelineRecorder | null = null;
   private options: RuntimeOptions | null = null;
   private readonly bps = new Breakpoints();
   private readonly traceConsole = new TraceConsole();
@@ -189,6 +196,7 @@ export class DebugRuntime {
     this.exploring?.abort();
     this.machine = null;
     this.history = null;
+    this.timeline = null;
   }
 
   /** Compiles the scenario with its policy and makes a fresh machine; errors are RuntimeErrors ('launch'). */
@@ -212,6 +220,7 @@ export class DebugRuntime {
     this.stopped = null;
     this.bps.loadHits(new Map());
     this.history = new History(loaded.engine, { save: () => this.bps.saveHits(), load: (h) => this.bps.loadHits(h) });
+    this.timeline = timelineFor(loaded.engine, loaded.source);
   }
 
   /** Whether the thread that last ran stands on a statement of the launched scenario's own file. */
@@ -269,6 +278,7 @@ export class DebugRuntime {
     const e = this.machine!;
     const h = e.step();
     this.history!.afterStep();
+    this.timeline?.record(e.state, h);
     if (this.options?.noDebug) return { h, stop: null };
     const stop = this.bps.check(e, h, this.contextFn, quiet ? QUIET : this.logFn);
     return { h, stop };
@@ -424,7 +434,7 @@ export class DebugRuntime {
     this.emit({ type: 'terminated' });
   }
 
-  private reportStop(d: StopDecision | { reason: 'entry' | 'step' | 'pause' | 'restart'; description?: string }): void {
+  private reportStop(d: StopDecision | { reason: 'entry' | 'step' | 'pause' | 'restart' | 'goto'; description?: string }): void {
     this.flushTrace();
     this.traceConsole.stop(this.emitLine);
     this.stopped = 'exception' in d ? d as StopDecision : null;
@@ -465,6 +475,60 @@ export class DebugRuntime {
     const e = this.machine;
     if (!e || this.options?.trace === false) return;
     this.traceConsole.flush(e.state.trace, this.emitLine);
+  }
+
+  // ---- pictures: the layout view and the run timeline -------------------------------------------
+
+  /** An XSAVE area's blocks at the model's offsets (layout-view.ts); bad arguments are RuntimeError('badArguments'). */
+  layout(options: LayoutOptions): LayoutData {
+    const e = this.need();
+    try {
+      return buildLayout(e, options);
+    } catch (err) {
+      if (err instanceof LayoutError) throw new RuntimeError('badArguments', err.message);
+      throw err;
+    }
+  }
+
+  /** A window of the run's timeline with the step the machine stands at (timeline-view.ts). */
+  timelineWindow(args: TimelineArguments): TimelineBody {
+    this.need();
+    try {
+      return timelineWindow(this.timeline!, args, this.history!.position);
+    } catch (err) {
+      if (err instanceof TimelineError) throw new RuntimeError('badArguments', err.message);
+      throw err;
+    }
+  }
+
+  /** Throws unless travel(step) can run now: a machine that is not running, a step the run recorded. */
+  checkTravel(step: number): void {
+    this.checkReady();
+    try {
+      checkTravel(this.history!, step, this.timeline!.end);
+    } catch (err) {
+      if (err instanceof TravelRefused) throw new RuntimeError('badArguments', err.message);
+      throw err;
+    }
+  }
+
+  /**
+   * Travel to a recorded step, before or after the present (travel.ts), and stop there: with the
+   * exception a filter stops on at that step, else a `goto` stop. Call checkTravel first.
+   */
+  travel(step: number): void {
+    this.checkTravel(step);
+    const e = this.machine!;
+    this.reversing = true;
+    try {
+      const decision = travelTo(e, this.history!, step, this.timeline!.end, () => this.stepOnce(true).stop);
+      this.traceConsole.jumped(e.state.trace.length, this.emitLine);
+      this.reportStop(decision?.exception ? decision : { reason: 'goto', description: `step ${step}` });
+    } catch (err) {
+      this.internalError(err);
+    } finally {
+      this.reversing = false;
+    }
   }
 
   // ---- breakpoints --------------------------------------------------------------------------------
@@ -635,6 +699,7 @@ export class DebugRuntime {
     const v = parseValue(text, slot, ctx);
     writeSlot(e, slot, v);
     this.history!.edited();
+    this.timeline?.edited(e.state);
     this.bps.resyncData();
     return v;
   }
@@ -656,6 +721,7 @@ export class DebugRuntime {
       writeSlot(e, { kind: 'bytes', mem: { ...ref, offset: ref.offset + offset }, size: 0, name: 'memory' }, 0n);
     }
     this.history!.edited();
+    this.timeline?.edited(e.state);
     this.bps.resyncData();
     return n;
   }

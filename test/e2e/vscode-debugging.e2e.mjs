@@ -8,8 +8,14 @@
 //   Console's answer to IA32_XFD_ERR at top level, outside the trace's groups; Break on Value
 //   Change from the Variables context menu, which stops when IA32_XFD_ERR next changes; the step
 //   back button, which goes back to the statement before;
+// - the pictures on the same session: the run timeline (from the debug toolbar), a click on the
+//   guest's #NM mark (step 966) travels there and the debugger stops there; the XSAVE layout view
+//   shows cpu0's registers with XTILEDATA at 2816 (standard format) disabled by IA32_XFD, and the
+//   guest fpstate with XTILEDATA at 2560 (compacted, XCOMP_BV 0x8000000000060ee7) disabled by its
+//   fpstate->xfd; the same buffer pinned at step 966 and shown again at the next stops, its
+//   XTILECFG marked as changed; a screenshot of each view;
 // - XSAVE: Explore Interleavings: the counterexample is named in a notification, opened, and the
-//   session stands at the invariant it breaks.
+//   session stands at the invariant it breaks; its timeline shows the events the search placed.
 // Selectors and waits are those of VS Code 1.139's workbench (see scripts/e2e/README.md).
 import assert from 'node:assert/strict';
 
@@ -19,6 +25,13 @@ const T = Number(process.env.E2E_TIMEOUT_MS || 90000);
 async function command(page, title, log, tries = 30) {
   const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
   for (let i = 1; i <= tries; i++) {
+    // A webview that has the focus keeps the keyboard: give it back to the workbench.
+    // (Blurring the iframe is not enough; focusing a status bar item leaves the active editor group as it is.)
+    await page.evaluate(() => {
+      if (document.activeElement?.tagName !== 'IFRAME') return;
+      const item = document.querySelector('.part.statusbar .statusbar-item a, .part.statusbar [tabindex]');
+      if (item instanceof HTMLElement) item.focus();
+    });
     await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget input');
@@ -59,7 +72,140 @@ async function stopSession(page, log) {
   log('session stopped');
 }
 
-export async function run(page, { url, workspace, shot, log }) {
+/** The frame of a picture's webview (VS Code nests the page in two iframes) that holds `selector`. */
+async function webviewFrame(page, selector) {
+  for (let i = 0; i < 150; i++) {
+    for (const f of page.frames()) {
+      try {
+        if (await f.$(selector)) return f;
+      } catch { /* a frame that went away */ }
+    }
+    await page.waitForTimeout(200);
+  }
+  const tabs = (await page.locator('.tab').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+  throw new Error(`no webview shows ${selector} (tabs: ${tabs.join(' | ')})`);
+}
+
+/**
+ * The layout view and the run timeline on a session stopped in examples/xfd-err-leak.xsave under
+ * linux-5.17 past the guest's #NM (step 966: TILELOADD with IA32_XFD = XTILEDATA, intercepted by
+ * KVM, SDM Vol3 27.2.2). Screenshots go to `shots.layout` and `shots.timeline`.
+ */
+export async function pictures(page, { log, shots }) {
+  // The run timeline, from its button on the debug toolbar.
+  await page.locator('.debug-toolbar .action-label.codicon-graph-line').first().click();
+  let tl = await webviewFrame(page, 'svg.xsave-timeline');
+  const nm = tl.locator('.tl-lane[data-lane="cpu0"] .tl-mark.nm[data-step="966"]');
+  await nm.waitFor({ timeout: T });
+  log(`timeline: ${await tl.locator('#status').innerText()}`);
+  log(`the #NM mark: ${await nm.getAttribute('data-tip')}`);
+  assert.match(await nm.getAttribute('data-tip'), /^step 966: guest #NM, intercepted: VM exit EXCEPTION_NMI/);
+  // A click on it travels there: the debugger stops at step 966 (after the VM exit, in the run loop).
+  await nm.click();
+  await page.locator('.debug-call-stack .monaco-list-row', { hasText: /step 966/i }).first().waitFor({ timeout: T });
+  const frames = page.locator('.debug-call-stack .monaco-list-row');
+  await frames.filter({ hasText: 'vcpu_enter_guest' }).first().waitFor({ timeout: T });
+  log(`stopped at step 966: ${(await frames.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim()).slice(0, 3).join(' | ')}`);
+  // The cursor follows the stop.
+  await tl.locator('.tl-cursor[data-step="966"]').waitFor({ timeout: T });
+  log('the timeline cursor stands at step 966');
+
+  // The XSAVE layout view, from the palette: cpu0's registers at this stop.
+  await command(page, 'XSAVE: Show XSAVE Layout', log);
+  const lv = await webviewFrame(page, 'svg.xsave-layout');
+  const td = lv.locator('svg.xsave-layout[data-area="cpu:0"] .lv-block[data-name="XTILEDATA"]');
+  await td.waitFor({ timeout: T });
+  assert.equal(await td.getAttribute('data-offset'), '2816');
+  assert.equal(await td.getAttribute('data-size'), '8192');
+  const classes = (await td.getAttribute('class')).split(/\s+/);
+  log(`cpu0 registers (standard): XTILEDATA at ${await td.getAttribute('data-offset')}, classes ${classes.join(' ')}`);
+  assert.ok(classes.includes('xfd'), 'XTILEDATA is disabled by IA32_XFD = 0x40000');
+  // The guest's fpstate: compacted by XSAVES, XTILEDATA at 2560, disabled by its fpstate->xfd.
+  const guest = await lv.locator('#area option').evaluateAll((os) => os.map((o) => ({ value: o.value, text: o.textContent })).find((o) => /^vcpu 0: arch\.guest_fpu\.fpstate /.test(o.text)));
+  assert.ok(guest, 'the area list names the guest fpstate');
+  await lv.locator('#area').selectOption(guest.value);
+  const gtd = lv.locator(`svg.xsave-layout[data-area="${guest.value}"] .lv-block[data-name="XTILEDATA"]`);
+  await gtd.waitFor({ timeout: T });
+  assert.equal(await lv.locator(`svg.xsave-layout[data-area="${guest.value}"]`).getAttribute('data-format'), 'compacted');
+  assert.equal(await gtd.getAttribute('data-offset'), '2560');
+  const gclasses = (await gtd.getAttribute('class')).split(/\s+/);
+  log(`${guest.text} (compacted): XTILEDATA at ${await gtd.getAttribute('data-offset')}, classes ${gclasses.join(' ')}`);
+  assert.ok(gclasses.includes('xfd'), "XTILEDATA is disabled by the guest fpstate's xfd");
+  assert.match(await lv.locator('svg.xsave-layout').first().innerHTML(), /XCOMP_BV 0x8000000000060ee7/);
+  // Side by side with cpu0's registers: the blocks that differ are marked.
+  const cpuChoice = await lv.locator('#compare option').evaluateAll((os) => os.map((o) => o.value).find((v) => v === 'area:cpu:0'));
+  await lv.locator('#compare').selectOption(cpuChoice);
+  await lv.locator('.side[data-side="1"] svg.xsave-layout[data-area="cpu:0"]').waitFor({ timeout: T });
+  log(`compared with cpu0's registers: ${await lv.locator('#status').innerText()}`);
+  // A hover shows the block's registers; a click opens its bytes and shows them below.
+  // (A row of the picture, not its centre, which may fall between two rows.)
+  await gtd.locator('.lv-fill').first().hover();
+  const tip = lv.locator('#tip');
+  await tip.waitFor({ state: 'visible', timeout: T });
+  assert.match(await tip.innerText(), /XTILEDATA \(18\): offset 2560 \(0xa00\), 8192 bytes/);
+  await gtd.locator('.lv-fill').first().click();
+  await lv.locator('#details', { hasText: 'XTILEDATA (18): offset 2560' }).waitFor({ timeout: T });
+  await page.locator('.tab', { hasText: /XTILEDATA\.hexdump/ }).first().waitFor({ timeout: T });
+  log('a click opened the bytes of XTILEDATA');
+  // Stopped in vcpu_enter_guest, whose local `vcpu` reaches the guest fpstate.
+  await page.locator('.debug-watch .monaco-list-row', { hasText: 'vcpu.arch.guest_fpu.fpstate' }).first().waitFor({ state: 'attached', timeout: T });
+  log('and put its fpstate in the Watch view');
+
+  // The same buffer at two steps: pinned here, then the run goes on to the handler's first line
+  // (line 15, reached twice: the scenario's interrupt exits before it runs the first time). KVM
+  // saved the guest's TILECFG into it meanwhile (XSTATE_BV gains XTILECFG).
+  await lv.locator('#pin').click();
+  await lv.locator('#status', { hasText: /^step 966; 0 blocks differ/ }).waitFor({ timeout: T });
+  const status = lv.locator('#status');
+  for (let i = 0; !/differs: XTILECFG$/.test(await status.innerText()); i++) {
+    if (i >= 3) throw new Error(`the layout never showed XTILECFG changed: ${await status.innerText()}`);
+    const was = await status.innerText();
+    await page.locator('.debug-toolbar .action-label.codicon-debug-continue').click();
+    // The view redraws at the stop: its status names the new step.
+    for (let k = 0; k < 300 && (await status.innerText()) === was; k++) await page.waitForTimeout(100);
+    log(`continued: ${await status.innerText()}`);
+  }
+  const pinnedSide = lv.locator('.side[data-side="1"] .lv-block.differs[data-name="XTILECFG"]');
+  await pinnedSide.waitFor({ timeout: T });
+  log(`the guest fpstate now against step 966: ${await lv.locator('#status').innerText()}`);
+  await lv.evaluate(() => window.scrollTo(0, 0));
+  // Room for the pictures: the Debug Console's panel goes (nothing after this needs it).
+  const hidePanel = page.locator('.part.panel .action-label[aria-label^="Hide Panel"], .part.panel .action-label[aria-label^="Close Panel"]').first();
+  if (await hidePanel.isVisible()) await hidePanel.click();
+  await shoot(page, log, 'XSAVE: Show XSAVE Layout', shots.layout);
+
+  // The timeline of the run so far, zoomed in around the guest's #NM with the wheel.
+  // (The palette, not the tab: the floating debug toolbar may cover the tabs.) A hidden webview is
+  // discarded, so the timeline's page is a new frame.
+  await command(page, 'XSAVE: Show Run Timeline', log);
+  tl = await webviewFrame(page, 'svg.xsave-timeline');
+  const mark = tl.locator('.tl-lane[data-lane="cpu0"] .tl-mark.nm[data-step="966"]');
+  await mark.waitFor({ timeout: T });
+  for (let i = 0; i < 4; i++) {
+    await mark.hover();
+    await page.mouse.wheel(0, -200);
+    await page.waitForTimeout(400);
+  }
+  await mark.waitFor({ timeout: T });
+  log(`timeline zoomed in: ${await tl.locator('#status').innerText()}`);
+  await shoot(page, log, 'XSAVE: Show Run Timeline', shots.timeline);
+}
+
+/** A screenshot with one picture's editor group maximized (`show` focuses it), then the layout as it was. */
+async function shoot(page, log, show, path) {
+  await command(page, show, log);
+  // The panel takes the focus a moment later: a palette opened before that would close at once.
+  await page.waitForTimeout(1000);
+  await page.mouse.move(5, 880); // no hover left over the picture
+  await command(page, 'View: Toggle Maximize Editor Group', log);
+  await page.waitForTimeout(1500);
+  await page.screenshot({ path });
+  log(`screenshot: ${path}`);
+  await command(page, 'View: Toggle Maximize Editor Group', log);
+  await page.waitForTimeout(500);
+}
+
+export async function run(page, { url, workspace, shot, shots, log }) {
   await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`, { waitUntil: 'domcontentloaded', timeout: T });
   await page.locator('.monaco-workbench').waitFor({ timeout: T });
   await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'examples' }).first().waitFor({ timeout: T });
@@ -207,6 +353,8 @@ export async function run(page, { url, workspace, shot, log }) {
   await dataBp.locator('[role=checkbox][aria-checked=false]').first().waitFor({ timeout: T });
   log('data breakpoint disabled');
 
+  await pictures(page, { log, shots });
+
   // Continue to the end: the breakpoint's line is reached once more (the scenario's interrupt exits
   // before it runs), then linux-5.17 runs to the end without a violation and the session ends.
   const toolbar = page.locator('.debug-toolbar');
@@ -237,5 +385,11 @@ export async function run(page, { url, workspace, shot, log }) {
   await page.locator('.tab', { hasText: 'xfd-err-leak-no-events.counterexample.xsave' }).first().waitFor({ timeout: T });
   await page.locator('.debug-call-stack .monaco-list-row', { hasText: /invariant violated/i }).first().waitFor({ timeout: T });
   log('the counterexample is open, stopped at the invariant it breaks');
+  // Its timeline shows the run to the violation, the events the search placed as stars.
+  const ce = await webviewFrame(page, 'svg.xsave-timeline .tl-mark.injected');
+  const placed = await ce.locator('.tl-lane[data-lane="cpu0"] .tl-mark.injected').evaluateAll((ms) => ms.map((m) => m.getAttribute('data-tip')));
+  log(`the counterexample's timeline: ${placed.join(' | ')}`);
+  assert.ok(placed.some((t) => /event external_interrupt \(vector 32\) \(placed by the explorer\)/.test(t)), placed.join('\n'));
+  await ce.locator('.tl-mark.invariant').first().waitFor({ timeout: T });
   await stopSession(page, log);
 }

@@ -143,3 +143,23 @@ function replaceBlocks(input: RenderInput, block: string): string {
   if (!placed) text = `${text.replace(/\s*$/, '')}\n\n${block}\n`;
   return text;
 }
+
+/** The first words of every counterexample file (renderCounterexample's header). */
+const HEADER = '// Counterexample found by `xsave-sim explore`';
+
+/**
+ * The program events that a counterexample's search placed, by index: in a file that starts with
+ * renderCounterexample's header, the events whose line ends with its `// step N, where` comment
+ * (the scenario's own kept events follow without one). Empty for any other file.
+ */
+export function placedEvents(program: Program, source: string): Set<number> {
+  const out = new Set<number>();
+  if (!source.startsWith(HEADER)) return out;
+  const lines = source.split('\n');
+  program.events.forEach((e, i) => {
+    if (e.file !== program.files[0]) return;
+    const line = lines[e.range.start.line - 1] ?? '';
+    if (/;\s*\/\/ step \d+, /.test(line)) out.add(i);
+  });
+  return out;
+}
