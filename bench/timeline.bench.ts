@@ -40,7 +40,7 @@ host qemu {
   }
   thread vcpu0 {
     vcpu = kvm_create_vcpu();
-    kvm_set_cpuid(vcpu, XFEATURE_MASK_FPSSE | XFEATURE_MASK_YMM | XFEATURE_MASK_XTILE);
+    kvm_set_cpuid(vcpu, kvm_cpuid_xcr0(XFEATURE_MASK_FPSSE | XFEATURE_MASK_YMM | XFEATURE_MASK_XTILE));
     while (kvm_run(vcpu) != KVM_EXIT_HLT) {}
   }
 }

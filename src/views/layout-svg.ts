@@ -24,7 +24,7 @@ export interface LayoutSvgOptions {
   width: number;
   /** Names of blocks that differ from the other side of a comparison. */
   differs?: ReadonlySet<string>;
-  /** A line naming the side ("now", "pinned at step 966"). */
+  /** A line naming the side ("now", "pinned at step 2156"). */
   caption?: string;
   /** SVG <title>s for the hovers (a file); a view shows `data-tip` itself. */
   titles?: boolean;

@@ -20,12 +20,12 @@ test('timeline --out run.svg: a standalone SVG with its stylesheet, the guest #N
   const out = join(dir, 'run.svg');
   const r = sim('timeline', example, '--policy', 'linux-5.17', '--out', out);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`^wrote ${out.replace(/[/.]/g, '\\$&')}: steps 0-1530 of 1530, 5 lanes, \\d+ marks`, 'm'));
+  assert.match(r.stdout, new RegExp(`^wrote ${out.replace(/[/.]/g, '\\$&')}: steps 0-2752 of 2752, 5 lanes, \\d+ marks`, 'm'));
   const svg = readFileSync(out, 'utf8');
   assert.match(svg, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" class="xsave-timeline"/);
   assert.match(svg, /<style>\/\* The pictures' styles/);
-  assert.match(svg, /<g class="tl-mark nm" data-step="966" data-kind="nm" data-tip="step 966: guest #NM, intercepted: VM exit EXCEPTION_NMI/);
-  assert.match(svg, /<title>step 966: guest #NM, intercepted/);
+  assert.match(svg, /<g class="tl-mark nm" data-step="2156" data-kind="nm" data-tip="step 2156: guest #NM, intercepted: VM exit EXCEPTION_NMI/);
+  assert.match(svg, /<title>step 2156: guest #NM, intercepted/);
   assert.match(svg, /data-track="cpu0\.IA32_XFD_ERR"/);
   assert.match(svg, /data-value="0x40000"/);
   assert.match(svg, /<text class="tl-lane-title" x="6" y="\d+">qemu\.vcpu0/);
@@ -37,13 +37,13 @@ test('timeline --out run.html under naive: a page with the picture, the violatio
   // 3000 pixels: a column per step, so the failed assertion one step after an invariant stands alone.
   const r = sim('timeline', example, '--out', out, '--width', '3000');
   assert.equal(r.status, 1);
-  assert.match(r.stdout, /xfd-err-leak\.xsave:16:5: assertion failed: guest lost its XFD_ERR \(qemu\.vcpu0, step 1324\)/);
+  assert.match(r.stdout, /xfd-err-leak\.xsave:16:5: assertion failed: guest lost its XFD_ERR \(qemu\.vcpu0, step 2539\)/);
   assert.match(r.stdout, /invariant violated: host-sees-guest-xfd-err/);
   const html = readFileSync(out, 'utf8');
   assert.match(html, /^<!DOCTYPE html>/);
   assert.match(html, /Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"/);
-  assert.match(html, /<g class="tl-mark assertion" data-step="1324"/);
-  assert.match(html, /<g class="tl-mark invariant" data-step="949"/);
+  assert.match(html, /<g class="tl-mark assertion" data-step="2539"/);
+  assert.match(html, /<g class="tl-mark invariant" data-step="2139"/);
 });
 
 test('timeline --from/--to draws only those steps; --width sizes the picture', () => {
@@ -51,7 +51,7 @@ test('timeline --from/--to draws only those steps; --width sizes the picture', (
   const r = timelineCommand([example, '--policy', 'linux-5.17', '--from', '900', '--to', '1100', '--width', '800', '--out', join(dir, 'w.svg')], (_p, t) => { written = t; });
   assert.equal(r.status, 0);
   assert.match(written, /<svg [^>]*width="800" [^>]*data-from="900" data-to="1100"/);
-  assert.match(r.stdout, /steps 900-1099 of 1530/);
+  assert.match(r.stdout, /steps 900-1099 of 2752/);
   assert.doesNotMatch(written, /data-step="405"/, 'nothing before step 900');
 });
 

@@ -3,7 +3,7 @@
 // recorded step, before or after the present, with a stop there), `xsave/layout` (an XSAVE area's
 // blocks at the model's offsets), and error responses for bad arguments. On
 // examples/xfd-err-leak.xsave under linux-5.17: the guest's TILELOADD #NM is intercepted (VM exit
-// EXCEPTION_NMI at step 966, SDM Vol3 27.2.2) and KVM injects it back at step 1021.
+// EXCEPTION_NMI at step 2156, SDM Vol3 27.2.2) and KVM injects it back at step 2213.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DebugProtocol } from '@vscode/debugprotocol';
@@ -27,7 +27,7 @@ async function refused(dc: DebugClient, command: string, args?: unknown): Promis
   throw new Error(`${command} succeeded`);
 }
 
-/** Stopped at the guest #NM handler's first line (15), step 1022 of the run. */
+/** Stopped at the guest #NM handler's first line (15), step 2214 of the run. */
 async function atHandler(dc: DebugClient): Promise<number> {
   await launchStopped(dc, 'linux-5.17');
   await dc.setBreakpointsRequest({ source: { path: example }, breakpoints: [{ line: 15 }] });
@@ -46,13 +46,13 @@ test('xsave/timeline: lanes, the guest #NM mark at its step, IA32_XFD_ERR set at
     assert.equal(w.position, w.end, 'the machine stands at the last recorded step');
     assert.deepEqual(w.lanes.map((l) => l.title), ['cpu0', 'kernel.start_kernel', 'qemu.main', 'qemu.vcpu0', 'other.main']);
     const cpu0 = w.lanes[0]!;
-    const nm = cpu0.marks.find((m) => m.kind === 'nm' && m.step === 966);
+    const nm = cpu0.marks.find((m) => m.kind === 'nm' && m.step === 2156);
     assert.ok(nm, JSON.stringify(cpu0.marks));
     assert.match(nm.text, /^guest #NM, intercepted: VM exit EXCEPTION_NMI \(#NM: TILELOADD uses XTILEDATA/);
-    // The guest ran [963, 966) and left with that exit.
-    assert.ok(cpu0.spans.some((s) => s.kind === 'guest' && s.from === 963 && s.to === 966 && s.label === 'EXCEPTION_NMI' && s.count === 1));
+    // The guest ran [2153, 2156) and left with that exit.
+    assert.ok(cpu0.spans.some((s) => s.kind === 'guest' && s.from === 2153 && s.to === 2156 && s.label === 'EXCEPTION_NMI' && s.count === 1));
     const xfdErr = w.tracks.find((x) => x.id === 'cpu0.IA32_XFD_ERR')!;
-    const seg = xfdErr.segments.find((s) => s.from === 966)!;
+    const seg = xfdErr.segments.find((s) => s.from === 2156)!;
     assert.equal(xfdErr.values[seg.value]!.hex, '0x40000');
     assert.equal(xfdErr.values[seg.value]!.text, '0x40000 [XTILEDATA]');
     assert.equal(typeof xfdErr.values[seg.value]!.hex, 'string', '64-bit values travel as hex text');
@@ -64,18 +64,18 @@ test('xsave/travel: back to the guest #NM (a goto stop with the state of that st
   await withClient(async (dc) => {
     const t = await atHandler(dc);
     const before = await custom<TimelineBody>(dc, 'xsave/timeline', { buckets: 10 });
-    const [ev, r] = await Promise.all([dc.waitForEvent('stopped') as Promise<DebugProtocol.StoppedEvent>, dc.customRequest('xsave/travel', { step: 966 })]);
-    assert.deepEqual(r.body, { position: 966 });
+    const [ev, r] = await Promise.all([dc.waitForEvent('stopped') as Promise<DebugProtocol.StoppedEvent>, dc.customRequest('xsave/travel', { step: 2156 })]);
+    assert.deepEqual(r.body, { position: 2156 });
     assert.equal(ev.body.reason, 'goto');
-    assert.equal(ev.body.description, 'step 966');
+    assert.equal(ev.body.description, 'step 2156');
     // After the VM exit: the host's run loop, IA32_XFD_ERR holding the guest's bit (linux-5.17 saves it next).
-    assert.equal((await stack(dc, t))[0], 'vcpu_enter_guest:206'); // `let reason = vmenter(vcpu);` completes next step
+    assert.equal((await stack(dc, t))[0], 'vcpu_enter_guest:199'); // `let reason = vmenter(vcpu);` completes next step
     assert.equal((await scope(dc, t, 'CPU 0')).IA32_XFD_ERR!.value, '0x40000 [XTILEDATA]');
     const w = await custom<TimelineBody>(dc, 'xsave/timeline', { buckets: 10 });
-    assert.equal(w.position, 966);
+    assert.equal(w.position, 2156);
     assert.equal(w.end, before.end, 'the recording keeps the steps after the travel');
     // One step before: the guest at its TILELOADD, XFD_ERR still clear.
-    await stopAfter(dc, () => dc.customRequest('xsave/travel', { step: 965 }));
+    await stopAfter(dc, () => dc.customRequest('xsave/travel', { step: 2155 }));
     assert.equal((await stack(dc, t))[0], 'guest:main:24');
     assert.equal((await scope(dc, t, 'CPU 0')).IA32_XFD_ERR!.value, '0x0');
     // Forward to the step of the breakpoint stop: the same line and values as before.
@@ -94,7 +94,7 @@ test('xsave/travel to a step whose exception filter holds reports that exception
   await withClient(async (dc) => {
     const t = await atHandler(dc);
     await dc.setExceptionBreakpointsRequest({ filters: ['vmexit'] });
-    const ev = await stopAfter(dc, () => dc.customRequest('xsave/travel', { step: 966 }));
+    const ev = await stopAfter(dc, () => dc.customRequest('xsave/travel', { step: 2156 }));
     assert.equal(ev.body.reason, 'exception');
     assert.match(ev.body.text ?? '', /EXCEPTION_NMI/);
     const info = await dc.exceptionInfoRequest({ threadId: t });
@@ -127,7 +127,7 @@ test('xsave/layout: cpu0 standard (TILEDATA at 2816, XFD-disabled), the guest fp
     // while the guest runs (fpu_swap_kvm_fpstate), and `current` reaches it from any frame.
     assert.equal(g.area.evaluateName, 'current.thread.fpu.fpstate');
     const watched = await dc.evaluateRequest({ expression: g.area.evaluateName!, context: 'watch' });
-    assert.match(watched.body.result, /^fpstate @0x10a000 size 10752/);
+    assert.match(watched.body.result, /^fpstate @0x10e000 size 10752/);
     // Its bytes through the memory reference the block names.
     const mem = await dc.customRequest('readMemory', { memoryReference: gtd.memoryReference, count: 16 }) as DebugProtocol.ReadMemoryResponse;
     assert.equal(mem.body!.address, `0x${(BigInt(g.area.address!) + 2560n).toString(16)}`);

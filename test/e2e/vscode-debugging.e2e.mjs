@@ -9,10 +9,10 @@
 //   Change from the Variables context menu, which stops when IA32_XFD_ERR next changes; the step
 //   back button, which goes back to the statement before;
 // - the pictures on the same session: the run timeline (from the debug toolbar), a click on the
-//   guest's #NM mark (step 966) travels there and the debugger stops there; the XSAVE layout view
+//   guest's #NM mark (step 2156) travels there and the debugger stops there; the XSAVE layout view
 //   shows cpu0's registers with XTILEDATA at 2816 (standard format) disabled by IA32_XFD, and the
 //   guest fpstate with XTILEDATA at 2560 (compacted, XCOMP_BV 0x8000000000060ee7) disabled by its
-//   fpstate->xfd; the same buffer pinned at step 966 and shown again at the next stops, its
+//   fpstate->xfd; the same buffer pinned at step 2156 and shown again at the next stops, its
 //   XTILECFG marked as changed; a screenshot of each view;
 // - XSAVE: Explore Interleavings: the counterexample is named in a notification, opened, and the
 //   session stands at the invariant it breaks; its timeline shows the events the search placed.
@@ -88,27 +88,27 @@ async function webviewFrame(page, selector) {
 
 /**
  * The layout view and the run timeline on a session stopped in examples/xfd-err-leak.xsave under
- * linux-5.17 past the guest's #NM (step 966: TILELOADD with IA32_XFD = XTILEDATA, intercepted by
+ * linux-5.17 past the guest's #NM (step 2156: TILELOADD with IA32_XFD = XTILEDATA, intercepted by
  * KVM, SDM Vol3 27.2.2). Screenshots go to `shots.layout` and `shots.timeline`.
  */
 export async function pictures(page, { log, shots }) {
   // The run timeline, from its button on the debug toolbar.
   await page.locator('.debug-toolbar .action-label.codicon-graph-line').first().click();
   let tl = await webviewFrame(page, 'svg.xsave-timeline');
-  const nm = tl.locator('.tl-lane[data-lane="cpu0"] .tl-mark.nm[data-step="966"]');
+  const nm = tl.locator('.tl-lane[data-lane="cpu0"] .tl-mark.nm[data-step="2156"]');
   await nm.waitFor({ timeout: T });
   log(`timeline: ${await tl.locator('#status').innerText()}`);
   log(`the #NM mark: ${await nm.getAttribute('data-tip')}`);
-  assert.match(await nm.getAttribute('data-tip'), /^step 966: guest #NM, intercepted: VM exit EXCEPTION_NMI/);
-  // A click on it travels there: the debugger stops at step 966 (after the VM exit, in the run loop).
+  assert.match(await nm.getAttribute('data-tip'), /^step 2156: guest #NM, intercepted: VM exit EXCEPTION_NMI/);
+  // A click on it travels there: the debugger stops at step 2156 (after the VM exit, in the run loop).
   await nm.click();
-  await page.locator('.debug-call-stack .monaco-list-row', { hasText: /step 966/i }).first().waitFor({ timeout: T });
+  await page.locator('.debug-call-stack .monaco-list-row', { hasText: /step 2156/i }).first().waitFor({ timeout: T });
   const frames = page.locator('.debug-call-stack .monaco-list-row');
   await frames.filter({ hasText: 'vcpu_enter_guest' }).first().waitFor({ timeout: T });
-  log(`stopped at step 966: ${(await frames.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim()).slice(0, 3).join(' | ')}`);
+  log(`stopped at step 2156: ${(await frames.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim()).slice(0, 3).join(' | ')}`);
   // The cursor follows the stop.
-  await tl.locator('.tl-cursor[data-step="966"]').waitFor({ timeout: T });
-  log('the timeline cursor stands at step 966');
+  await tl.locator('.tl-cursor[data-step="2156"]').waitFor({ timeout: T });
+  log('the timeline cursor stands at step 2156');
 
   // The XSAVE layout view, from the palette: cpu0's registers at this stop.
   await command(page, 'XSAVE: Show XSAVE Layout', log);
@@ -155,7 +155,7 @@ export async function pictures(page, { log, shots }) {
   // (line 15, reached twice: the scenario's interrupt exits before it runs the first time). KVM
   // saved the guest's TILECFG into it meanwhile (XSTATE_BV gains XTILECFG).
   await lv.locator('#pin').click();
-  await lv.locator('#status', { hasText: /^step 966; 0 blocks differ/ }).waitFor({ timeout: T });
+  await lv.locator('#status', { hasText: /^step 2156; 0 blocks differ/ }).waitFor({ timeout: T });
   const status = lv.locator('#status');
   for (let i = 0; !/differs: XTILECFG$/.test(await status.innerText()); i++) {
     if (i >= 3) throw new Error(`the layout never showed XTILECFG changed: ${await status.innerText()}`);
@@ -167,7 +167,7 @@ export async function pictures(page, { log, shots }) {
   }
   const pinnedSide = lv.locator('.side[data-side="1"] .lv-block.differs[data-name="XTILECFG"]');
   await pinnedSide.waitFor({ timeout: T });
-  log(`the guest fpstate now against step 966: ${await lv.locator('#status').innerText()}`);
+  log(`the guest fpstate now against step 2156: ${await lv.locator('#status').innerText()}`);
   await lv.evaluate(() => window.scrollTo(0, 0));
   // Room for the pictures: the Debug Console's panel goes (nothing after this needs it).
   const hidePanel = page.locator('.part.panel .action-label[aria-label^="Hide Panel"], .part.panel .action-label[aria-label^="Close Panel"]').first();
@@ -179,7 +179,7 @@ export async function pictures(page, { log, shots }) {
   // discarded, so the timeline's page is a new frame.
   await command(page, 'XSAVE: Show Run Timeline', log);
   tl = await webviewFrame(page, 'svg.xsave-timeline');
-  const mark = tl.locator('.tl-lane[data-lane="cpu0"] .tl-mark.nm[data-step="966"]');
+  const mark = tl.locator('.tl-lane[data-lane="cpu0"] .tl-mark.nm[data-step="2156"]');
   await mark.waitFor({ timeout: T });
   for (let i = 0; i < 4; i++) {
     await mark.hover();

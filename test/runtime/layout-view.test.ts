@@ -25,11 +25,11 @@ function at(step: number): Engine {
 }
 
 const rows = (d: ReturnType<typeof buildLayout>) => d.blocks.map((b) => [b.name, b.offset, b.size, b.classes.join(' ')]);
-/** The guest fpstate: the vCPU's guest_fpu.fpstate (heap object 34 in this run). */
-const GUEST = 'fpstate:34';
+/** The guest fpstate: the vCPU's guest_fpu.fpstate (heap object 35 in this run). */
+const GUEST = 'fpstate:35';
 
-test("cpu0's registers at the guest #NM (step 966): the standard layout of the guest's XCR0 0x60007, XTILEDATA at 2816 disabled by IA32_XFD", () => {
-  const d = buildLayout(at(966));
+test("cpu0's registers at the guest #NM (step 2156): the standard layout of the guest's XCR0 0x60007, XTILEDATA at 2816 disabled by IA32_XFD", () => {
+  const d = buildLayout(at(2156));
   assert.equal(d.area.id, 'cpu:0');
   assert.equal(d.area.format, 'standard');
   assert.equal(d.area.size, 11008, 'CPUID.(0DH,0).EBX for XCR0 0x60007: XTILEDATA ends at 2816 + 8192');
@@ -53,7 +53,7 @@ test("cpu0's registers at the guest #NM (step 966): the standard layout of the g
 });
 
 test("cpu0's registers in the compacted form XSAVES stores for the host's XCR0 | IA32_XSS (0x602e7 | 0xc00): XTILECFG 2496, XTILEDATA 2560, 10752 bytes", () => {
-  const d = buildLayout(at(980), { area: 'cpu:0', format: 'compacted' });
+  const d = buildLayout(at(2170), { area: 'cpu:0', format: 'compacted' });
   assert.equal(d.registers.XCR0.hex, '0x602e7');
   assert.equal(d.registers.IA32_XSS.hex, '0xc00');
   assert.equal(d.header.XCOMP_BV.hex, '0x8000000000060ee7');
@@ -65,34 +65,34 @@ test("cpu0's registers in the compacted form XSAVES stores for the host's XCR0 |
   assert.ok(d.blocks.find((b) => b.name === 'PASID')!.classes.includes('supervisor'));
 });
 
-test("the guest fpstate: compacted by XSAVES (XCOMP_BV 0x8000000000060ee7), XTILEDATA at 2560 disabled by fpstate->xfd; at step 1310 it holds the guest's TILECFG", () => {
-  const e = at(1310);
+test("the guest fpstate: compacted by XSAVES (XCOMP_BV 0x8000000000060ee7), XTILEDATA at 2560 disabled by fpstate->xfd; at step 2524 it holds the guest's TILECFG", () => {
+  const e = at(2524);
   const d = buildLayout(e, { area: GUEST });
   assert.equal(d.area.kind, 'fpstate');
-  assert.equal(d.area.address, '0x10a000');
+  assert.equal(d.area.address, '0x10e000');
   assert.deepEqual([d.area.format, d.area.size, d.area.allocated, d.area.fpstateSize], ['compacted', 10752, 10752, 10752]);
   assert.equal(d.header.XSTATE_BV.hex, '0x20000');
   assert.deepEqual(d.header.xcompBits.map((b) => b.name), ['x87', 'SSE', 'YMM', 'OPMASK', 'ZMM_Hi256', 'Hi16_ZMM', 'PKRU', 'PASID', 'CET_U', 'XTILECFG', 'XTILEDATA', 'COMPACTED']);
   assert.deepEqual(d.xfd, { hex: '0x40000', text: '0x40000 [XTILEDATA]', source: 'fpstate->xfd' });
   const td = d.blocks.find((b) => b.name === 'XTILEDATA')!;
   assert.deepEqual([td.offset, td.size, td.classes.join(' ')], [2560, 8192, 'component init xfd']);
-  assert.equal(td.memoryReference, `0x${(0x10a000 + 2560).toString(16)}`);
+  assert.equal(td.memoryReference, `0x${(0x10e000 + 2560).toString(16)}`);
   const cfg = d.blocks.find((b) => b.name === 'XTILECFG')!;
   assert.deepEqual([cfg.offset, cfg.classes.join(' ')], [2496, 'component xstate xinuse']);
   assert.equal(cfg.registers[2]!.value, '16 rows × 64 bytes', "the guest's ldtilecfg(palette: 1, rows: 16, colsb: 64)");
-  assert.equal(d.area.title, 'vcpu 0: arch.guest_fpu.fpstate (0x10a000)');
-  assert.deepEqual(resolveArea(e.state, '0x10a000'), { kind: 'fpstate', object: 34 }, "the Variables view's memory reference of the buffer");
+  assert.equal(d.area.title, 'vcpu 0: arch.guest_fpu.fpstate (0x10e000)');
+  assert.deepEqual(resolveArea(e.state, '0x10e000'), { kind: 'fpstate', object: 35 }, "the Variables view's memory reference of the buffer");
   assert.deepEqual(resolveArea(e.state, 'cpu0/XTILEDATA'), { kind: 'cpu', cpu: 0 });
-  assert.deepEqual(resolveArea(e.state, 'mem:0x10a000'), { kind: 'fpstate', object: 34 });
-  assert.deepEqual(resolveArea(e.state, '0x10aa00'), { kind: 'fpstate', object: 34 }, "XTILEDATA's memory reference inside the buffer");
+  assert.deepEqual(resolveArea(e.state, 'mem:0x10e000'), { kind: 'fpstate', object: 35 });
+  assert.deepEqual(resolveArea(e.state, '0x10ea00'), { kind: 'fpstate', object: 35 }, "XTILEDATA's memory reference inside the buffer");
   // The same buffer at two steps: before KVM saved the guest's state and after.
-  const before = buildLayout(at(966), { area: GUEST });
+  const before = buildLayout(at(2156), { area: GUEST });
   assert.deepEqual([...differingBlocks(before, d)], ['XTILECFG']);
   assert.match(blockTip(d, cfg), /^XTILECFG \(17\): offset 2496 \(0x9c0\), 64 bytes, to 2559\nin XSTATE_BV; cpu0 XINUSE\[17\] = 1; 64-byte aligned in the compacted format\n {2}palette_id = 0x1\n/);
 });
 
 test('init_fpstate: its header names XTILEDATA past fpstate->size (2560 of a 10752-byte allocation); a header claiming more than the allocation is marked outside', () => {
-  const e = at(1310);
+  const e = at(2524);
   const init = buildLayout(e, { area: 'fpstate:1' });
   const td = init.blocks.find((b) => b.name === 'XTILEDATA')!;
   assert.deepEqual([td.offset, td.beyondSizeBytes, td.outsideBytes], [2560, 8192, 0]);
@@ -119,10 +119,10 @@ test('init_fpstate: its header names XTILEDATA past fpstate->size (2560 of a 107
 });
 
 test('the picture: blocks to scale in rows of 256 bytes, the differing ones marked, no <title> unless asked', () => {
-  const a = buildLayout(at(966), { area: GUEST });
-  const b = buildLayout(at(1310), { area: GUEST });
-  const svg = layoutSvg(b, { width: 600, differs: differingBlocks(a, b), caption: 'step 1310' });
-  assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" class="xsave-layout" width="600" height="\d+" viewBox="0 0 600 \d+" data-area="fpstate:34" data-format="compacted">/);
+  const a = buildLayout(at(2156), { area: GUEST });
+  const b = buildLayout(at(2524), { area: GUEST });
+  const svg = layoutSvg(b, { width: 600, differs: differingBlocks(a, b), caption: 'step 2524' });
+  assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" class="xsave-layout" width="600" height="\d+" viewBox="0 0 600 \d+" data-area="fpstate:35" data-format="compacted">/);
   assert.match(svg, /<g class="lv-block component xstate xinuse differs" data-name="XTILECFG" data-offset="2496" data-size="64"/);
   assert.match(svg, /<g class="lv-block component init xfd" data-name="XTILEDATA" data-offset="2560"/);
   assert.doesNotMatch(svg, /<title>XTILEDATA/);
@@ -133,7 +133,7 @@ test('the picture: blocks to scale in rows of 256 bytes, the differing ones mark
 });
 
 test('bad areas are refused with what to send', () => {
-  const e = at(966);
+  const e = at(2156);
   assert.throws(() => buildLayout(e, { area: 'cpu:3' }), (x: unknown) => x instanceof LayoutError && x.message === 'no cpu3 (the machine has 1)');
   assert.throws(() => buildLayout(e, { area: 'fpstate:0' }), /'fpstate:0': no fpstate with that id/);
   // A page that is no XSAVE area: its XCOMP_BV names components the CPU does not have.

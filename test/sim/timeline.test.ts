@@ -36,48 +36,48 @@ function recorded(e: Engine, injected?: Set<number>): TimelineRecorder {
 const spans = (r: TimelineRecorder, lane: string, kind: 'run' | 'guest', buckets = MAX_BUCKETS): Array<[number, number, string]> =>
   r.window(0, r.end + 1, buckets).lanes.find((l) => l.id === lane)!.spans.filter((s) => s.kind === kind).map((s) => [s.from, s.to, s.label]);
 
-test('linux-5.17: guest spans from VM entry to exit with the exit reason, the threads that ran, and the intercepted guest #NM at step 966', () => {
+test('linux-5.17: guest spans from VM entry to exit with the exit reason, the threads that ran, and the intercepted guest #NM at step 2156', () => {
   const r = recorded(engine(example, 'linux-5.17'));
-  assert.equal(r.end, 1530);
+  assert.equal(r.end, 2752);
   assert.deepEqual(spans(r, 'cpu0', 'guest'), [
-    [849, 850, 'XSETBV'], [895, 897, 'MSR_WRITE'], [963, 966, 'EXCEPTION_NMI'], [1021, 1022, 'EXTERNAL_INTERRUPT'], [1410, 1413, 'MSR_WRITE'], [1463, 1466, 'HLT'],
+    [2035, 2036, 'XSETBV'], [2083, 2085, 'MSR_WRITE'], [2153, 2156, 'EXCEPTION_NMI'], [2213, 2214, 'EXTERNAL_INTERRUPT'], [2627, 2630, 'MSR_WRITE'], [2682, 2685, 'HLT'],
   ]);
   assert.deepEqual(spans(r, 'thread2', 'guest'), spans(r, 'cpu0', 'guest'), 'the vCPU thread ran every guest stretch');
   assert.deepEqual(spans(r, 'cpu0', 'run'), [
-    [1, 405, 'kernel.start_kernel'], [406, 664, 'qemu.main'], [665, 1051, 'qemu.vcpu0'], [1051, 1368, 'other.main'], [1369, 1530, 'qemu.vcpu0'],
+    [1, 405, 'kernel.start_kernel'], [406, 674, 'qemu.main'], [675, 2243, 'qemu.vcpu0'], [2243, 2585, 'other.main'], [2586, 2752, 'qemu.vcpu0'],
   ]);
-  assert.deepEqual(spans(r, 'thread3', 'run'), [[1051, 1368, 'cpu0']]);
+  assert.deepEqual(spans(r, 'thread3', 'run'), [[2243, 2585, 'cpu0']]);
   const marks = r.marksOf('cpu0').filter((m) => m.kind !== 'switch');
-  assert.deepEqual(marks.map((m) => [m.step, m.kind]), [[966, 'nm'], [1021, 'nm'], [1022, 'interrupt'], [1040, 'event'], [1310, 'nm']]);
+  assert.deepEqual(marks.map((m) => [m.step, m.kind]), [[2156, 'nm'], [2213, 'nm'], [2214, 'interrupt'], [2232, 'event'], [2524, 'nm']]);
   assert.equal(marks[0]!.text, 'guest #NM, intercepted: VM exit EXCEPTION_NMI (#NM: TILELOADD uses XTILEDATA, disabled by IA32_XFD; IA32_XFD_ERR := 0x40000)');
   assert.equal(marks[1]!.text, 'cpu0 inject vector 7 into the guest (#NM)');
   assert.equal(marks[4]!.text, 'host #NM: TILELOADD uses XTILEDATA, disabled by IA32_XFD; IA32_XFD_ERR := 0x40000');
   assert.deepEqual(r.marksOf('cpu0').filter((m) => m.kind === 'switch').map((m) => [m.step, m.text]), [
-    [1, 'cpu0 runs kernel.start_kernel'], [406, 'cpu0 runs qemu.main (after kernel.start_kernel)'], [665, 'cpu0 runs qemu.vcpu0 (after qemu.main)'],
-    [1051, 'cpu0 runs other.main (after qemu.vcpu0)'], [1369, 'cpu0 runs qemu.vcpu0 (after other.main)'],
+    [1, 'cpu0 runs kernel.start_kernel'], [406, 'cpu0 runs qemu.main (after kernel.start_kernel)'], [675, 'cpu0 runs qemu.vcpu0 (after qemu.main)'],
+    [2243, 'cpu0 runs other.main (after qemu.vcpu0)'], [2586, 'cpu0 runs qemu.vcpu0 (after other.main)'],
   ]);
-  assert.deepEqual(r.marksOf('thread3').map((m) => [m.step, m.kind]), [[1310, 'nm'], [1368, 'thread-end']]);
+  assert.deepEqual(r.marksOf('thread3').map((m) => [m.step, m.kind]), [[2524, 'nm'], [2585, 'thread-end']]);
 });
 
 test('linux-5.17: IA32_XFD_ERR, IA32_XFD, XCR0 and XINUSE after exact steps (SDM Vol1 13.14: the #NM writes XFD_ERR)', () => {
   const r = recorded(engine(example, 'linux-5.17'));
   const at = (reg: 'XCR0' | 'IA32_XFD' | 'IA32_XFD_ERR' | 'XINUSE', s: number) => r.valueAt(0, reg, s);
-  assert.equal(at('IA32_XFD_ERR', 965), 0n);
-  assert.equal(at('IA32_XFD_ERR', 966), 0x40000n, 'the guest TILELOADD #NM sets XFD_ERR[18]');
-  assert.equal(at('IA32_XFD_ERR', 985), 0n, 'KVM saved and cleared it before enabling interrupts');
-  assert.equal(at('IA32_XFD_ERR', 1016), 0x40000n, 'restored for the guest before the next entry');
-  assert.equal(at('IA32_XFD', 932), 0n);
-  assert.equal(at('IA32_XFD', 933), 0x40000n);
+  assert.equal(at('IA32_XFD_ERR', 2155), 0n);
+  assert.equal(at('IA32_XFD_ERR', 2156), 0x40000n, 'the guest TILELOADD #NM sets XFD_ERR[18]');
+  assert.equal(at('IA32_XFD_ERR', 2175), 0n, 'KVM saved and cleared it before enabling interrupts');
+  assert.equal(at('IA32_XFD_ERR', 2208), 0x40000n, 'restored for the guest before the next entry');
+  assert.equal(at('IA32_XFD', 2122), 0n);
+  assert.equal(at('IA32_XFD', 2123), 0x40000n);
   assert.equal(at('XCR0', 0), 1n, 'RESET: XCR0 = 1 (SDM Vol3A 2.6)');
-  assert.equal(at('XCR0', 894), 0x60007n, "the guest's XCR0 loaded for entry");
-  assert.equal(at('XCR0', 972), 0x602e7n, "the host's again after the exit");
-  assert.equal(at('XINUSE', 964), 0n);
-  assert.equal(at('XINUSE', 965), 0x20000n, 'LDTILECFG: XTILECFG leaves its initial configuration');
-  // In a window, the segment that starts at 966 holds 0x40000 as hex text.
+  assert.equal(at('XCR0', 2082), 0x60007n, "the guest's XCR0 loaded for entry");
+  assert.equal(at('XCR0', 2162), 0x602e7n, "the host's again after the exit");
+  assert.equal(at('XINUSE', 2154), 0n);
+  assert.equal(at('XINUSE', 2155), 0x20000n, 'LDTILECFG: XTILECFG leaves its initial configuration');
+  // In a window, the segment that starts at 2156 holds 0x40000 as hex text.
   const w = r.window(0, r.end + 1, MAX_BUCKETS);
   const t = w.tracks.find((x) => x.id === 'cpu0.IA32_XFD_ERR')!;
-  const seg = t.segments.find((s) => s.from === 966)!;
-  assert.deepEqual([seg.to, t.values[seg.value]], [985, { hex: '0x40000', text: '0x40000 [XTILEDATA]' }]);
+  const seg = t.segments.find((s) => s.from === 2156)!;
+  assert.deepEqual([seg.to, t.values[seg.value]], [2175, { hex: '0x40000', text: '0x40000 [XTILEDATA]' }]);
   assert.deepEqual(w.tracks.map((x) => x.id), ['cpu0.XCR0', 'cpu0.IA32_XFD', 'cpu0.IA32_XFD_ERR', 'cpu0.XINUSE']);
 });
 
@@ -85,12 +85,12 @@ test('naive: the guest #NM delivered to the guest, then invariant violations and
   const r = recorded(engine(example, 'naive'));
   const m = r.marksOf('thread2').filter((x) => x.kind !== 'switch');
   assert.deepEqual(m.map((x) => [x.step, x.kind]), [
-    [937, 'nm'], [939, 'interrupt'], [949, 'invariant'], [950, 'event'], [1322, 'invariant'], [1323, 'invariant'], [1324, 'assertion'], [1426, 'thread-end'],
+    [2127, 'nm'], [2129, 'interrupt'], [2139, 'invariant'], [2140, 'event'], [2537, 'invariant'], [2538, 'invariant'], [2539, 'assertion'], [2646, 'thread-end'],
   ]);
   assert.equal(m[0]!.text, 'guest #NM: TILELOADD uses XTILEDATA, disabled by IA32_XFD; IA32_XFD_ERR := 0x40000');
   assert.match(m[2]!.text, /^invariant host-sees-guest-xfd-err violated: interrupts are enabled with IA32_XFD_ERR = 0x40000/);
   assert.equal(m[6]!.text, 'assertion failed: guest lost its XFD_ERR (xfd-err-leak.xsave:16)');
-  assert.deepEqual(r.marksOf('thread3').map((x) => [x.step, x.kind]), [[995, 'invariant'], [1223, 'nm'], [1281, 'thread-end']]);
+  assert.deepEqual(r.marksOf('thread3').map((x) => [x.step, x.kind]), [[2190, 'invariant'], [2435, 'nm'], [2496, 'thread-end']]);
 });
 
 test('replayed positions are not recorded twice; an edit cuts the recording at its step and records the edited value there', () => {
@@ -98,27 +98,27 @@ test('replayed positions are not recorded twice; an edit cuts the recording at i
   const r = new TimelineRecorder(e.state, e.program);
   const h = new History(e, { save: () => 0, load: () => {} }, 64);
   const step = () => { const x = e.step(); h.afterStep(); r.record(e.state, x); };
-  while (e.state.steps < 1100 && !e.state.halted) step();
-  const before = JSON.stringify(r.window(0, 1101, 500));
-  h.travel(900, step);
-  assert.equal(e.state.steps, 900);
-  h.travel(1100, step);
-  assert.equal(JSON.stringify(r.window(0, 1101, 500)), before, 'travelling back and forth changed nothing');
-  h.travel(970, step);
+  while (e.state.steps < 2300 && !e.state.halted) step();
+  const before = JSON.stringify(r.window(0, 2301, 500));
+  h.travel(2100, step);
+  assert.equal(e.state.steps, 2100);
+  h.travel(2300, step);
+  assert.equal(JSON.stringify(r.window(0, 2301, 500)), before, 'travelling back and forth changed nothing');
+  h.travel(2160, step);
   e.state.cpus[0]!.xfdErr = 0x40000n | 0x20000n;
   h.edited();
   r.edited(e.state);
-  assert.equal(r.end, 970);
-  assert.equal(r.valueAt(0, 'IA32_XFD_ERR', 970), 0x60000n);
-  assert.equal(r.valueAt(0, 'IA32_XFD_ERR', 969), 0x40000n);
-  assert.deepEqual(r.marksOf('cpu0').filter((m) => m.step > 970), []);
-  // The vCPU thread still runs at 970: its span is open again, and the edited run (which goes
+  assert.equal(r.end, 2160);
+  assert.equal(r.valueAt(0, 'IA32_XFD_ERR', 2160), 0x60000n);
+  assert.equal(r.valueAt(0, 'IA32_XFD_ERR', 2159), 0x40000n);
+  assert.deepEqual(r.marksOf('cpu0').filter((m) => m.step > 2160), []);
+  // The vCPU thread still runs at 2160: its span is open again, and the edited run (which goes
   // elsewhere: XFD_ERR now has a bit no #NM set) closes it where it next switches.
-  while (e.state.steps < 1100 && !e.state.halted) step();
-  const run = spans(r, 'cpu0', 'run').find((s) => s[2] === 'qemu.vcpu0' && s[0] === 665)!;
-  assert.ok(run[1] > 970, `${run}`);
+  while (e.state.steps < 2300 && !e.state.halted) step();
+  const run = spans(r, 'cpu0', 'run').find((s) => s[2] === 'qemu.vcpu0' && s[0] === 675)!;
+  assert.ok(run[1] > 2160, `${run}`);
   assert.ok(r.marksOf('cpu0').some((m) => m.step === run[1] && (m.kind === 'switch' || m.kind === 'error')) || run[1] === r.end + 1, `${run} ends where the new run switches`);
-  assert.ok(r.end > 970);
+  assert.ok(r.end > 2160);
 });
 
 /** A guest that writes XCR0 `n` times: each XSETBV exits to KVM (SDM Vol3 25.1.2: XSETBV always exits). */
@@ -137,7 +137,7 @@ guest {
 host qemu {
   thread vcpu0 {
     vcpu = kvm_create_vcpu();
-    kvm_set_cpuid(vcpu, XFEATURE_MASK_FPSSE | XFEATURE_MASK_YMM);
+    kvm_set_cpuid(vcpu, kvm_cpuid_xcr0(XFEATURE_MASK_FPSSE | XFEATURE_MASK_YMM));
     while (kvm_run(vcpu) != KVM_EXIT_HLT) {}
   }
 }
