@@ -8,9 +8,11 @@
 //   fpu_irq             in host code with interrupts enabled, if the kernel has handle_fpu_irq()
 // Statements that only compute with locals commute with every event (no other code can see a
 // frame's locals), so on one CPU an event before one is the same run as the event after it: such
-// points are skipped.
+// points are skipped. So are statements that also return from an ordinary call (the frame popped is
+// seen by no other code either), but not a system call's entry or a return that changes privilege,
+// ends a thread or restores the interrupt flag (localStatements).
 import { type CompiledEvent, type Program, Op } from '../../lang/code';
-import type { MachineState } from '../machine';
+import type { MachineState, ThreadState } from '../machine';
 import type { Bounds, PlacedKind } from './options';
 
 /** An event the explorer can fire: its index in the search program's events. */
@@ -56,22 +58,56 @@ export function eventPool(bounds: Bounds, runTargets: string[], file: string): C
   ];
 }
 
-/** Per function, per statement: true when the statement only computes with locals (see above). */
-export function localStatements(program: Program): boolean[][] {
-  const LOCAL = new Set<number>([Op.PUSH, Op.LOAD, Op.STORE, Op.DUP, Op.POP, Op.UNARY, Op.BINARY, Op.TO_BOOL, Op.JUMP, Op.JUMP_IF_FALSE, Op.CALL]);
+/**
+ * How a statement touches what other code can see: `NONLOCAL`; `LOCAL` (only the frame's locals and
+ * operand stack, or a call into code of the same privilege); `LOCAL_IF_PLAIN_RETURN` (local, and its
+ * return, explicit or implicit, is local when it returns from an ordinary call to a caller of the
+ * same privilege: not from a handler, a hook, a context switch or a thread's outermost frame, which
+ * end a thread, restore the interrupt flag or go back to user mode; see plainReturn).
+ */
+export const NONLOCAL = 0;
+export const LOCAL = 1;
+export const LOCAL_IF_PLAIN_RETURN = 2;
+export type Locality = typeof NONLOCAL | typeof LOCAL | typeof LOCAL_IF_PLAIN_RETURN;
+
+/** Per function, per statement: its Locality (see above). */
+export function localStatements(program: Program): Locality[][] {
+  const PURE = new Set<number>([Op.PUSH, Op.LOAD, Op.STORE, Op.DUP, Op.POP, Op.UNARY, Op.BINARY, Op.TO_BOOL, Op.JUMP, Op.JUMP_IF_FALSE]);
   return program.functions.map((f) => {
-    const out: boolean[] = new Array(f.stmts.length).fill(false);
+    const out: Locality[] = new Array(f.stmts.length).fill(NONLOCAL);
     for (let pc = 0; pc < f.code.length; pc++) {
       if (f.code[pc]!.op !== Op.STMT) continue;
       let local = true;
+      let returns = false;
       let k = pc + 1;
-      for (; k < f.code.length && f.code[k]!.op !== Op.STMT; k++) if (!LOCAL.has(f.code[k]!.op)) local = false;
-      // The last statement of a function runs its implicit return: not local.
-      if (k >= f.code.length) local = false;
-      out[f.code[pc]!.a] = local;
+      for (; k < f.code.length && f.code[k]!.op !== Op.STMT; k++) {
+        const ins = f.code[k]!;
+        if (PURE.has(ins.op)) continue;
+        // A call from user code into the kernel is a system call: the privilege changes, and an
+        // event before it returns through exit_to_user_mode() while one after it does not.
+        if (ins.op === Op.CALL && !(f.context === 'user' && program.functions[ins.a]!.context === 'kernel')) continue;
+        if (ins.op === Op.RETURN) { returns = true; continue; }
+        local = false;
+      }
+      // The last statement of a function runs its implicit return.
+      if (k >= f.code.length) returns = true;
+      out[f.code[pc]!.a] = !local ? NONLOCAL : returns ? LOCAL_IF_PLAIN_RETURN : LOCAL;
     }
     return out;
   });
+}
+
+/**
+ * Whether the top frame's return only pops it and hands its value to the caller (doReturn in
+ * interpreter.ts): an ordinary call, a caller below it of the same privilege, no interrupt flag to
+ * restore.
+ */
+function plainReturn(th: ThreadState): boolean {
+  const n = th.frames.length;
+  const top = th.frames[n - 1];
+  const caller = th.frames[n - 2];
+  return top !== undefined && caller !== undefined && top.kind === 'call' && caller.kind !== 'vmentry' &&
+    caller.cpl === top.cpl && top.irqOffBefore === undefined;
 }
 
 export interface ChoiceTable {
@@ -82,7 +118,7 @@ export interface ChoiceTable {
   runs: Array<{ target: string; event: number }>;
   hasCommonInterrupt: boolean;
   hasFpuIrq: boolean;
-  local: boolean[][];
+  local: Locality[][];
   oneCpu: boolean;
 }
 
@@ -115,8 +151,11 @@ export function choicesAt(
   s: MachineState, p: { cpu: number; thread: number; fn: number; stmt: number }, t: ChoiceTable, used: Budget, refused: Refused,
 ): Choice[] {
   const out: Choice[] = [];
-  if (t.oneCpu && t.local[p.fn]![p.stmt]) return out;
   const th = s.threads[p.thread]!;
+  if (t.oneCpu) {
+    const l = t.local[p.fn]![p.stmt]!;
+    if (l === LOCAL || (l === LOCAL_IF_PLAIN_RETURN && plainReturn(th))) return out;
+  }
   const guest = s.cpus[p.cpu]!.vmx.mode === 'non-root';
   const irqOn = !s.irqOff[p.cpu];
   const booting = th.name.startsWith('kernel.');
