@@ -3,10 +3,9 @@
 // 1 an invariant or assertion failed or the kernel oopsed, 2 the scenario has errors (printed as
 // file:line:col: message) or ran past its step budget.
 import { resolve } from 'node:path';
-import { formatDiagnostic } from '../lang/source';
 import { cpuModelNames, isCpuModelName } from '../model';
 import { UsageError, parseArgs } from './args';
-import { loadScenarioFile } from '../host/scenario-file';
+import { loadForCommand } from './load-scenario';
 
 export const RUN_USAGE = `usage: xsave-sim run FILE [--policy NAME] [--cpu NAME] [--trace] [--max-steps N] [--json]
   --policy     run-loop policy: a shipped name or a .xsave file, a relative path read from the
@@ -38,16 +37,8 @@ export function runCommand(argv: string[]): RunOutput {
   }
   const maxSteps = Number(maxStepsText);
 
-  // Files: the scenario's folder tree, the working directory and the shipped kernel folder; the
-  // policy: --policy, else the scenario's line (a relative file from the scenario's folder).
-  const policy = args.options.get('policy');
-  const loaded = loadScenarioFile({ file, workspace: process.cwd(), ...(policy !== undefined ? { policy, policyOrigin: '--policy' } : {}), ...(cpu ? { cpu } : {}) });
-  switch (loaded.kind) {
-    case 'refused': return { status: 2, stdout: '', stderr: `${file}:1:1: error: ${loaded.message}\n` };
-    case 'host-cpu': throw new UsageError(`--cpu host: ${loaded.message}`);
-    case 'errors': return { status: 2, stdout: '', stderr: loaded.diagnostics.map((d) => formatDiagnostic(d) + '\n').join('') };
-    case 'loaded': break;
-  }
+  const loaded = loadForCommand(file, args.options.get('policy'), cpu);
+  if (!('engine' in loaded)) return loaded;
   const engine = loaded.engine;
   const result = engine.run(() => false, maxSteps);
   const s = engine.state;

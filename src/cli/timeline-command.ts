@@ -5,14 +5,13 @@
 // invariant or the kernel failed, 2 bad input (the scenario's errors as file:line:col: error: ...,
 // or a run past its step budget, whose picture is still written), 3 an internal error.
 import { basename, extname, resolve } from 'node:path';
-import { formatDiagnostic } from '../lang/source';
 import { cpuModelNames, isCpuModelName } from '../model';
-import { loadScenarioFile } from '../host/scenario-file';
 import { PictureWriteError, writePictureFile } from '../host/picture-file';
 import { timelineFor } from '../runtime/timeline-view';
 import { bucketsFor, timelineSvg } from '../views/timeline-svg';
 import pictureCss from '../../media/pictures.css';
 import { UsageError, parseArgs } from './args';
+import { loadForCommand } from './load-scenario';
 import { MAX_RUN_STEPS, type RunOutput } from './run-command';
 
 export const TIMELINE_USAGE = `usage: xsave-sim timeline FILE [--out FILE.svg|FILE.html] [--policy NAME] [--cpu NAME] [--max-steps N]
@@ -48,15 +47,8 @@ export function timelineCommand(argv: string[], write: (path: string, text: stri
   const kind = extname(out).toLowerCase();
   if (kind !== '.svg' && kind !== '.html') throw new UsageError(`--out: '${args.options.get('out')}' must end in .svg or .html`);
 
-  // As `run`: the scenario's folder tree, the working directory and the kernel folder; --policy or the scenario's line.
-  const policy = args.options.get('policy');
-  const loaded = loadScenarioFile({ file, workspace: process.cwd(), ...(policy !== undefined ? { policy, policyOrigin: '--policy' } : {}), ...(cpu ? { cpu } : {}) });
-  switch (loaded.kind) {
-    case 'refused': return { status: 2, stdout: '', stderr: `${file}:1:1: error: ${loaded.message}\n` };
-    case 'host-cpu': throw new UsageError(`--cpu host: ${loaded.message}`);
-    case 'errors': return { status: 2, stdout: '', stderr: loaded.diagnostics.map((d) => formatDiagnostic(d) + '\n').join('') };
-    case 'loaded': break;
-  }
+  const loaded = loadForCommand(file, args.options.get('policy'), cpu);
+  if (!('engine' in loaded)) return loaded;
   const engine = loaded.engine;
   const rec = timelineFor(engine, loaded.source);
   const t0 = performance.now();
