@@ -18,6 +18,11 @@ const outcome = (o: Outcome<unknown>): BuiltinResult => ({ kind: 'outcome', outc
 function bytesAt(c: BuiltinContext, insn: string, addr: bigint, len: number, write: boolean): Uint8Array | Outcome<never> {
   const at = locate(c.mem, addr, len);
   if (!at) return { kind: 'fault', fault: pf(insn, addr, write, `${write ? 'writes' : 'reads'} ${len} byte(s) not mapped`) };
+  if (c.fp) {
+    const i = c.mem.regions.indexOf(at.region);
+    if (i < 0) c.fp.other = true;
+    else (write ? c.fp.regW : c.fp.regR).add(i);
+  }
   return at.region.bytes.subarray(at.offset, at.offset + len);
 }
 

@@ -17,6 +17,7 @@ import { VMCS_FIELDS } from './constants';
 import { type Value, U64_MASK } from './value';
 import { ScenarioError } from './scenario-error';
 import { MEMORY_BUILTINS } from './builtins-memory';
+import type { Footprint } from './footprint';
 import { CPUID_IO_BUILTINS } from './builtins-cpuid-io';
 import { TASK_BUILTINS } from './builtins-tasks';
 import type { TaskRequest } from './tasks';
@@ -53,6 +54,8 @@ export interface BuiltinContext {
   readonly cpuIndex: number;
   readonly mem: Memory;
   readonly thread: ThreadState;
+  /** What the step touches, while the explorer records it (footprint.ts); else null. */
+  readonly fp: Footprint | null;
   /** The argument as an integer, or throws a scenario error naming it. */
   u64(args: Value[], i: number, name: string): bigint;
   /** The argument as a reference to an object of `type`. */

@@ -15,6 +15,7 @@ import { type CompiledFn, type Program, Op } from '../lang/code';
 import { ScenarioError } from './builtins';
 import { bootMachine } from './boot';
 import { deliverPending } from './exceptions';
+import type { Footprint } from './footprint';
 import type { Happening } from './happening';
 import { exec } from './interpreter';
 import { checkInvariants } from './invariant-checks';
@@ -61,11 +62,16 @@ export class Engine {
    * rehashes those only when this moved. Not part of the state.
    */
   builtinRuns = 0;
+  /**
+   * Where the explorer wants the next steps' footprints recorded (footprint.ts; it clears it
+   * between steps); null, the default, records nothing. Not part of the state.
+   */
+  footprint: Footprint | null = null;
 
   constructor(readonly program: Program, opts: EngineOptions = {}) {
     this.code = new ProgramIndex(program, opts.maxFrames ?? 256);
     this.state = bootMachine(this.code, opts);
-    this.x = { state: this.state, code: this.code, cpu: this.state.cpus[0]!, c: 0, out: [], injected: -1, builtinRuns: 0 };
+    this.x = { state: this.state, code: this.code, cpu: this.state.cpus[0]!, c: 0, out: [], injected: -1, builtinRuns: 0, fp: null };
   }
 
   // ---- queries ------------------------------------------------------------------------------
@@ -158,7 +164,7 @@ export class Engine {
     this.c = c;
     s.nextCpu = (c + 1) % s.cpus.length;
     const x = this.x;
-    x.state = s; x.cpu = s.cpus[c]!; x.c = c; x.out = out; x.injected = this.injected; x.builtinRuns = 0;
+    x.state = s; x.cpu = s.cpus[c]!; x.c = c; x.out = out; x.injected = this.injected; x.builtinRuns = 0; x.fp = this.footprint;
     const th = dispatch(x);
     s.steps++;
     s.lastThread = th.id;

@@ -8,6 +8,7 @@ import { ModelArgumentError, hlt } from '../model';
 import { BINARY_CODES, Op, UNARY_CODES } from '../lang/code';
 import { binaryValue } from '../lang/compiler';
 import { type BuiltinContext, type BuiltinResult, ScenarioError } from './builtins';
+import { MEMORY_BUILTINS } from './builtins-memory';
 import { fireDeferred, eventsAt } from './events';
 import { afterOutcome } from './exceptions';
 import { RETURNS_VALUE, createShadow } from './invariants';
@@ -26,6 +27,9 @@ import { type Value, U64_MASK, isRef, showValue, truthy } from './value';
 import { completeGuestInstruction, enterGuest, guestOf, migrateGuest, vcpuOf } from './vmx-transitions';
 
 const MAX_OPS_PER_STEP = 1_000_000;
+
+/** Loads, stores and block operations: the builtins whose footprint is the regions they touch. */
+const MEMORY_BUILTINS_BY_NAME = new Set(Object.keys(MEMORY_BUILTINS));
 
 /** The builtins of the XSAVE family: they read XMODIFIED and write memory, not registers (provenance.ts). */
 const SAVES_STATE = new Set(['xsave', 'xsaveopt', 'xsavec', 'xsaves']);
@@ -64,6 +68,7 @@ export function exec(x: StepContext, th: ThreadState): void {
         const v = o.fields[name];
         if (v === undefined) throw new ScenarioError(fieldProblem(o.type, name, null) ?? `${o.type} has no field '${name}'`);
         if (o.type === 'percpu' && name === 'xfd_state') checkXfdCache(x, th, o);
+        if (x.fp) { x.fp.objR.add(o.id); if (o.type === 'percpu') x.fp.other = true; }
         f.stack.push(v);
         f.pc++;
         break;
@@ -79,6 +84,7 @@ export function exec(x: StepContext, th: ThreadState): void {
           throw new ScenarioError(`${o.type}.${name} holds a ${kind.ref}, not a ${x.state.heap[v.ref]!.type}`);
         }
         o.fields[name] = v;
+        if (x.fp) x.fp.objW.add(o.id);
         if (TRACKED_FIELDS[o.type]?.includes(name)) noteFieldWrite(x.state.provenance, o.id, o.type, name, { step: x.state.steps, fn: f.fn, stmt: f.stmt });
         f.pc++;
         break;
@@ -117,6 +123,7 @@ export function exec(x: StepContext, th: ThreadState): void {
       case Op.JUMP: f.pc = ins.a; break;
       case Op.JUMP_IF_FALSE: f.pc = truthy(f.stack.pop()!) ? f.pc + 1 : ins.a; break;
       case Op.ASSERT: {
+        if (x.fp) x.fp.other = true;
         const ok = truthy(f.stack.pop()!);
         f.pc++;
         const st = fn.stmts[f.stmt]!;
@@ -131,6 +138,7 @@ export function exec(x: StepContext, th: ThreadState): void {
         break;
       }
       case Op.SPAWN: {
+        if (x.fp) x.fp.other = true;
         const name = `${th.process}.${p.names[ins.a]!}`;
         const t = x.state.threads.find((y) => y.name === name)!;
         if (t.status !== 'waiting') throw new ScenarioError(`thread ${name} was already started`);
@@ -146,13 +154,17 @@ export function exec(x: StepContext, th: ThreadState): void {
         const args = f.stack.splice(f.stack.length - ins.b, ins.b);
         const callee = p.functions[ins.a]!;
         const syscall = fn.context === 'user' && callee.context === 'kernel';
+        if (syscall && x.fp) x.fp.other = true;
         f.pc++;
         th.frames.push(x.code.frame(ins.a, syscall ? 'syscall' : 'call', syscall ? 0 : f.cpl, args));
         cpu.cpl = syscall ? 0 : f.cpl;
         x.out.push({ kind: 'call', cpu: x.c, thread: th.id, fn: ins.a, name: callee.name });
         break;
       }
-      case Op.RETURN: if (doReturn(x, th, f, f.stack.pop()!) || x.state.halted) return; break;
+      case Op.RETURN:
+        if (x.fp && !plainReturn(th, f)) x.fp.other = true;
+        if (doReturn(x, th, f, f.stack.pop()!) || x.state.halted) return;
+        break;
       case Op.BUILTIN: if (builtin(x, th, f, ins.a, ins.b)) return; break;
     }
   }
@@ -177,6 +189,15 @@ function global(x: StepContext, name: string, th: ThreadState): Value {
   const id = x.state.globals[name];
   if (id !== undefined) return { ref: id };
   throw new ScenarioError(`no global '${name}'`);
+}
+
+/**
+ * Whether returning from `f` (the top frame) only pops it and hands its value to the caller: an
+ * ordinary call below a caller of the same privilege, no interrupt flag to restore (doReturn).
+ */
+export function plainReturn(th: ThreadState, f: Frame): boolean {
+  const caller = th.frames[th.frames.length - 2];
+  return caller !== undefined && f.kind === 'call' && caller.kind !== 'vmentry' && caller.cpl === f.cpl && f.irqOffBefore === undefined;
 }
 
 /** Returns from frame `f`; true when the step must end (the thread exited or was switched out). */
@@ -246,8 +267,16 @@ function builtin(x: StepContext, th: ThreadState, f: Frame, index: number, argc:
   const heapBefore = s.heap.length;
   const regionsBefore = s.mem.regions.length;
   const guest = cpu.vmx.mode === 'non-root';
+  // The explorer follows loads, stores and block operations of host kernel code region by region
+  // (builtins-memory.ts) and notes CPUID; anything else a builtin does counts as touching
+  // everything (footprint.ts).
+  const fp = x.fp;
+  if (fp) {
+    if (!guest && f.cpl === 0 && name === 'cpuid') fp.cpu = true;
+    else if (guest || f.cpl !== 0 || !MEMORY_BUILTINS_BY_NAME.has(name)) fp.other = true;
+  }
   const ctx: BuiltinContext = {
-    state: s, cpu, cpuIndex: 0, mem: s.mem, thread: th,
+    state: s, cpu, cpuIndex: 0, mem: s.mem, thread: th, fp,
     u64: (a, i, pname) => {
       const v = a[i]!;
       if (typeof v !== 'bigint') throw new ScenarioError(`${name}: '${pname}' must be an integer, not an object reference`);
@@ -258,6 +287,7 @@ function builtin(x: StepContext, th: ThreadState, f: Frame, index: number, argc:
       if (typeof v === 'bigint') throw new ScenarioError(`${name}: '${pname}' must be a ${type}, not ${v === 0n ? 'NULL' : 'an integer'}`);
       const o = s.heap[v.ref]!;
       if (o.type !== type) throw new ScenarioError(`${name}: '${pname}' must be a ${type}, not a ${o.type}`);
+      if (fp) { fp.objR.add(o.id); fp.objW.add(o.id); }
       return o;
     },
   };

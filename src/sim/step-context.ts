@@ -7,6 +7,7 @@ import type { CpuState } from '../model';
 import type { Happening } from './happening';
 import type { MachineState, ThreadState } from './machine';
 import type { ProgramIndex } from './program-index';
+import type { Footprint } from './footprint';
 import type { Write } from './provenance';
 
 export interface StepContext {
@@ -24,6 +25,8 @@ export interface StepContext {
   injected: number;
   /** Builtins run by this step (only they change byte arrays: the explorer rehashes those only then). */
   builtinRuns: number;
+  /** What the step touches, recorded while the explorer asks for it (footprint.ts); else null. */
+  fp: Footprint | null;
 }
 
 export function trace(x: StepContext, kind: string, text: string): void {

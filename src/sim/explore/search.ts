@@ -21,9 +21,11 @@
 // it, the explorer's interchangeable events are left out of the key, and the first steps after each
 // placement are hashed densely: more cuts of the same kind (an earlier visit of the same state with
 // at least the budget at no greater depth), so the same answer; the counts then depend on the split.
-import type { Program } from '../../lang/code';
+import { type Program, Op } from '../../lang/code';
+import { MEMORY_BUILTINS } from '../builtins-memory';
 import { Engine, type EngineOptions, type Happening } from '../engine';
 import type { MachineState } from '../machine';
+import { type Footprint, addFootprint, clearFootprint, independent, newFootprint } from '../footprint';
 import { type Budget, type ChoiceTable, type Choice, type Refused, choiceTable, choicesAt, covers, eventPool, packBudget } from './choice-points';
 import { cloneState } from './clone';
 import { type BoundsHit, type Failure, type Found, type Placement, type SearchOptions, type UnitResult, MAX_VISITED_STATES, noBoundsHit } from './options';
@@ -47,6 +49,7 @@ interface Root {
   start: MachineState;
   held: string | null;
   budget: Budget;
+  candidates: boolean[][];
 }
 
 /** A top-level branch: at depth `depth` of root `root`'s line, fire `choice`. */
@@ -102,6 +105,9 @@ export class Search {
   private hooks: SearchHooks = {};
   private path: Placement[] = [];
   private refused: Refused = { interrupts: false, preemptions: false, fpuIrqs: false };
+  /** Per function, per statement: whether it may commute with an event (sleepCandidates). */
+  private candidates: boolean[][] = [];
+  private readonly stepFootprint = newFootprint();
 
   constructor(program: Program, readonly opts: SearchOptions, engineOpts: EngineOptions = {}) {
     const kept = opts.keepEvents ? program.events : [];
@@ -127,7 +133,7 @@ export class Search {
       const pooled = table.interrupts.length + table.preemptions.length + table.fpuIrqs.length;
       const chained = p.events[pooled]?.afterPrevious === true;
       const anonymous = opts.reduction !== false && !chained ? pooled : 0;
-      this.roots.push({ program: p, table, anonymous, start: cloneState(e.state), held: r.held, budget: r.budget });
+      this.roots.push({ program: p, table, anonymous, start: cloneState(e.state), held: r.held, budget: r.budget, candidates: sleepCandidates(p) });
     }
   }
 
@@ -162,10 +168,17 @@ export class Search {
       const e = this.engine;
       e.state = cloneState(this.root.start);
       const used = this.used(this.root.budget);
+      const sleep = new SleepSet();
       for (let d = 0; d < this.lineEnd[r]! && d + 1 < bound && !e.state.halted; d++) {
         const p = e.nextPoint();
-        if (p) for (const c of choicesAt(e.state, p, this.root.table, used, this.refused)) list.push({ root: r, depth: d, choice: c });
-        e.step();
+        if (p) {
+          for (const c of choicesAt(e.state, p, this.root.table, used, this.refused)) {
+            if (sleep.has(c)) continue;
+            list.push({ root: r, depth: d, choice: c });
+            this.fallAsleep(sleep, c, p, used);
+          }
+        }
+        this.stepPast(sleep, p);
       }
     }
     return list;
@@ -216,6 +229,7 @@ export class Search {
   private use(r: number): void {
     this.root = this.roots[r]!;
     this.engine = this.engines[r]!;
+    this.candidates = this.root.candidates;
   }
 
   private used(remaining: Budget): Budget {
@@ -284,6 +298,91 @@ export class Search {
     if ((packed & 0xff) < (by & 0xff)) r.interrupts = true;
     if (((packed >> 8) & 0xff) < ((by >> 8) & 0xff)) r.preemptions = true;
     if (((packed >> 16) & 0xff) < ((by >> 16) & 0xff)) r.fpuIrqs = true;
+  }
+
+  // ---- sleep sets (docs/explorer.md, "Reductions" 5) ------------------------------------------
+
+  /**
+   * After the branch of `choice` at point `p`: with reduction on one CPU, when the statement at `p`
+   * may be one that commutes with events (sleepCandidates), the event's handler is run on a copy
+   * to learn what it touches; the event then sleeps (is not placed again) while the line's next
+   * statements touch nothing of that (stepPast).
+   */
+  private fallAsleep(sleep: SleepSet, choice: Choice, p: Point, used: Budget): void {
+    if (this.opts.reduction === false || !this.root.table.oneCpu || !this.candidates[p.fn]![p.stmt]) return;
+    const f = this.handlerFootprint(choice, p, used);
+    if (f) sleep.add(choice, f);
+  }
+
+  /**
+   * What the event's handler touches, from placing it at point `p` until the interrupted thread
+   * stands at `p` again; null when that is not one plain stretch of this thread's kernel code: when
+   * another thread runs meanwhile, anything but calls, the event itself and register writes
+   * happens (an exception, a VM entry or exit, a thread's end, a failure), another event could be
+   * placed inside it (a branch there would not be mirrored by the branch already explored), or it
+   * lasts more than HANDLER_MAX steps.
+   */
+  private handlerFootprint(choice: Choice, p: Point, used: Budget): Footprint | null {
+    const e = this.engine;
+    const saved = e.state;
+    const frames = saved.threads[p.thread]!.frames.length;
+    const after: Budget = {
+      interrupts: used.interrupts + (choice.kind === 'external_interrupt' ? 1 : 0),
+      preemptions: used.preemptions + (choice.kind === 'preempt' || choice.kind === 'run' ? 1 : 0),
+      fpuIrqs: used.fpuIrqs + (choice.kind === 'fpu_irq' ? 1 : 0),
+    };
+    const all = newFootprint();
+    const one = this.stepFootprint;
+    let result: Footprint | null = null;
+    const c0 = saved.cpus[p.cpu]!;
+    const config = (c: typeof c0) => `${c.xcr0} ${c.xss} ${c.cr4.osxsave} ${c.cr4.pke} ${c.cpuidLimit === c0.cpuidLimit}`;
+    const before = config(c0);
+    e.state = cloneState(saved);
+    e.inject(choice.event);
+    try {
+      for (let n = 0; n < HANDLER_MAX; n++) {
+        clearFootprint(one);
+        e.footprint = one;
+        const h = e.step();
+        e.footprint = null;
+        if (e.state.lastThread !== p.thread || e.state.halted || !h.every(handlerHappening)) break;
+        addFootprint(all, one);
+        const q = e.nextPoint();
+        if (q && q.thread === p.thread && q.fn === p.fn && q.stmt === p.stmt && e.state.threads[p.thread]!.frames.length === frames) {
+          // What CPUID answers from: changed by the handler, a CPUID after it would differ.
+          all.cpu = config(e.state.cpus[p.cpu]!) !== before;
+          result = all;
+          break;
+        }
+        if (q && choicesAt(e.state, q, this.root.table, after, { interrupts: false, preemptions: false, fpuIrqs: false }).length) break;
+      }
+    } finally {
+      e.footprint = null;
+      e.state = saved;
+    }
+    return result;
+  }
+
+  /**
+   * Steps the line past point `p` (null: no statement boundary), recording what the step touches
+   * while events sleep, and wakes every sleeping event the step does not commute with: a step of
+   * another thread, one that did more than compute, read kernel objects and memory, and write
+   * memory that only kernel or user code names (`kmalloc`, `user_buffer_alloc` regions: no
+   * invariant reads them), or one that touched what the event's handler touches.
+   */
+  private stepPast(sleep: SleepSet, p: Point | null): void {
+    const e = this.engine;
+    if (sleep.empty()) { e.step(); return; }
+    const fp = this.stepFootprint;
+    clearFootprint(fp);
+    e.footprint = fp;
+    const h = e.step();
+    e.footprint = null;
+    const regions = e.state.mem.regions;
+    let ok = p !== null && e.state.lastThread === p.thread && !e.state.halted && h.every((x) => x.kind === 'call') && !fp.other && fp.objW.size === 0;
+    if (ok) for (const i of fp.regW) if (!PRIVATE_REGION.test(regions[i]!.name)) { ok = false; break; }
+    if (!ok) sleep.clear();
+    else sleep.keep((f) => independent(fp, f));
   }
 
   /**
@@ -369,14 +468,17 @@ export class Search {
     // Second pass: the branches, at the choice points before where the first pass ended.
     e.state = start;
     const used = this.used(budget);
+    const sleep = new SleepSet();
     for (let d = depth; d < end && !e.state.halted; d++) {
       if (this.cancelled() || d + 1 >= this.bound) break;
       const p = e.nextPoint();
       if (p) for (const c of choicesAt(e.state, p, this.root.table, used, this.refused)) {
         if (this.cancelled() || d + 1 >= this.bound) break;
+        if (sleep.has(c)) continue;
         this.branch(d, budget, c);
+        this.fallAsleep(sleep, c, p, used);
       }
-      e.step();
+      this.stepPast(sleep, p);
     }
     const r = this.refused;
     const hit = this.result.boundsHit;
@@ -389,6 +491,63 @@ export class Search {
 
 /** Steps after a placement at which a branch is hashed whatever they did (with reduction). */
 const WINDOW = 64;
+/** Steps an event's handler may take to be learnt for a sleep set (handlerFootprint). */
+const HANDLER_MAX = 256;
+/** Memory no invariant reads and only code that was given its address touches (stepPast). */
+const PRIVATE_REGION = /^(kmalloc|user buffer) \d+$/;
+
+type Point = { cpu: number; thread: number; fn: number; stmt: number };
+
+/** What may happen while an event's handler is learnt (handlerFootprint). */
+function handlerHappening(x: Happening): boolean {
+  return x.kind === 'call' || x.kind === 'event' || x.kind === 'msr-write' || x.kind === 'xcr0-write';
+}
+
+/**
+ * Per function, per statement: whether it can be a step that commutes with an event (stepPast
+ * decides from what it touched): kernel code whose operations are computing, field reads, calls,
+ * returns, CPUID and the builtins that load, store, fill, copy and compare memory.
+ */
+export function sleepCandidates(program: Program): boolean[][] {
+  const PURE = new Set<number>([Op.PUSH, Op.LOAD, Op.STORE, Op.DUP, Op.POP, Op.UNARY, Op.BINARY, Op.TO_BOOL, Op.JUMP, Op.JUMP_IF_FALSE, Op.GLOBAL, Op.FIELD, Op.CALL, Op.RETURN]);
+  const memory = new Set(Object.keys(MEMORY_BUILTINS));
+  return program.functions.map((f) => {
+    const out: boolean[] = new Array(f.stmts.length).fill(false);
+    if (f.context !== 'kernel') return out;
+    for (let pc = 0; pc < f.code.length; pc++) {
+      if (f.code[pc]!.op !== Op.STMT) continue;
+      let ok = true;
+      for (let k = pc + 1; k < f.code.length && f.code[k]!.op !== Op.STMT; k++) {
+        const ins = f.code[k]!;
+        if (PURE.has(ins.op)) continue;
+        if (ins.op === Op.BUILTIN && (memory.has(program.builtins[ins.a]!) || program.builtins[ins.a] === 'cpuid')) continue;
+        ok = false;
+      }
+      out[f.code[pc]!.a] = ok;
+    }
+    return out;
+  });
+}
+
+/** Events asleep on a line, by kind (one kind's events are interchangeable) and target, with what their handler touches. */
+class SleepSet {
+  private items: Array<{ kind: string; target: string | null; f: Footprint }> = [];
+  has(c: Choice): boolean {
+    return this.items.some((z) => z.kind === c.kind && z.target === c.target);
+  }
+  add(c: Choice, f: Footprint): void {
+    this.items.push({ kind: c.kind, target: c.target, f });
+  }
+  empty(): boolean {
+    return this.items.length === 0;
+  }
+  clear(): void {
+    this.items = [];
+  }
+  keep(pred: (f: Footprint) => boolean): void {
+    this.items = this.items.filter((z) => pred(z.f));
+  }
+}
 function checkpoint(x: Happening): boolean {
   return x.kind === 'vmentry' || x.kind === 'vmexit' || x.kind === 'exception' || x.kind === 'thread-end' || x.kind === 'event';
 }

@@ -1,0 +1,80 @@
+// What a step touches (src/sim/footprint.ts), which the explorer's sleep sets rest on
+// (docs/explorer.md, "Reductions" 5): a step that only computes, reads kernel objects, runs CPUID
+// and loads or stores memory commutes with an event's handler that touches none of it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadScenarioFile } from '../../src/host/scenario-file';
+import { type Footprint, clearFootprint, independent, newFootprint } from '../../src/sim/footprint';
+import { scenario } from '../runtime/support';
+
+function fp(parts: Partial<{ objR: number[]; objW: number[]; regR: number[]; regW: number[]; cpu: boolean; other: boolean }>): Footprint {
+  const f = newFootprint();
+  for (const o of parts.objR ?? []) f.objR.add(o);
+  for (const o of parts.objW ?? []) f.objW.add(o);
+  for (const r of parts.regR ?? []) f.regR.add(r);
+  for (const r of parts.regW ?? []) f.regW.add(r);
+  f.cpu = parts.cpu ?? false;
+  f.other = parts.other ?? false;
+  return f;
+}
+
+test('independent: a step commutes with a handler unless one writes what the other reads or writes', () => {
+  const handler = fp({ objR: [1], objW: [2], regR: [10], regW: [11], other: true });
+  assert.equal(independent(fp({ objR: [1, 3], regR: [12], regW: [13] }), handler), true, 'both read object 1: no conflict');
+  assert.equal(independent(fp({ objR: [2] }), handler), false, 'the handler writes object 2, which the step reads');
+  assert.equal(independent(fp({ regR: [11] }), handler), false, 'the handler writes region 11, which the step reads');
+  assert.equal(independent(fp({ regW: [10] }), handler), false, 'the step writes region 10, which the handler reads');
+  assert.equal(independent(fp({ regW: [11] }), handler), false, 'both write region 11');
+  assert.equal(independent(fp({ objW: [7] }), handler), false, 'a step that writes an object field is never taken as commuting');
+  assert.equal(independent(fp({ other: true }), fp({})), false, 'a step that did anything else is never taken as commuting');
+  assert.equal(independent(fp({ cpu: true }), fp({ cpu: true })), false, 'CPUID after a handler that left XCR0, XSS or CR4 changed');
+  assert.equal(independent(fp({ cpu: true }), fp({ other: true })), true, 'CPUID after a handler that changed nothing CPUID reads');
+});
+
+test('the engine records what each step of KVM_GET_SUPPORTED_CPUID touches: the user buffer it fills, CPUID, the system call itself', () => {
+  const file = scenario('footprint.xsave', `cpu "sapphire-rapids";
+policy "linux-6.19";
+host qemu {
+  thread t {
+    let cpuid2 = kvm_get_supported_cpuid();
+  }
+}
+`);
+  const loaded = loadScenarioFile({ file });
+  assert.equal(loaded.kind, 'loaded');
+  if (loaded.kind !== 'loaded') return;
+  const e = loaded.engine;
+  const f = newFootprint();
+  const seen = { syscall: false, storeToUserBuffer: false, cpuid: false, fieldRead: false };
+  for (let n = 0; n < 20_000 && !e.state.halted; n++) {
+    const th = e.state.threads.find((t) => t.name === 'qemu.t')!;
+    const top = th.frames[th.frames.length - 1];
+    const fn = top ? e.fn(top)?.name : undefined;
+    const stmt = top && fn ? e.fn(top)!.stmts[e.stmtOf(top)] : undefined;
+    clearFootprint(f);
+    e.footprint = f;
+    e.step();
+    e.footprint = null;
+    if (e.state.lastThread !== th.id || !stmt) continue;
+    const regionNames = [...f.regW].map((i) => e.state.mem.regions[i]!.name);
+    if (fn === 'qemu.t') { assert.equal(f.other, true, 'the call into the kernel (a system call) is more than a computation'); seen.syscall = true; }
+    if (fn === 'cpuid_entry_set') {
+      assert.equal(f.other, false);
+      assert.equal(f.objW.size, 0);
+      assert.equal(regionNames.length, 1, 'one store32, one region');
+      assert.match(regionNames[0]!, /^user buffer \d+$/);
+      seen.storeToUserBuffer = true;
+    }
+    if (fn === 'xstate_required_size' && f.cpu) { assert.equal(f.other, false, 'CPUID in the host is noted, not taken as touching everything'); seen.cpuid = true; }
+    if (fn === 'kvm_supported_xcr0' && f.objR.size) { assert.equal(f.objW.size, 0); seen.fieldRead = true; }
+  }
+  assert.deepEqual(seen, { syscall: true, storeToUserBuffer: true, cpuid: true, fieldRead: true });
+});
+
+test('nothing is recorded unless the explorer asks (Engine.footprint is null by default)', () => {
+  const file = scenario('footprint-off.xsave', 'cpu "sapphire-rapids";\npolicy "linux-6.19";\nhost p { thread t { let b = kvm_get_supported_cpuid(); } }\n');
+  const loaded = loadScenarioFile({ file });
+  assert.equal(loaded.kind, 'loaded');
+  if (loaded.kind !== 'loaded') return;
+  assert.equal(loaded.engine.footprint, null);
+});
