@@ -424,6 +424,8 @@ export class Search {
     let arrays = arraysHash(e.state);
     let runs = e.builtinRuns;
     let end = depth;
+    // With reduction: hashed at every step that ran no builtin up to here (see below).
+    let denseUntil = dense ? depth + WINDOW : -1;
     for (let d = depth; ; ) {
       if (this.cancelled() || e.state.halted) { end = d; break; }
       if (d + 1 >= this.bound) { end = d; break; }
@@ -446,7 +448,11 @@ export class Search {
       // or exit. Steps that ran a builtin are skipped (their register images and memory would have
       // to be hashed again); two runs that met are the same run from there on and meet again at
       // the next step that ran none.
-      if ((dense && d - depth <= WINDOW && e.builtinRuns === b0) || (h.length && h.some(checkpoint))) {
+      const marked = h.length > 0 && h.some(checkpoint);
+      // A thread that ended or an event that fired: a branch that placed an event a statement
+      // earlier or later meets this run within a few steps once the same work is done.
+      if (dense && marked) denseUntil = Math.max(denseUntil, d + REWINDOW);
+      if ((d <= denseUntil && e.builtinRuns === b0) || marked) {
         if (e.builtinRuns !== runs) { runs = e.builtinRuns; arrays = arraysHash(e.state); }
         // With reduction the budget is not part of the key: a state met again with no more budget
         // than an earlier visit had is cut by `covers` (a run that spent an event to get back to
@@ -491,6 +497,8 @@ export class Search {
 
 /** Steps after a placement at which a branch is hashed whatever they did (with reduction). */
 const WINDOW = 64;
+/** Steps after a thread's end or an event at which a branch is hashed whatever they did (with reduction). */
+const REWINDOW = 16;
 /** Steps an event's handler may take to be learnt for a sleep set (handlerFootprint). */
 const HANDLER_MAX = 256;
 /** Memory no invariant reads and only code that was given its address touches (stepPast). */
