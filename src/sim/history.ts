@@ -7,7 +7,8 @@
 //
 // Three kinds of checkpoint keep a step back as cheap as a step forward at any depth:
 // - coarse ones over the whole run, thinned as it grows (at most MAX_CHECKPOINTS);
-// - a rolling one at the head, renewed every ROLL steps while the run goes forward;
+// - two rolling ones at the head, the newer renewed every ROLL steps while the run goes forward
+//   (the older is the one it replaced: a stop just after a renewal still has ROLL steps behind it);
 // - fine ones, every FINE steps, where the user is: the state at each stop, the last STOP_WINDOW
 //   steps before a stop that no checkpoint covered (replayed once, from the rolling or a coarse
 //   checkpoint, when the stop is reported), and the last FINE_WINDOW steps before a window a step
@@ -68,8 +69,9 @@ function weight(s: MachineState): number {
 
 export class History<A> {
   private checkpoints: Checkpoint<A>[] = [];
-  /** The head's rolling checkpoint (null before ROLL steps ran). */
+  /** The head's rolling checkpoint (null before ROLL steps ran), and the one it replaced. */
   private rolling: Checkpoint<A> | null = null;
+  private rollingBefore: Checkpoint<A> | null = null;
   /** Fine checkpoints, ascending by position. */
   private fine: Checkpoint<A>[] = [];
   /** The trace up to the furthest position reached on this timeline; a restore takes its prefix. */
@@ -103,7 +105,10 @@ export class History<A> {
     if (p >= this.furthest) {
       this.furthest = p;
       this.timeline = this.engine.state.trace;
-      if (p - (this.rolling?.position ?? this.start) >= ROLL) this.rolling = this.snapshot();
+      if (p - (this.rolling?.position ?? this.start) >= ROLL) {
+        this.rollingBefore = this.rolling;
+        this.rolling = this.snapshot();
+      }
     }
     const last = this.checkpoints[this.checkpoints.length - 1]!;
     if (p - last.position < this.every) return;
@@ -125,9 +130,9 @@ export class History<A> {
     return this.checkpoints.length;
   }
 
-  /** Every machine state held: coarse, rolling and fine (at most MAX_CHECKPOINTS + 1 + FINE_MAX). */
+  /** Every machine state held: coarse, rolling and fine (at most MAX_CHECKPOINTS + 2 + FINE_MAX). */
   get states(): number {
-    return this.checkpoints.length + (this.rolling ? 1 : 0) + this.fine.length;
+    return this.checkpoints.length + (this.rolling ? 1 : 0) + (this.rollingBefore ? 1 : 0) + this.fine.length;
   }
 
   /**
@@ -171,6 +176,7 @@ export class History<A> {
     this.checkpoints = this.checkpoints.filter((c) => c.position < p);
     this.fine = this.fine.filter((c) => c.position < p);
     if (this.rolling && this.rolling.position >= p) this.rolling = null;
+    if (this.rollingBefore && this.rollingBefore.position >= p) this.rollingBefore = null;
     this.checkpoint();
   }
 
@@ -229,6 +235,8 @@ export class History<A> {
     if (f && (!best || f.position > best.position)) best = f;
     const r = this.rolling;
     if (r && r.position < position && (!best || r.position > best.position)) best = r;
+    const q = this.rollingBefore;
+    if (q && q.position < position && (!best || q.position > best.position)) best = q;
     return best;
   }
 

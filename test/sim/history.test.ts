@@ -95,7 +95,21 @@ test('after a long run, the stop keeps fine checkpoints behind it: a step back r
   searched = 0;
   assert.equal(h.lastMatching(here - 90, () => { e.step(); searched++; return e.state.steps === here - 95; }), here - 95);
   assert.ok(searched <= 16, `${searched} statements replayed once the window left fine checkpoints`);
-  assert.ok(h.states <= 256 + 1 + 64, `${h.states} states held`);
+  assert.ok(h.states <= 256 + 2 + 64, `${h.states} states held`);
+});
+
+test('a stop just after the head renewed its rolling checkpoint still has the previous one behind it: a step back past the newer replays at most 256 statements, not a coarse interval', () => {
+  const e = loopEngine(100_000);
+  const h = new History(e, { save: () => 0, load: () => {} });
+  // Rolling checkpoints are taken every 256 steps from the start: stop 5 steps after one, deep
+  // enough that the coarse ones lie 1,024 apart.
+  const stop = 150_016 - (150_016 % 256) + 5;
+  while (e.state.steps < stop) { e.step(); h.afterStep(); }
+  h.atStop(() => { e.step(); h.afterStep(); });
+  let searched = 0;
+  const target = stop - 40;
+  assert.equal(h.lastMatching(stop, () => { e.step(); searched++; return e.state.steps === target; }), target);
+  assert.ok(searched <= 256 + 16, `${searched} statements replayed to go 40 back past the newest rolling checkpoint`);
 });
 
 test('an edit drops the fine and rolling checkpoints after it, as it drops the coarse ones', () => {
