@@ -26,7 +26,7 @@ import { MEMORY_BUILTINS } from '../builtins-memory';
 import { Engine, type EngineOptions, type Happening } from '../engine';
 import type { MachineState } from '../machine';
 import { type Footprint, addFootprint, clearFootprint, independent, newFootprint } from '../footprint';
-import { type Budget, type ChoiceTable, type Choice, type Refused, choiceTable, choicesAt, covers, eventPool, packBudget } from './choice-points';
+import { type Budget, type ChoiceTable, type Choice, type Refused, choiceTable, choicesAt, covers, eventPool, othersIdle, packBudget } from './choice-points';
 import { cloneState } from './clone';
 import { type BoundsHit, type Failure, type Found, type Placement, type SearchOptions, type UnitResult, MAX_VISITED_STATES, noBoundsHit } from './options';
 import { arraysHash, stateHash } from './state-hash';
@@ -309,7 +309,8 @@ export class Search {
    * statements touch nothing of that (stepPast).
    */
   private fallAsleep(sleep: SleepSet, choice: Choice, p: Point, used: Budget): void {
-    if (this.opts.reduction === false || !this.root.table.oneCpu || !this.candidates[p.fn]![p.stmt]) return;
+    if (this.opts.reduction === false || !this.candidates[p.fn]![p.stmt]) return;
+    if (!this.root.table.oneCpu && !othersIdle(this.engine.state, p.cpu)) return;
     const f = this.handlerFootprint(choice, p, used);
     if (f) sleep.add(choice, f);
   }
@@ -349,6 +350,8 @@ export class Search {
         addFootprint(all, one);
         const q = e.nextPoint();
         if (q && q.thread === p.thread && q.fn === p.fn && q.stmt === p.stmt && e.state.threads[p.thread]!.frames.length === frames) {
+          // A handler that left another CPU work: its statements would interleave with the line's.
+          if (!othersIdle(e.state, p.cpu)) break;
           // What CPUID answers from: changed by the handler, a CPUID after it would differ.
           all.cpu = config(e.state.cpus[p.cpu]!) !== before;
           result = all;
@@ -379,7 +382,8 @@ export class Search {
     const h = e.step();
     e.footprint = null;
     const regions = e.state.mem.regions;
-    let ok = p !== null && e.state.lastThread === p.thread && !e.state.halted && h.every((x) => x.kind === 'call') && !fp.other && fp.objW.size === 0;
+    let ok = p !== null && e.state.lastThread === p.thread && !e.state.halted && h.every((x) => x.kind === 'call') && !fp.other && fp.objW.size === 0 &&
+      othersIdle(e.state, p.cpu);
     if (ok) for (const i of fp.regW) if (!PRIVATE_REGION.test(regions[i]!.name)) { ok = false; break; }
     if (!ok) sleep.clear();
     else sleep.keep((f) => independent(fp, f));
