@@ -7,8 +7,8 @@
 //   preempt, run P.T    in host code with interrupts and preemption enabled, not during boot
 //   fpu_irq             in host code with interrupts enabled, if the kernel has handle_fpu_irq()
 // Statements that only compute with locals commute with every event (no other code can see a
-// frame's locals), so on one CPU (or while every other CPU is idle, othersIdle) an event before
-// one is the same run as the event after it: such points are skipped. So are statements that also return from an ordinary call (the frame popped is
+// frame's locals), so on one CPU an event before one is the same run as the event after it: such
+// points are skipped. So are statements that also return from an ordinary call (the frame popped is
 // seen by no other code either), but not a system call's entry or a return that changes privilege,
 // ends a thread or restores the interrupt flag (localStatements).
 import { type CompiledEvent, type Program, Op } from '../../lang/code';
@@ -100,9 +100,9 @@ export function localStatements(program: Program): Locality[][] {
 /**
  * Whether every CPU but `cpu` has nothing to run (no thread on it, none queued): the machine then
  * runs one statement after another on `cpu` as one CPU does, until something gives another CPU
- * work. A statement that only computes with locals cannot; an event's handler placed before it
- * or after it would do so at the same point of its own steps, and the other CPU's statements then
- * alternate with the same handler statements either way, so the one-CPU rules hold.
+ * work. The sleep sets (search.ts) use it with a handler they have seen leave the others idle. The
+ * local-statement rule above does not: an event placed there is not run first, and one that gave
+ * another CPU work would interleave that CPU's statements with the line's one statement off.
  */
 export function othersIdle(s: MachineState, cpu: number): boolean {
   for (let c = 0; c < s.cpus.length; c++) {
@@ -166,7 +166,7 @@ export function choicesAt(
 ): Choice[] {
   const out: Choice[] = [];
   const th = s.threads[p.thread]!;
-  if (t.oneCpu || othersIdle(s, p.cpu)) {
+  if (t.oneCpu) {
     const l = t.local[p.fn]![p.stmt]!;
     if (l === LOCAL || (l === LOCAL_IF_PLAIN_RETURN && plainReturn(th))) return out;
   }
