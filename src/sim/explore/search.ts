@@ -303,13 +303,16 @@ export class Search {
   // ---- sleep sets (docs/explorer.md, "Reductions" 5) ------------------------------------------
 
   /**
-   * After the branch of `choice` at point `p`: with reduction on one CPU, when the statement at `p`
+   * After the branch of `choice` at point `p`: with reduction, on one CPU or while the others are
+   * idle, without kept scenario events, when the statement at `p`
    * may be one that commutes with events (sleepCandidates), the event's handler is run on a copy
    * to learn what it touches; the event then sleeps (is not placed again) while the line's next
    * statements touch nothing of that (stepPast).
    */
   private fallAsleep(sleep: SleepSet, choice: Choice, p: Point, used: Budget): void {
-    if (this.opts.reduction === false || !this.candidates[p.fn]![p.stmt]) return;
+    // Kept scenario events count arrivals at their points, in handlers and on the line alike: the
+    // order of an event's handler and a statement could decide which arrival fires one.
+    if (this.opts.reduction === false || this.opts.keepEvents || !this.candidates[p.fn]![p.stmt]) return;
     if (!this.root.table.oneCpu && !othersIdle(this.engine.state, p.cpu)) return;
     const f = this.handlerFootprint(choice, p, used);
     if (f) sleep.add(choice, f);
