@@ -16,6 +16,11 @@ export interface MemRegion {
 
 export interface Memory {
   regions: MemRegion[];
+  /**
+   * Set only while the simulator's explorer learns what an instruction touches (src/sim/footprint.ts):
+   * every region an access locates is added. Absent otherwise, and never copied with the state.
+   */
+  touched?: Set<MemRegion>;
 }
 
 export function createMemory(regions: MemRegion[] = []): Memory {
@@ -40,7 +45,10 @@ export function locate(mem: Memory, addr: U64, len: number): { region: MemRegion
   for (const r of mem.regions) {
     if (addr >= r.base) {
       const off = addr - r.base;
-      if (off + BigInt(len) <= BigInt(r.bytes.length)) return { region: r, offset: Number(off) };
+      if (off + BigInt(len) <= BigInt(r.bytes.length)) {
+        mem.touched?.add(r);
+        return { region: r, offset: Number(off) };
+      }
     }
   }
   return null;

@@ -105,6 +105,7 @@ export function allocate(state: MachineState, size: number, name: string): bigin
 function tilecfgImage(ctx: BuiltinContext, palette: number, rows: number, colsb: number): bigint {
   const at = ctx.thread.scratch;
   const r = ctx.mem.regions.find((x) => x.base === at)!;
+  ctx.mem.touched?.add(r);
   r.bytes.fill(0, 0, 64);
   r.bytes[0] = palette;
   if (palette !== 0) {

@@ -268,12 +268,18 @@ function builtin(x: StepContext, th: ThreadState, f: Frame, index: number, argc:
   const regionsBefore = s.mem.regions.length;
   const guest = cpu.vmx.mode === 'non-root';
   // The explorer follows loads, stores and block operations of host kernel code region by region
-  // (builtins-memory.ts) and notes CPUID; anything else a builtin does counts as touching
-  // everything (footprint.ts).
+  // (builtins-memory.ts) and notes CPUID (footprint.ts). Any other builtin is `other`, and may
+  // reach memory its own way (XSAVE into a buffer, a header write, a tile load): the regions it
+  // locates are taken as both read and written (Memory.touched).
   const fp = x.fp;
+  let tracked = false;
   if (fp) {
     if (!guest && f.cpl === 0 && name === 'cpuid') fp.cpu = true;
-    else if (guest || f.cpl !== 0 || !MEMORY_BUILTINS_BY_NAME.has(name)) fp.other = true;
+    else if (guest || f.cpl !== 0 || !MEMORY_BUILTINS_BY_NAME.has(name)) {
+      fp.other = true;
+      tracked = true;
+      s.mem.touched = new Set();
+    }
   }
   const ctx: BuiltinContext = {
     state: s, cpu, cpuIndex: 0, mem: s.mem, thread: th, fp,
@@ -312,6 +318,14 @@ function builtin(x: StepContext, th: ThreadState, f: Frame, index: number, argc:
     // An argument the model cannot take at all is the scenario's error, reported at its statement.
     if (e instanceof ModelArgumentError) throw new ScenarioError(`${name}: ${e.message}`);
     throw e;
+  } finally {
+    if (tracked && fp) {
+      for (const region of s.mem.touched!) {
+        const i = s.mem.regions.indexOf(region);
+        if (i >= 0) { fp.regR.add(i); fp.regW.add(i); }
+      }
+      delete s.mem.touched;
+    }
   }
   const hwNm = r.kind === 'outcome' && r.outcome.kind === 'fault' && r.outcome.fault.nmCause === 'xfd';
   // A user task's reference runs each user-mode instruction once it completes on the real CPU

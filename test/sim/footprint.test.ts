@@ -3,6 +3,7 @@
 // and loads or stores memory commutes with an event's handler that touches none of it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { explore } from '../../src/host/explore-runner';
 import { loadScenarioFile } from '../../src/host/scenario-file';
 import { type Footprint, clearFootprint, independent, newFootprint } from '../../src/sim/footprint';
 import { scenario } from '../runtime/support';
@@ -78,3 +79,50 @@ test('nothing is recorded unless the explorer asks (Engine.footprint is null by 
   if (loaded.kind !== 'loaded') return;
   assert.equal(loaded.engine.footprint, null);
 });
+
+// Found in review: a handler that reaches a kmalloc buffer through a builtin other than a load or
+// store (an XSAVE header write or read) must count as touching it, or the interrupt sleeps past
+// the statements that use the buffer and the run where it falls between them is never explored.
+const HANDLER_TOUCHES_BUFFER = (handler: string, check: string): string => `cpu "sapphire-rapids";
+policy "linux-5.17";
+
+fn common_interrupt(vector) {
+  let b = current->sas_ss_sp;
+  if (b) { ${handler} }
+}
+
+fn my_setup() {
+  current->sas_ss_sp = kmalloc(4096);
+  return 0;
+}
+
+fn my_check() {
+  let b = current->sas_ss_sp;
+${check}
+  return 0;
+}
+
+host p {
+  thread main {
+    my_setup();
+    my_check();
+  }
+}
+`;
+
+for (const [name, text] of [
+  ['the handler writes the buffer (xsave_header_write) between two loads', HANDLER_TOUCHES_BUFFER('xsave_header_write(b, 0, 1);',
+    '  let v = load64(b + 512);\n  let w = load64(b + 512);\n  assert(v == w, "the interrupt fell between the two loads");')],
+  ['the handler reads the buffer (xsave_header_read) between two stores', HANDLER_TOUCHES_BUFFER('current->sas_ss_size = xsave_header_read(b, 0);',
+    '  store64(b + 512, 7);\n  store64(b + 512, 9);\n  assert(current->sas_ss_size != 7, "the interrupt saw the first store only");')],
+] as const) {
+  test(`sleep sets: ${name}: the same verdict with and without the reductions`, async () => {
+    const file = scenario(`sleep-${name.length}.xsave`, text);
+    const opts = { file, workers: 0, failOnAssertions: true, bounds: { interrupts: 1, preemptions: 0, fpuIrqs: 0 } };
+    const full = await explore({ ...opts, reduction: false });
+    const reduced = await explore(opts);
+    assert.equal(full.status, 'violation', JSON.stringify(full.diagnostics));
+    assert.equal(reduced.status, 'violation');
+    assert.equal(reduced.counterexample?.text, full.counterexample?.text);
+  });
+}
