@@ -11,8 +11,10 @@
 // points are skipped. So are statements that also return from an ordinary call (the frame popped is
 // seen by no other code either), but not a system call's entry or a return that changes privilege,
 // ends a thread or restores the interrupt flag (localStatements).
-import { type CompiledEvent, type Program, Op } from '../../lang/code';
-import type { MachineState, ThreadState } from '../machine';
+import { type CompiledEvent, type CompiledFn, type Instr, type Program, Op } from '../../lang/code';
+import { MEMORY_BUILTINS } from '../builtins-memory';
+import { plainReturn } from '../interpreter';
+import type { MachineState } from '../machine';
 import type { Bounds, PlacedKind } from './options';
 
 /** An event the explorer can fire: its index in the search program's events. */
@@ -70,31 +72,53 @@ export const LOCAL = 1;
 export const LOCAL_IF_PLAIN_RETURN = 2;
 export type Locality = typeof NONLOCAL | typeof LOCAL | typeof LOCAL_IF_PLAIN_RETURN;
 
-/** Per function, per statement: its Locality (see above). */
-export function localStatements(program: Program): Locality[][] {
-  const PURE = new Set<number>([Op.PUSH, Op.LOAD, Op.STORE, Op.DUP, Op.POP, Op.UNARY, Op.BINARY, Op.TO_BOOL, Op.JUMP, Op.JUMP_IF_FALSE]);
+/** Operations that only move values between a frame's locals and its operand stack, or jump. */
+const PURE_OPS = new Set<number>([Op.PUSH, Op.LOAD, Op.STORE, Op.DUP, Op.POP, Op.UNARY, Op.BINARY, Op.TO_BOOL, Op.JUMP, Op.JUMP_IF_FALSE]);
+
+/**
+ * Per function, per statement, `classify` of the statement's operations (up to the next statement;
+ * `end` when it is the function's last, which runs the implicit return).
+ */
+function perStatement<T>(program: Program, empty: T, classify: (f: CompiledFn, ops: Instr[], end: boolean) => T): T[][] {
   return program.functions.map((f) => {
-    const out: Locality[] = new Array(f.stmts.length).fill(NONLOCAL);
+    const out: T[] = new Array(f.stmts.length).fill(empty);
     for (let pc = 0; pc < f.code.length; pc++) {
       if (f.code[pc]!.op !== Op.STMT) continue;
-      let local = true;
-      let returns = false;
       let k = pc + 1;
-      for (; k < f.code.length && f.code[k]!.op !== Op.STMT; k++) {
-        const ins = f.code[k]!;
-        if (PURE.has(ins.op)) continue;
-        // A call from user code into the kernel is a system call: the privilege changes, and an
-        // event before it returns through exit_to_user_mode() while one after it does not.
-        if (ins.op === Op.CALL && !(f.context === 'user' && program.functions[ins.a]!.context === 'kernel')) continue;
-        if (ins.op === Op.RETURN) { returns = true; continue; }
-        local = false;
-      }
-      // The last statement of a function runs its implicit return.
-      if (k >= f.code.length) returns = true;
-      out[f.code[pc]!.a] = !local ? NONLOCAL : returns ? LOCAL_IF_PLAIN_RETURN : LOCAL;
+      while (k < f.code.length && f.code[k]!.op !== Op.STMT) k++;
+      out[f.code[pc]!.a] = classify(f, f.code.slice(pc + 1, k), k >= f.code.length);
     }
     return out;
   });
+}
+
+/** Per function, per statement: its Locality (see above). */
+export function localStatements(program: Program): Locality[][] {
+  return perStatement<Locality>(program, NONLOCAL, (f, ops, end) => {
+    let returns = end;
+    for (const ins of ops) {
+      if (PURE_OPS.has(ins.op)) continue;
+      // A call from user code into the kernel is a system call: the privilege changes, and an
+      // event before it returns through exit_to_user_mode() while one after it does not.
+      if (ins.op === Op.CALL && !(f.context === 'user' && program.functions[ins.a]!.context === 'kernel')) continue;
+      if (ins.op === Op.RETURN) { returns = true; continue; }
+      return NONLOCAL;
+    }
+    return returns ? LOCAL_IF_PLAIN_RETURN : LOCAL;
+  });
+}
+
+/**
+ * Per function, per statement: whether it can be a step that commutes with an event's handler (the
+ * sleep sets, search.ts, decide from what it touched): kernel code whose operations are the pure
+ * ones, globals, field reads, calls, returns, CPUID and the builtins that load, store, fill, copy
+ * and compare memory.
+ */
+export function sleepCandidates(program: Program): boolean[][] {
+  const memory = new Set(Object.keys(MEMORY_BUILTINS));
+  return perStatement(program, false, (f, ops) => f.context === 'kernel' && ops.every((ins) =>
+    PURE_OPS.has(ins.op) || ins.op === Op.GLOBAL || ins.op === Op.FIELD || ins.op === Op.CALL || ins.op === Op.RETURN ||
+    (ins.op === Op.BUILTIN && (memory.has(program.builtins[ins.a]!) || program.builtins[ins.a] === 'cpuid'))));
 }
 
 /**
@@ -111,18 +135,6 @@ export function othersIdle(s: MachineState, cpu: number): boolean {
   return true;
 }
 
-/**
- * Whether the top frame's return only pops it and hands its value to the caller (doReturn in
- * interpreter.ts): an ordinary call, a caller below it of the same privilege, no interrupt flag to
- * restore.
- */
-function plainReturn(th: ThreadState): boolean {
-  const n = th.frames.length;
-  const top = th.frames[n - 1];
-  const caller = th.frames[n - 2];
-  return top !== undefined && caller !== undefined && top.kind === 'call' && caller.kind !== 'vmentry' &&
-    caller.cpl === top.cpl && top.irqOffBefore === undefined;
-}
 
 export interface ChoiceTable {
   /** First pool index of each kind, and how many. */
@@ -168,7 +180,7 @@ export function choicesAt(
   const th = s.threads[p.thread]!;
   if (t.oneCpu) {
     const l = t.local[p.fn]![p.stmt]!;
-    if (l === LOCAL || (l === LOCAL_IF_PLAIN_RETURN && plainReturn(th))) return out;
+    if (l === LOCAL || (l === LOCAL_IF_PLAIN_RETURN && plainReturn(th, th.frames[th.frames.length - 1]!))) return out;
   }
   const guest = s.cpus[p.cpu]!.vmx.mode === 'non-root';
   const irqOn = !s.irqOff[p.cpu];

@@ -21,12 +21,11 @@
 // it, the explorer's interchangeable events are left out of the key, and the first steps after each
 // placement are hashed densely: more cuts of the same kind (an earlier visit of the same state with
 // at least the budget at no greater depth), so the same answer; the counts then depend on the split.
-import { type Program, Op } from '../../lang/code';
-import { MEMORY_BUILTINS } from '../builtins-memory';
+import type { Program } from '../../lang/code';
 import { Engine, type EngineOptions, type Happening } from '../engine';
 import type { MachineState } from '../machine';
 import { type Footprint, addFootprint, clearFootprint, independent, newFootprint } from '../footprint';
-import { type Budget, type ChoiceTable, type Choice, type Refused, choiceTable, choicesAt, covers, eventPool, othersIdle, packBudget } from './choice-points';
+import { type Budget, type ChoiceTable, type Choice, type Refused, choiceTable, choicesAt, covers, eventPool, othersIdle, packBudget, sleepCandidates } from './choice-points';
 import { cloneState } from './clone';
 import { type BoundsHit, type Failure, type Found, type Placement, type SearchOptions, type UnitResult, MAX_VISITED_STATES, noBoundsHit } from './options';
 import { arraysHash, stateHash } from './state-hash';
@@ -175,7 +174,7 @@ export class Search {
           for (const c of choicesAt(e.state, p, this.root.table, used, this.refused)) {
             if (sleep.has(c)) continue;
             list.push({ root: r, depth: d, choice: c });
-            this.fallAsleep(sleep, c, p, used);
+            this.fallAsleep(sleep, c, p, this.root.budget);
           }
         }
         this.stepPast(sleep, p);
@@ -309,12 +308,12 @@ export class Search {
    * to learn what it touches; the event then sleeps (is not placed again) while the line's next
    * statements touch nothing of that (stepPast).
    */
-  private fallAsleep(sleep: SleepSet, choice: Choice, p: Point, used: Budget): void {
+  private fallAsleep(sleep: SleepSet, choice: Choice, p: Point, budget: Budget): void {
     // Kept scenario events count arrivals at their points, in handlers and on the line alike: the
     // order of an event's handler and a statement could decide which arrival fires one.
     if (this.opts.reduction === false || this.opts.keepEvents || !this.candidates[p.fn]![p.stmt]) return;
     if (!this.root.table.oneCpu && !othersIdle(this.engine.state, p.cpu)) return;
-    const f = this.handlerFootprint(choice, p, used);
+    const f = this.handlerFootprint(choice, p, budget);
     if (f) sleep.add(choice, f);
   }
 
@@ -326,15 +325,11 @@ export class Search {
    * placed inside it (a branch there would not be mirrored by the branch already explored), or it
    * lasts more than HANDLER_MAX steps.
    */
-  private handlerFootprint(choice: Choice, p: Point, used: Budget): Footprint | null {
+  private handlerFootprint(choice: Choice, p: Point, budget: Budget): Footprint | null {
     const e = this.engine;
     const saved = e.state;
     const frames = saved.threads[p.thread]!.frames.length;
-    const after: Budget = {
-      interrupts: used.interrupts + (choice.kind === 'external_interrupt' ? 1 : 0),
-      preemptions: used.preemptions + (choice.kind === 'preempt' || choice.kind === 'run' ? 1 : 0),
-      fpuIrqs: used.fpuIrqs + (choice.kind === 'fpu_irq' ? 1 : 0),
-    };
+    const after = this.used(remainingAfter(budget, choice.kind));
     const all = newFootprint();
     const one = this.stepFootprint;
     let result: Footprint | null = null;
@@ -405,11 +400,7 @@ export class Search {
     const h = e.step();
     if (e.injectionPending()) throw new Error('internal: an injected event did not fire at its statement');
     this.count(depth + 1);
-    const next: Budget = {
-      interrupts: budget.interrupts - (choice.kind === 'external_interrupt' ? 1 : 0),
-      preemptions: budget.preemptions - (choice.kind === 'preempt' ? 1 : 0),
-      fpuIrqs: budget.fpuIrqs - (choice.kind === 'fpu_irq' ? 1 : 0),
-    };
+    const next = remainingAfter(budget, choice.kind);
     this.path.push({ depth, kind: choice.kind, target: choice.target, cpu: p.cpu, fn: p.fn, stmt: p.stmt });
     const f = this.failure(h, e.state);
     this.error(h);
@@ -489,7 +480,7 @@ export class Search {
         if (this.cancelled() || d + 1 >= this.bound) break;
         if (sleep.has(c)) continue;
         this.branch(d, budget, c);
-        this.fallAsleep(sleep, c, p, used);
+        this.fallAsleep(sleep, c, p, budget);
       }
       this.stepPast(sleep, p);
     }
@@ -513,36 +504,20 @@ const PRIVATE_REGION = /^(kmalloc|user buffer) \d+$/;
 
 type Point = { cpu: number; thread: number; fn: number; stmt: number };
 
+/** The budget left once an event of `kind` is placed (a held-back task's `run` was taken from its root's budget). */
+function remainingAfter(b: Budget, kind: Choice['kind']): Budget {
+  return {
+    interrupts: b.interrupts - (kind === 'external_interrupt' ? 1 : 0),
+    preemptions: b.preemptions - (kind === 'preempt' ? 1 : 0),
+    fpuIrqs: b.fpuIrqs - (kind === 'fpu_irq' ? 1 : 0),
+  };
+}
+
 /** What may happen while an event's handler is learnt (handlerFootprint). */
 function handlerHappening(x: Happening): boolean {
   return x.kind === 'call' || x.kind === 'event' || x.kind === 'msr-write' || x.kind === 'xcr0-write';
 }
 
-/**
- * Per function, per statement: whether it can be a step that commutes with an event (stepPast
- * decides from what it touched): kernel code whose operations are computing, field reads, calls,
- * returns, CPUID and the builtins that load, store, fill, copy and compare memory.
- */
-export function sleepCandidates(program: Program): boolean[][] {
-  const PURE = new Set<number>([Op.PUSH, Op.LOAD, Op.STORE, Op.DUP, Op.POP, Op.UNARY, Op.BINARY, Op.TO_BOOL, Op.JUMP, Op.JUMP_IF_FALSE, Op.GLOBAL, Op.FIELD, Op.CALL, Op.RETURN]);
-  const memory = new Set(Object.keys(MEMORY_BUILTINS));
-  return program.functions.map((f) => {
-    const out: boolean[] = new Array(f.stmts.length).fill(false);
-    if (f.context !== 'kernel') return out;
-    for (let pc = 0; pc < f.code.length; pc++) {
-      if (f.code[pc]!.op !== Op.STMT) continue;
-      let ok = true;
-      for (let k = pc + 1; k < f.code.length && f.code[k]!.op !== Op.STMT; k++) {
-        const ins = f.code[k]!;
-        if (PURE.has(ins.op)) continue;
-        if (ins.op === Op.BUILTIN && (memory.has(program.builtins[ins.a]!) || program.builtins[ins.a] === 'cpuid')) continue;
-        ok = false;
-      }
-      out[f.code[pc]!.a] = ok;
-    }
-    return out;
-  });
-}
 
 /** Events asleep on a line, by kind (one kind's events are interchangeable) and target, with what their handler touches. */
 class SleepSet {
