@@ -5,17 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FileAccessor } from '../../src/lang/compiler';
-import { formatDiagnostic } from '../../src/lang/source';
 import type { Engine, Happening } from '../../src/sim/engine';
-import { loadScenario } from '../../src/sim/scenario';
+import { load } from './support';
 
-function load(src: string): Engine {
-  const files: FileAccessor = { read: (p) => (p === '/t.xsave' ? src : null), resolve: (_f, r) => r };
-  const r = loadScenario('/t.xsave', files);
-  assert.deepEqual(r.diagnostics.map(formatDiagnostic), []);
-  return r.engine!;
-}
 /** `function:line` of every frame of the running thread, innermost first ("[VM entry]" for the label). */
 function stack(e: Engine): string[] {
   const th = e.currentThread()!;

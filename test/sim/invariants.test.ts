@@ -2,25 +2,16 @@
 // statement and the step (src/sim/invariants.ts; DESIGN §6).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FileAccessor } from '../../src/lang/compiler';
-import { formatDiagnostic } from '../../src/lang/source';
 import type { Engine } from '../../src/sim/engine';
-import { loadScenario } from '../../src/sim/scenario';
 import { guestStateDifference } from '../../src/sim/invariants';
 import { createCpu, MSR_IA32_XFD_ERR, wrmsr, xsetbv } from '../../src/model';
+import { BOOT, load } from './support';
 
-function load(src: string): Engine {
-  const files: FileAccessor = { read: (p) => (p === '/t.xsave' ? src : null), resolve: (_f, r) => r };
-  const r = loadScenario('/t.xsave', files);
-  assert.deepEqual(r.diagnostics.map(formatDiagnostic), []);
-  return r.engine!;
-}
 function violations(e: Engine): string[] {
   e.run(() => false, 100000);
   return e.state.violations.map((v) => `${v.name} @ ${v.where.replace(/^\/t\.xsave:/, '')}: ${v.text}`);
 }
 
-const BOOT = `fn start_kernel() { cr4_set_osxsave(); xsetbv(0, 0x60007); wrmsr(MSR_IA32_XFD, 0x40000); this_cpu->xfd_state = 0x40000; }`;
 
 test('no-kernel-xfd-nm: an XFD #NM raised in host kernel mode', () => {
   const e = load(`${BOOT}

@@ -6,22 +6,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { basename, join } from 'node:path';
 import { nodeFiles } from '../../src/host/files';
-import type { FileAccessor } from '../../src/lang/compiler';
 import { formatDiagnostic } from '../../src/lang/source';
 import type { Engine } from '../../src/sim/engine';
 import { History } from '../../src/sim/history';
 import type { InvariantName } from '../../src/sim/invariants';
 import { loadScenario } from '../../src/sim/scenario';
+import { BOOT, load } from './support';
 
 // Bundled into out/test/sim/: the repository root is three levels up.
 const root = join(__dirname, '..', '..', '..');
 
-function load(src: string): Engine {
-  const files: FileAccessor = { read: (p) => (p === '/t.xsave' ? src : null), resolve: (_f, r) => r };
-  const r = loadScenario('/t.xsave', files);
-  assert.deepEqual(r.diagnostics.map(formatDiagnostic), []);
-  return r.engine!;
-}
 
 /** An example under a shipped policy. */
 function example(name: string, policy: string): Engine {
@@ -39,7 +33,6 @@ function setupOf(e: Engine, name: InvariantName): { step: number; setup: number[
   return { step: v.step, setup: v.setup, causes };
 }
 
-const BOOT = `fn start_kernel() { cr4_set_osxsave(); xsetbv(0, 0x60007); wrmsr(MSR_IA32_XFD, 0x40000); this_cpu->xfd_state = 0x40000; }`;
 
 test('no-kernel-xfd-nm: set up by the WRMSR that armed IA32_XFD (the #NM comes from XFD, SDM Vol1 13.14)', () => {
   const e = load(`${BOOT}
