@@ -97,6 +97,8 @@ export function endThread(x: StepContext, th: ThreadState, how: 'exited' | 'kill
   s.running[x.c] = -1;
   // What a parent's wait() reads (kernel/exit.c): exited with a code, or killed by a signal.
   const task = s.heap[th.task]!.fields;
+  // Written here, not by a field store: the explorer's footprint (footprint.ts) is told.
+  x.fp?.objW.add(th.task);
   task.exit_state = 1n;
   task.exit_code = how === 'exited' ? (th.exitValue & 0xffn) << 8n : BigInt(th.signal);
   const threads = s.threads;
