@@ -126,3 +126,54 @@ for (const [name, text] of [
     assert.equal(reduced.counterexample?.text, full.counterexample?.text);
   });
 }
+
+// Reduction 6 (docs/explorer.md): a `run P.T` or a preemption sleeps after its branch by what its
+// whole subtree did, the events placed inside it included. Here the other task's own code touches
+// nothing the checking thread reads; an interrupt inside the other task's run does (it writes the
+// field the two reads compare), so the run placed between the two reads must still be explored.
+const OTHER_TASK_INTERRUPTED = `cpu "sapphire-rapids";
+policy "linux-6.19";
+
+fn common_interrupt(vector) {
+  if (current->sas_ss_sp == 7) { fpu_user_cfg->independent_features = 5; }
+}
+
+fn my_mark() {
+  current->sas_ss_sp = 7;
+  current->sas_ss_size = 1;
+  return 0;
+}
+
+fn my_check() {
+  let v = fpu_user_cfg->independent_features;
+  let w = fpu_user_cfg->independent_features;
+  assert(v == w, "an interrupt of the other task fell between the two reads");
+  return 0;
+}
+
+host p {
+  thread main {
+    my_check();
+  }
+}
+
+host q {
+  thread main {
+    my_mark();
+  }
+}
+`;
+
+test("subtree sleep sets: an interrupt placed inside another task's run counts as that run's doing (same verdict and counterexample as without the reductions)", async () => {
+  const file = scenario('sleep-subtree.xsave', OTHER_TASK_INTERRUPTED);
+  const opts = { file, workers: 0, failOnAssertions: true, invariants: [], bounds: { interrupts: 1, preemptions: 1, fpuIrqs: 0 } };
+  const full = await explore({ ...opts, reduction: false });
+  const reduced = await explore(opts);
+  assert.equal(full.status, 'violation', JSON.stringify(full.diagnostics));
+  assert.equal(reduced.status, 'violation');
+  assert.equal(reduced.counterexample?.text, full.counterexample?.text);
+  // The other task's run (a preemption, or a held-back task's run) needs the interrupt inside it.
+  const kinds = full.counterexample!.placements.map((p) => p.kind);
+  assert.equal(kinds.length, 2);
+  assert.ok(kinds.includes('external_interrupt') && (kinds.includes('preempt') || kinds.includes('run')), kinds.join(', '));
+});

@@ -58,21 +58,49 @@ export interface UnitSpec {
   choice: Choice;
 }
 
+/**
+ * Visited states: hash -> [budget, depth, seq, open, budget, depth, seq, open, ...]: the budget and
+ * depth of each visit, when it was recorded (a count of the visits recorded before it) and the
+ * watches open on its path (a bit per watch, see Watch).
+ */
 type Table = Map<number, number[]>;
+const ENTRY = 4;
 
-/** Visited states: hash -> [budget, depth, budget, depth, ...]. The covering budget, or -1. */
-function subsumed(t: Table, key: number, budget: number, depth: number): number {
-  const v = t.get(key);
+/** The visit of `key` with a budget covering `budget` at no greater depth: its index in the entry list, or -1. */
+function subsumed(v: number[] | undefined, budget: number, depth: number): number {
   if (!v) return -1;
-  for (let i = 0; i < v.length; i += 2) if (covers(v[i]!, budget) && v[i + 1]! <= depth) return v[i]!;
+  for (let i = 0; i < v.length; i += ENTRY) if (covers(v[i]!, budget) && v[i + 1]! <= depth) return i;
   return -1;
 }
 
-function record(t: Table, key: number, budget: number, depth: number): boolean {
+function record(t: Table, key: number, budget: number, depth: number, seq: number, open: number): boolean {
   const v = t.get(key);
-  if (v) { v.push(budget, depth); return false; }
-  t.set(key, [budget, depth]);
+  if (v) { v.push(budget, depth, seq, open); return false; }
+  t.set(key, [budget, depth, seq, open]);
   return true;
+}
+
+/**
+ * A branch whose event may sleep after it by what its whole subtree did (docs/explorer.md,
+ * "Reductions" 6): from the event until the interrupted thread runs its statement at the branch
+ * point (it "resumes"), every step of every run explored below is recorded. A step of a path on
+ * which the thread has resumed is not. `bit` marks the paths on which the watch is open, in the
+ * visited states' entries too: a run cut where a state was visited before the watch opened, or on
+ * a path where it was closed, hides steps the watch did not see, and spoils it.
+ */
+interface Watch {
+  thread: number;
+  /** The thread's frame count and its top frame (function and STMT instruction) at the branch point. */
+  frames: number;
+  fn: number;
+  pc: number;
+  bit: number;
+  /** Visits recorded before the watch opened. */
+  seq: number;
+  /** What the CPUID of the thread answers from at the branch point (a resume with another is noted as `cpu`). */
+  config: CpuidInputs;
+  seen: Footprint;
+  spoilt: boolean;
 }
 
 /** The threads a `run` may hold back: the first thread of every host process after the first. */
@@ -107,6 +135,14 @@ export class Search {
   /** Per function, per statement: whether it may commute with an event (sleepCandidates). */
   private candidates: boolean[][] = [];
   private readonly stepFootprint = newFootprint();
+  /** The watches of the branches being explored, outermost first (a watch's bit is 1 << its index). */
+  private watches: Watch[] = [];
+  /** Visits recorded so far, by every unit of this Search (a visit's `seq`). */
+  private visits = 0;
+  /** The watches whose thread resumed with the last watchedStep. */
+  private resumed = 0;
+  /** With reduction, units in order on one root: the events asleep on the root line at the replay point. */
+  private topSleep = new SleepSet();
 
   constructor(program: Program, readonly opts: SearchOptions, engineOpts: EngineOptions = {}) {
     const kept = opts.keepEvents ? program.events : [];
@@ -143,7 +179,7 @@ export class Search {
     this.table = this.seed;
     for (let r = 0; r < this.roots.length; r++) {
       this.use(r);
-      this.lineEnd.push(this.walk(cloneState(this.root.start), 0, this.root.budget, false));
+      this.lineEnd.push(this.walk(cloneState(this.root.start), 0, this.root.budget, false, 0));
     }
     this.rootResult = this.result;
     this.unitList = this.listUnits(this.result.shortest ? this.result.shortest.failure.step : Infinity);
@@ -174,7 +210,7 @@ export class Search {
           for (const c of choicesAt(e.state, p, this.root.table, used, this.refused)) {
             if (sleep.has(c)) continue;
             list.push({ root: r, depth: d, choice: c });
-            this.fallAsleep(sleep, c, p, this.root.budget);
+            this.fallAsleep(sleep, c, p, this.root.budget, null);
           }
         }
         this.stepPast(sleep, p);
@@ -197,6 +233,7 @@ export class Search {
       this.begin(k, hooks, rootBound);
       this.table = new Map();
     }
+    const inOrder = k === this.lastUnit + 1;
     this.lastUnit = k;
     this.use(spec.root);
     const e = this.engine;
@@ -205,9 +242,20 @@ export class Search {
     const r = this.replay;
     let d0 = 0;
     if (r && r.root === spec.root && r.depth <= spec.depth) { e.state = cloneState(r.state); d0 = r.depth; } else e.state = cloneState(this.root.start);
-    for (let d = d0; d < spec.depth; d++) e.step();
+    // The events asleep after the earlier units on this line (reduction 6) stay asleep while the
+    // line's statements commute with what their subtrees did; only when this Search ran those units.
+    const sleep = this.topSleep;
+    if (d0 === 0 && !(r && r.root === spec.root && r.depth === 0) || !inOrder) sleep.clear();
+    for (let d = d0; d < spec.depth; d++) this.stepPast(sleep, e.nextPoint());
     this.replay = { root: spec.root, depth: spec.depth, state: cloneState(e.state) };
-    this.branch(spec.depth, this.root.budget, spec.choice);
+    if (sleep.has(spec.choice)) {
+      // The same runs as an earlier unit's, with the line's statements since then moved after the event's subtree.
+      this.sharedBound = this.bound;
+      return this.result;
+    }
+    const p = e.nextPoint()!;
+    const w = this.branch(spec.depth, this.root.budget, spec.choice, 0);
+    this.fallAsleep(sleep, spec.choice, p, this.root.budget, w);
     this.sharedBound = this.bound;
     if (this.result.cancelled) this.lastUnit = Infinity;
     return this.result;
@@ -308,13 +356,21 @@ export class Search {
    * to learn what it touches; the event then sleeps (is not placed again) while the line's next
    * statements touch nothing of that (stepPast).
    */
-  private fallAsleep(sleep: SleepSet, choice: Choice, p: Point, budget: Budget): void {
-    // Kept scenario events count arrivals at their points, in handlers and on the line alike: the
-    // order of an event's handler and a statement could decide which arrival fires one.
-    if (this.opts.reduction === false || this.opts.keepEvents || !this.candidates[p.fn]![p.stmt]) return;
-    if (!this.root.table.oneCpu && !othersIdle(this.engine.state, p.cpu)) return;
+  private fallAsleep(sleep: SleepSet, choice: Choice, p: Point, budget: Budget, watch: Watch | null): void {
+    if (!this.mayFallAsleep(p)) return;
+    // An incomplete subtree (the search stopped in it) says nothing.
+    if (this.result.cancelled || this.result.boundsHit.memory) return;
+    if (watch && !watch.spoilt) { sleep.add(choice, watch.seen); return; }
     const f = this.handlerFootprint(choice, p, budget);
     if (f) sleep.add(choice, f);
+  }
+
+  /** Whether an event placed at `p` may sleep after its branch: with reduction, without kept events, where the statement may commute with it, on one CPU or while the others are idle. */
+  private mayFallAsleep(p: Point): boolean {
+    // Kept scenario events count arrivals at their points, in handlers and on the line alike: the
+    // order of an event's handler and a statement could decide which arrival fires one.
+    if (this.opts.reduction === false || this.opts.keepEvents || !this.candidates[p.fn]![p.stmt]) return false;
+    return this.root.table.oneCpu || othersIdle(this.engine.state, p.cpu);
   }
 
   /**
@@ -333,9 +389,7 @@ export class Search {
     const all = newFootprint();
     const one = this.stepFootprint;
     let result: Footprint | null = null;
-    const c0 = saved.cpus[p.cpu]!;
-    const config = (c: typeof c0) => `${c.xcr0} ${c.xss} ${c.cr4.osxsave} ${c.cr4.pke} ${c.cpuidLimit === c0.cpuidLimit}`;
-    const before = config(c0);
+    const before = cpuidInputs(saved.cpus[p.cpu]!);
     e.state = cloneState(saved);
     e.inject(choice.event);
     try {
@@ -351,7 +405,7 @@ export class Search {
           // A handler that left another CPU work: its statements would interleave with the line's.
           if (!othersIdle(e.state, p.cpu)) break;
           // What CPUID answers from: changed by the handler, a CPUID after it would differ.
-          all.cpu = config(e.state.cpus[p.cpu]!) !== before;
+          all.cpu = !sameCpuidInputs(cpuidInputs(e.state.cpus[p.cpu]!), before);
           result = all;
           break;
         }
@@ -389,33 +443,90 @@ export class Search {
 
   /**
    * Fires `choice` at the state the engine holds (depth `depth`), then walks the line from there;
-   * the engine's state is left as it was.
+   * the engine's state is left as it was. `open`: the watches open at the branch point. Returns the
+   * branch's own watch (reduction 6) when the event may sleep after it, else null.
    */
-  private branch(depth: number, budget: Budget, choice: Choice): void {
+  private branch(depth: number, budget: Budget, choice: Choice, open: number): Watch | null {
     const e = this.engine;
     const saved = e.state;
     const p = e.nextPoint()!;
+    let watch: Watch | null = null;
+    if (this.root.table.oneCpu && this.watches.length < MAX_WATCHES && this.mayFallAsleep(p)) {
+      const top = saved.threads[p.thread]!.frames;
+      const f = top[top.length - 1]!;
+      watch = {
+        thread: p.thread, frames: top.length, fn: f.fn, pc: f.pc, bit: 1 << this.watches.length, seq: this.visits,
+        config: cpuidInputs(saved.cpus[p.cpu]!), seen: newFootprint(), spoilt: false,
+      };
+      this.watches.push(watch);
+      open |= watch.bit;
+    }
     e.state = cloneState(saved);
     e.inject(choice.event);
-    const h = e.step();
+    const h = open ? this.watchedStep(open) : e.step();
     if (e.injectionPending()) throw new Error('internal: an injected event did not fire at its statement');
+    // A thread that ran its statement in the event's own step: nothing to learn.
+    if (watch && this.resumed & watch.bit) watch.spoilt = true;
+    open &= ~this.resumed;
     this.count(depth + 1);
     const next = remainingAfter(budget, choice.kind);
     this.path.push({ depth, kind: choice.kind, target: choice.target, cpu: p.cpu, fn: p.fn, stmt: p.stmt });
     const f = this.failure(h, e.state);
     this.error(h);
     if (f) this.found(f, e.state);
-    else if (!e.state.halted) this.walk(e.state, depth + 1, next, true);
+    else if (!e.state.halted) this.walk(e.state, depth + 1, next, true, open);
     this.path.pop();
     e.state = saved;
+    if (watch) this.watches.pop();
+    return watch;
+  }
+
+  /**
+   * One step on a path where the watches in `open` are open: what it touched goes to each of them,
+   * except to those whose thread resumed with it (this.resumed, closed from here on). A thread
+   * that resumes with another CPUID input than it had at the branch point marks the watch `cpu`.
+   */
+  private watchedStep(open: number): Happening[] {
+    const e = this.engine;
+    const fp = this.stepFootprint;
+    clearFootprint(fp);
+    e.footprint = fp;
+    const h = e.step();
+    e.footprint = null;
+    const s = e.state;
+    let resumed = 0;
+    for (let i = 0; i < this.watches.length; i++) {
+      const w = this.watches[i]!;
+      if (!(open & w.bit)) continue;
+      if (s.lastThread === w.thread && hasResumed(w, s)) {
+        resumed |= w.bit;
+        if (!sameCpuidInputs(cpuidInputs(s.cpus[0]!), w.config)) w.seen.cpu = true; // watches are on one CPU
+      } else if (!w.spoilt) {
+        // Code that ran CPUID only read what it answers from (`cpu` of a watch: changed it).
+        const cpu = w.seen.cpu;
+        addFootprint(w.seen, fp);
+        w.seen.cpu = cpu;
+      }
+    }
+    this.resumed = resumed;
+    return h;
+  }
+
+  /** A run cut where a state was visited (entry `seq`, `open`) before a watch in `live` opened, or where it was closed: the watch missed the steps after it. */
+  private spoil(live: number, seq: number, open: number): void {
+    for (const w of this.watches) if (live & w.bit && (seq < w.seq || !(open & w.bit))) w.spoilt = true;
   }
 
   /**
    * The line from `start` at `depth`: first to its end (recording its states), then again with each
    * fitting event as a branch at each choice point. `start` is consumed.
    */
-  private walk(start: MachineState, depth: number, budget: Budget, branches: boolean): number {
+  private walk(start: MachineState, depth: number, budget: Budget, branches: boolean, open: number): number {
     const e = this.engine;
+    // The watches open on this line (reduction 6), and where each one's thread resumed, by watch
+    // index (the step from that depth ran its statement): branches up to there are on its paths.
+    let live = open;
+    const resumedAt: Array<number | undefined> = [];
     const packed = packBudget(budget);
     const dense = branches && this.opts.reduction !== false;
     e.state = cloneState(start);
@@ -429,7 +540,11 @@ export class Search {
       if (d + 1 >= this.bound) { end = d; break; }
       if (d >= this.opts.bounds.steps) { this.result.boundsHit.steps = true; end = d; break; }
       const b0 = e.builtinRuns;
-      const h = e.step();
+      const h = live ? this.watchedStep(live) : e.step();
+      if (live && this.resumed) {
+        for (let i = 0; i < this.watches.length; i++) if (this.resumed & this.watches[i]!.bit) resumedAt[i] = d;
+        live &= ~this.resumed;
+      }
       d++;
       this.count(d);
       const f = this.failure(h, e.state);
@@ -456,16 +571,19 @@ export class Search {
         // than an earlier visit had is cut by `covers` (a run that spent an event to get back to
         // where the machine already was finds nothing the earlier visit did not).
         const key = stateHash(e.state, arrays, this.opts.reduction !== false ? 0 : packed, this.root.anonymous);
-        let by = subsumed(this.seed, key, packed, d);
-        if (by < 0 && this.table !== this.seed) by = subsumed(this.table, key, packed, d);
-        if (by >= 0) {
+        let v = this.seed.get(key);
+        let i = subsumed(v, packed, d);
+        if (i < 0 && this.table !== this.seed) { v = this.table.get(key); i = subsumed(v, packed, d); }
+        if (i >= 0) {
           // Cut by a visit with more budget of some kind: below this one a placement of that kind
           // might have been refused for want of budget, so the bound counts as hit (conservative).
+          const by = v![i]!;
           if (by !== packed) this.refusedBelow(by, packed);
+          if (live) this.spoil(live, v![i + 2]!, v![i + 3]!);
           end = d;
           break;
         }
-        if (record(this.table, key, packed, d)) this.result.distinct++;
+        if (record(this.table, key, packed, d, this.visits++, live)) this.result.distinct++;
       }
     }
     if (!branches) return end;
@@ -476,11 +594,13 @@ export class Search {
     for (let d = depth; d < end && !e.state.halted; d++) {
       if (this.cancelled() || d + 1 >= this.bound) break;
       const p = e.nextPoint();
+      let here = open;
+      if (open !== live) for (let i = 0; i < this.watches.length; i++) if (resumedAt[i] !== undefined && resumedAt[i]! < d) here &= ~this.watches[i]!.bit;
       if (p) for (const c of choicesAt(e.state, p, this.root.table, used, this.refused)) {
         if (this.cancelled() || d + 1 >= this.bound) break;
         if (sleep.has(c)) continue;
-        this.branch(d, budget, c);
-        this.fallAsleep(sleep, c, p, budget);
+        const w = this.branch(d, budget, c, here);
+        this.fallAsleep(sleep, c, p, budget, w);
       }
       this.stepPast(sleep, p);
     }
@@ -503,6 +623,27 @@ const HANDLER_MAX = 256;
 const PRIVATE_REGION = /^(kmalloc|user buffer) \d+$/;
 
 type Point = { cpu: number; thread: number; fn: number; stmt: number };
+
+type Cpu = MachineState['cpus'][number];
+/** What a host CPUID answers from (cpuid-insn.ts): XCR0, IA32_XSS, CR4.OSXSAVE, CR4.PKE and the leaves the CPU is limited to. */
+interface CpuidInputs { text: string; limit: Cpu['cpuidLimit'] }
+function cpuidInputs(c: Cpu): CpuidInputs {
+  return { text: `${c.xcr0} ${c.xss} ${c.cr4.osxsave} ${c.cr4.pke}`, limit: c.cpuidLimit };
+}
+function sameCpuidInputs(a: CpuidInputs, b: CpuidInputs): boolean {
+  return a.text === b.text && a.limit === b.limit;
+}
+
+/** Whether the watch's thread has run its statement at the branch point (the top frame there moved on or is gone). */
+function hasResumed(w: Watch, s: MachineState): boolean {
+  const fr = s.threads[w.thread]!.frames;
+  if (fr.length < w.frames) return true;
+  const f = fr[w.frames - 1]!;
+  return f.fn !== w.fn || f.pc !== w.pc;
+}
+
+/** Most watches open at once (a bit each in a visit's entry). */
+const MAX_WATCHES = 30;
 
 /** The budget left once an event of `kind` is placed (a held-back task's `run` was taken from its root's budget). */
 function remainingAfter(b: Budget, kind: Choice['kind']): Budget {
