@@ -22,6 +22,7 @@ import type { RuntimeEvent } from '../runtime/events';
 import { DebugRuntime } from '../runtime/runtime';
 import { type Slot, slotOfPlace } from '../runtime/slots';
 import type { TimelineArguments } from '../runtime/timeline-view';
+import { BatchedWriter } from './batched-writer';
 import { capabilities, capability } from './capabilities';
 import { validateRequest } from './request-validation';
 import { VariableTree } from './variables';
@@ -75,6 +76,8 @@ export class XsaveDebugSession extends LoggingDebugSession {
   private configured!: () => void;
   private readonly configurationDone = new Promise<void>((r) => (this.configured = r));
   private clientProgress = false;
+  /** Over stdio (not inline in the extension host): the output, one write per request (batched-writer.ts). */
+  private writer: BatchedWriter | null = null;
 
   constructor() {
     super();
@@ -133,8 +136,18 @@ export class XsaveDebugSession extends LoggingDebugSession {
 
   // ---- lifecycle ----------------------------------------------------------------------------------
 
+  override start(inStream: NodeJS.ReadableStream, outStream: NodeJS.WritableStream): void {
+    this.writer = new BatchedWriter(outStream);
+    super.start(inStream, this.writer as unknown as NodeJS.WritableStream);
+  }
+
   /** The one place requests come in: arguments are checked against the protocol's schema first. */
   protected override dispatchRequest(request: DebugProtocol.Request): void {
+    if (this.writer) this.writer.batch(() => this.dispatchChecked(request));
+    else this.dispatchChecked(request);
+  }
+
+  private dispatchChecked(request: DebugProtocol.Request): void {
     const v = validateRequest(request.command, request.arguments);
     if (!v.ok) {
       const response = new Response(request);
