@@ -177,3 +177,47 @@ test("subtree sleep sets: an interrupt placed inside another task's run counts a
   assert.equal(kinds.length, 2);
   assert.ok(kinds.includes('external_interrupt') && (kinds.includes('preempt') || kinds.includes('run')), kinds.join(', '));
 });
+
+// Found in review: a statement that jumps back to itself (a `while` with an empty body) leaves its
+// frame where it was, so the thread's resumption is told from before its step, not from its frame
+// afterwards. Here the other task changes XCR0; the loop resumes under the new XCR0, and the
+// preemption placed between the loop and the next CPUID must still be explored.
+const SELF_LOOP_CPUID = `cpu "sapphire-rapids";
+policy "linux-6.19";
+
+fn my_flip() {
+  xsetbv(0, 3);
+  return 0;
+}
+
+fn my_check() {
+  let a = cpuid(0xd, 0, 1);
+  while (cpuid(0xd, 0, 1) != a) { }
+  let v = cpuid(0xd, 0, 1);
+  assert(v == a, "XCR0 changed between the loop and the read");
+  return 0;
+}
+
+host p {
+  thread main {
+    my_check();
+  }
+}
+
+host q {
+  thread main {
+    my_flip();
+  }
+}
+`;
+
+test('subtree sleep sets: a thread resuming at a statement that jumps back to itself is seen to resume (an XCR0 change by the other task wakes the CPUID after it)', async () => {
+  const file = scenario('sleep-self-loop.xsave', SELF_LOOP_CPUID);
+  const opts = { file, workers: 0, failOnAssertions: true, invariants: [], bounds: { interrupts: 1, preemptions: 1, fpuIrqs: 0 } };
+  const full = await explore({ ...opts, reduction: false });
+  const reduced = await explore(opts);
+  assert.equal(full.status, 'violation', JSON.stringify(full.diagnostics));
+  assert.equal(full.counterexample?.step, 525);
+  assert.equal(reduced.status, 'violation');
+  assert.equal(reduced.counterexample?.text, full.counterexample?.text);
+});

@@ -82,11 +82,13 @@ function record(t: Table, key: number, budget: number, depth: number, seq: numbe
 
 /**
  * A branch whose event may sleep after it by what its whole subtree did (docs/explorer.md,
- * "Reductions" 6): from the event until the interrupted thread runs its statement at the branch
- * point (it "resumes"), every step of every run explored below is recorded. A step of a path on
- * which the thread has resumed is not. `bit` marks the paths on which the watch is open, in the
- * visited states' entries too: a run cut where a state was visited before the watch opened, or on
- * a path where it was closed, hides steps the watch did not see, and spoils it.
+ * "Reductions" 6): from the event until the interrupted thread takes its next step, which runs its
+ * statement at the branch point (it "resumes"), every step of every run explored below is
+ * recorded, and whether any of them left the CPUID inputs other than they were at the branch
+ * point. A step of a path on which the thread has resumed is not recorded. `bit` marks the paths on
+ * which the watch is open, in the visited states' entries too: a run cut where a state was visited
+ * before the watch opened, or on a path where it was closed, hides steps the watch did not see, and
+ * spoils it.
  */
 interface Watch {
   thread: number;
@@ -97,7 +99,7 @@ interface Watch {
   bit: number;
   /** Visits recorded before the watch opened. */
   seq: number;
-  /** What the CPUID of the thread answers from at the branch point (a resume with another is noted as `cpu`). */
+  /** What the thread's CPUID answers from at the branch point; a recorded step that leaves it otherwise sets `seen.cpu`. */
   config: CpuidInputs;
   seen: Footprint;
   spoilt: boolean;
@@ -351,10 +353,11 @@ export class Search {
 
   /**
    * After the branch of `choice` at point `p`: with reduction, on one CPU or while the others are
-   * idle, without kept scenario events, when the statement at `p`
-   * may be one that commutes with events (sleepCandidates), the event's handler is run on a copy
-   * to learn what it touches; the event then sleeps (is not placed again) while the line's next
-   * statements touch nothing of that (stepPast).
+   * idle, without kept scenario events, when the statement at `p` may be one that commutes with
+   * events (sleepCandidates), the event sleeps (is not placed again) while the line's next
+   * statements touch nothing of what it did (stepPast). What it did: its branch's watch (reduction
+   * 6, the whole subtree) unless spoilt; else its handler run once more on a copy, when that is
+   * one plain stretch of this thread's code (reduction 5, handlerFootprint).
    */
   private fallAsleep(sleep: SleepSet, choice: Choice, p: Point, budget: Budget, watch: Watch | null): void {
     if (!this.mayFallAsleep(p)) return;
@@ -405,7 +408,7 @@ export class Search {
           // A handler that left another CPU work: its statements would interleave with the line's.
           if (!othersIdle(e.state, p.cpu)) break;
           // What CPUID answers from: changed by the handler, a CPUID after it would differ.
-          all.cpu = !sameCpuidInputs(cpuidInputs(e.state.cpus[p.cpu]!), before);
+          all.cpu = !cpuidInputsAre(e.state.cpus[p.cpu]!, before);
           result = all;
           break;
         }
@@ -465,9 +468,9 @@ export class Search {
     e.inject(choice.event);
     const h = open ? this.watchedStep(open) : e.step();
     if (e.injectionPending()) throw new Error('internal: an injected event did not fire at its statement');
-    // A thread that ran its statement in the event's own step: nothing to learn.
-    if (watch && this.resumed & watch.bit) watch.spoilt = true;
-    open &= ~this.resumed;
+    // An event ends its step where it diverts control (events.ts), so no thread resumes with it;
+    // should one ever run the interrupted statement in the same step, there is nothing to learn.
+    if (watch && hasMoved(watch, e.state)) watch.spoilt = true;
     this.count(depth + 1);
     const next = remainingAfter(budget, choice.kind);
     this.path.push({ depth, kind: choice.kind, target: choice.target, cpu: p.cpu, fn: p.fn, stmt: p.stmt });
@@ -482,31 +485,31 @@ export class Search {
   }
 
   /**
-   * One step on a path where the watches in `open` are open: what it touched goes to each of them,
-   * except to those whose thread resumed with it (this.resumed, closed from here on). A thread
-   * that resumes with another CPUID input than it had at the branch point marks the watch `cpu`.
+   * One step on a path where the watches in `open` are open. A watch whose thread this step is,
+   * at its branch point's statement and frame depth, resumes with it (this.resumed: closed from
+   * here on, the step not recorded). Told from before the step, as the statement's own step (one
+   * that jumps back to itself leaves the frame where it was); an injected event's step is the
+   * event's, not the statement's. To every other watch go what the step touched and whether it
+   * left the CPUID inputs changed: code that ran CPUID only read them.
    */
   private watchedStep(open: number): Happening[] {
     const e = this.engine;
+    let resumed = 0;
+    const q = e.injectionPending() ? null : e.nextPoint();
+    if (q) {
+      for (const w of this.watches) if (open & w.bit && q.thread === w.thread && isAt(w, e.state)) resumed |= w.bit;
+    }
     const fp = this.stepFootprint;
     clearFootprint(fp);
     e.footprint = fp;
     const h = e.step();
     e.footprint = null;
-    const s = e.state;
-    let resumed = 0;
-    for (let i = 0; i < this.watches.length; i++) {
-      const w = this.watches[i]!;
-      if (!(open & w.bit)) continue;
-      if (s.lastThread === w.thread && hasResumed(w, s)) {
-        resumed |= w.bit;
-        if (!sameCpuidInputs(cpuidInputs(s.cpus[0]!), w.config)) w.seen.cpu = true; // watches are on one CPU
-      } else if (!w.spoilt) {
-        // Code that ran CPUID only read what it answers from (`cpu` of a watch: changed it).
-        const cpu = w.seen.cpu;
-        addFootprint(w.seen, fp);
-        w.seen.cpu = cpu;
-      }
+    const cpu0 = e.state.cpus[0]!; // watches are on one CPU
+    for (const w of this.watches) {
+      if (!(open & w.bit) || resumed & w.bit || w.spoilt) continue;
+      const cpu = w.seen.cpu || !cpuidInputsAre(cpu0, w.config);
+      addFootprint(w.seen, fp);
+      w.seen.cpu = cpu;
     }
     this.resumed = resumed;
     return h;
@@ -524,7 +527,8 @@ export class Search {
   private walk(start: MachineState, depth: number, budget: Budget, branches: boolean, open: number): number {
     const e = this.engine;
     // The watches open on this line (reduction 6), and where each one's thread resumed, by watch
-    // index (the step from that depth ran its statement): branches up to there are on its paths.
+    // index (the step from that depth was the thread's, at its branch point): branches up to
+    // there, that one included, are on its paths.
     let live = open;
     const resumedAt: Array<number | undefined> = [];
     const packed = packBudget(budget);
@@ -625,17 +629,30 @@ const PRIVATE_REGION = /^(kmalloc|user buffer) \d+$/;
 type Point = { cpu: number; thread: number; fn: number; stmt: number };
 
 type Cpu = MachineState['cpus'][number];
-/** What a host CPUID answers from (cpuid-insn.ts): XCR0, IA32_XSS, CR4.OSXSAVE, CR4.PKE and the leaves the CPU is limited to. */
-interface CpuidInputs { text: string; limit: Cpu['cpuidLimit'] }
+/**
+ * What a host CPUID answers from (cpuid-insn.ts): XCR0, IA32_XSS, CR4.OSXSAVE, CR4.PKE and the
+ * leaves the CPU is limited to (cpuidLimit is only ever replaced whole, and a copy of the state
+ * shares it: clone.ts).
+ */
+interface CpuidInputs { xcr0: bigint; xss: bigint; osxsave: boolean; pke: boolean; limit: Cpu['cpuidLimit'] }
 function cpuidInputs(c: Cpu): CpuidInputs {
-  return { text: `${c.xcr0} ${c.xss} ${c.cr4.osxsave} ${c.cr4.pke}`, limit: c.cpuidLimit };
+  return { xcr0: c.xcr0, xss: c.xss, osxsave: c.cr4.osxsave, pke: c.cr4.pke, limit: c.cpuidLimit };
 }
-function sameCpuidInputs(a: CpuidInputs, b: CpuidInputs): boolean {
-  return a.text === b.text && a.limit === b.limit;
+/** Whether CPU `c`'s CPUID inputs are `b` (nothing allocated: it runs at every recorded step). */
+function cpuidInputsAre(c: Cpu, b: CpuidInputs): boolean {
+  return c.xcr0 === b.xcr0 && c.xss === b.xss && c.cr4.osxsave === b.osxsave && c.cr4.pke === b.pke && c.cpuidLimit === b.limit;
 }
 
-/** Whether the watch's thread has run its statement at the branch point (the top frame there moved on or is gone). */
-function hasResumed(w: Watch, s: MachineState): boolean {
+/** Whether the watch's thread stands at its branch point: the same frame depth, function and STMT instruction on top. */
+function isAt(w: Watch, s: MachineState): boolean {
+  const fr = s.threads[w.thread]!.frames;
+  if (fr.length !== w.frames) return false;
+  const f = fr[w.frames - 1]!;
+  return f.fn === w.fn && f.pc === w.pc;
+}
+
+/** Whether the watch's thread left its branch point's frame: moved on in it, or returned from it. */
+function hasMoved(w: Watch, s: MachineState): boolean {
   const fr = s.threads[w.thread]!.frames;
   if (fr.length < w.frames) return true;
   const f = fr[w.frames - 1]!;
