@@ -7,7 +7,7 @@
 // block that declares what it implements, and the initialize response is assembled from those
 // blocks.
 import {
-  ErrorDestination, Event, InitializedEvent, InvalidatedEvent, LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent,
+  DebugSession, ErrorDestination, Event, InitializedEvent, InvalidatedEvent, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent,
   Response, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
@@ -70,7 +70,10 @@ class RequestError extends Error {
   }
 }
 
-export class XsaveDebugSession extends LoggingDebugSession {
+// DebugSession, not LoggingDebugSession: the latter turns every message into JSON a second time
+// for a log nobody set up (bench/dap.mjs measured it as the largest cost of a variables request
+// after the pipe write itself).
+export class XsaveDebugSession extends DebugSession {
   private readonly runtime = new DebugRuntime((e) => this.onRuntimeEvent(e));
   private readonly vars = new VariableTree(() => this.runtime.engine);
   private configured!: () => void;
@@ -83,6 +86,9 @@ export class XsaveDebugSession extends LoggingDebugSession {
     super();
     this.setDebuggerLinesStartAt1(true);
     this.setDebuggerColumnsStartAt1(true);
+    // What the protocol layer reports (a message that is not JSON, a stream error): one line on
+    // stderr, which a client shows as the adapter's log; the session goes on.
+    this.on('error', (e: DebugProtocol.Event) => process.stderr.write(`xsave-debug adapter: ${String(e.body).split('\n')[0]}\n`));
   }
 
   // ---- runtime events -----------------------------------------------------------------------------
