@@ -3,7 +3,9 @@
 // The stop position varies (a conditional breakpoint at several loop iterations) so the measure
 // covers stops that fall anywhere between two checkpoints. Each adapter process first steps back
 // a few times at a shallow stop: the first step backs of a process pay for V8 compiling and
-// optimizing the reverse path, which is reported apart from where the stop falls. Prints medians and ratios measured in one run;
+// optimizing the reverse path, which is reported apart from where the stop falls. After every
+// stop the client asks what VS Code asks (threads, stack, scopes, variables) before the next
+// request, untimed. Prints medians and ratios measured in one run;
 // writes .bench/time-travel.json. Asserts nothing about speed.
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -34,10 +36,24 @@ const BODY_LINE = 7; // `acc = acc * 3 + i;`
 /** Step backs (and forward steps) at a shallow stop before the measured ones (see measure()). */
 const WARM = 10;
 
+/**
+ * The latency of one request that ends in a stop (request → both its response and `stopped`);
+ * then, not timed, what VS Code asks at every stop before the user can press anything again:
+ * threads, the top of the stack, its scopes and the variables of those not marked expensive. A
+ * step back right after a stop with nothing asked in between is a case no editor produces.
+ */
 async function timed(dc: DebugClient, req: () => Promise<unknown>): Promise<number> {
   const t0 = process.hrtime.bigint();
   await Promise.all([dc.waitForEvent('stopped'), req()]);
-  return Number(process.hrtime.bigint() - t0) / 1e6;
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  await dc.threadsRequest();
+  const st = await dc.stackTraceRequest({ threadId: 1, startFrame: 0, levels: 20 });
+  const top = st.body.stackFrames[0];
+  if (top) {
+    const sc = await dc.scopesRequest({ frameId: top.id });
+    for (const s of sc.body.scopes) if (!s.expensive) await dc.variablesRequest({ variablesReference: s.variablesReference });
+  }
+  return ms;
 }
 
 interface Figures { depth: number; forward: number[]; back: number[]; firstBack: number[]; coldBack: number[]; continueMs: number[] }
