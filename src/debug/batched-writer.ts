@@ -31,6 +31,14 @@ export class BatchedWriter {
     }
   }
 
+  /** Writes what the handler sent so far now, and goes on batching (a stop is out before the work that follows it). */
+  flush(): void {
+    const p = this.pending;
+    if (!p || p.length === 0) return;
+    this.pending = [];
+    this.out.write(p.length === 1 ? p[0]! : p.join(''), 'utf8');
+  }
+
   end(): void {
     this.out.end();
   }

@@ -104,6 +104,9 @@ export class XsaveDebugSession extends DebugSession {
         if (s.description) ev.body.description = s.description;
         if (s.hitBreakpointIds) ev.body.hitBreakpointIds = [...s.hitBreakpointIds];
         this.sendEvent(ev);
+        // Out now, with the response before it: the runtime keeps this state for time travel
+        // after emitting the stop (History.atStop), while the client reads it.
+        this.writer?.flush();
         return;
       }
       case 'output': {

@@ -349,7 +349,7 @@ export class Search {
     if (((packed >> 16) & 0xff) < ((by >> 16) & 0xff)) r.fpuIrqs = true;
   }
 
-  // ---- sleep sets (docs/explorer.md, "Reductions" 5) ------------------------------------------
+  // ---- sleep sets (docs/explorer.md, "Reductions" 5 and 6) ------------------------------------
 
   /**
    * After the branch of `choice` at point `p`: with reduction, on one CPU or while the others are
