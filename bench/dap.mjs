@@ -2,8 +2,10 @@
 // kit; DAPBENCH=/path/to/dapbench.mjs to point elsewhere) against `node dist/adapter.js` stepping
 // examples/xfd-err-leak.xsave with stepIn (one statement per request; `next` steps over whole guest
 // runs and the example would end too soon), every non-expensive scope fetched, 800 steps × 5 reps,
-// interleaved with dapbench's null adapter. Writes .bench/dap.json and prints the report; quote
-// `stepP50_over_nullStepP50`, a ratio measured in one run.
+// interleaved with dapbench's null adapter and with bench/dap-floor-adapter.mjs ("same-shape": a
+// do-nothing adapter whose replies have the shape and size of ours at a stop, the floor of this
+// workload). Writes .bench/dap.json and prints the report; quote `stepP50_over_nullStepP50` and
+// `stepP50_over_refStepP50` (against the same-shape floor), ratios measured in one run.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,5 +23,6 @@ const out = join(repo, '.bench', 'dap.json');
 const launch = { program: join(repo, 'examples', 'xfd-err-leak.xsave'), stopOnEntry: true, trace: false };
 execFileSync('node', [harness, '--adapter', `node ${join(repo, 'dist', 'adapter.js')}`, '--label', 'xsave', '--adapter-id', 'xsave',
   '--launch', JSON.stringify(launch), '--step', 'stepIn', '--steps', process.env.STEPS ?? '800', '--reps', process.env.REPS ?? '5',
-  '--scopes', 'cheap', '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  '--scopes', 'cheap', '--ref', `node ${join(repo, 'bench', 'dap-floor-adapter.mjs')}`, '--ref-label', 'same-shape', '--ref-launch', '{}',
+  '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
 execFileSync('node', [join(dirname(harness), 'report.mjs'), out], { stdio: 'inherit' });

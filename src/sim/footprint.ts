@@ -2,8 +2,9 @@
 // objects whose fields it read or wrote, the memory regions it read or wrote (by index in
 // state.mem.regions, which a copy of the state keeps in order), and whether it did anything else
 // the explorer does not follow piece by piece (`other`: any instruction but a plain load, store or
-// block operation or CPUID, an object handed to a builtin, a system call, a return that changes
-// privilege).
+// block operation or CPUID, a system call, a return that changes privilege). An object handed to a
+// builtin counts as read and written; every region an instruction or what its step does after it
+// reaches (a VM entry reading the vCPU's CPUID entries, a signal frame) counts as read and written.
 // Recorded only while the explorer asks (Engine.footprint); a debugger's or a CLI run's steps pay
 // one null check per field access and builtin.
 export interface Footprint {

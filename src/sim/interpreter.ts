@@ -258,29 +258,40 @@ function doReturn(x: StepContext, th: ThreadState, f: Frame, v: Value): boolean 
 /** Runs BUILTIN `index` with `argc` operands on the stack; true when the step must end. */
 function builtin(x: StepContext, th: ThreadState, f: Frame, index: number, argc: number): boolean {
   const s = x.state;
+  const name = x.code.program.builtins[index]!;
+  const guest = x.cpu.vmx.mode === 'non-root';
+  // The explorer follows loads, stores and block operations of host kernel code region by region
+  // (builtins-memory.ts) and notes CPUID (footprint.ts). Any other builtin is `other`, and may
+  // reach memory its own way (XSAVE into a buffer, a header write, a tile load; the VM entry that
+  // reads the vCPU's CPUID entries, a signal frame written to the user's stack): every region it
+  // or what follows it in this step locates is taken as both read and written (Memory.touched).
+  const fp = x.fp;
+  if (!fp) return runBuiltin(x, th, f, index, argc, name, guest);
+  if (!guest && f.cpl === 0 && name === 'cpuid') { fp.cpu = true; return runBuiltin(x, th, f, index, argc, name, guest); }
+  if (!guest && f.cpl === 0 && MEMORY_BUILTINS_BY_NAME.has(name)) return runBuiltin(x, th, f, index, argc, name, guest);
+  fp.other = true;
+  s.mem.touched = new Set();
+  try {
+    return runBuiltin(x, th, f, index, argc, name, guest);
+  } finally {
+    for (const region of s.mem.touched) {
+      const i = s.mem.regions.indexOf(region);
+      if (i >= 0) { fp.regR.add(i); fp.regW.add(i); }
+    }
+    delete s.mem.touched;
+  }
+}
+
+function runBuiltin(x: StepContext, th: ThreadState, f: Frame, index: number, argc: number, name: string, guest: boolean): boolean {
+  const s = x.state;
   x.builtinRuns++;
   const cpu = x.cpu;
   const args = f.stack.slice(f.stack.length - argc);
   const def = x.code.builtins[index]!;
-  const name = x.code.program.builtins[index]!;
   const before = registersBefore(cpu);
   const heapBefore = s.heap.length;
   const regionsBefore = s.mem.regions.length;
-  const guest = cpu.vmx.mode === 'non-root';
-  // The explorer follows loads, stores and block operations of host kernel code region by region
-  // (builtins-memory.ts) and notes CPUID (footprint.ts). Any other builtin is `other`, and may
-  // reach memory its own way (XSAVE into a buffer, a header write, a tile load): the regions it
-  // locates are taken as both read and written (Memory.touched).
   const fp = x.fp;
-  let tracked = false;
-  if (fp) {
-    if (!guest && f.cpl === 0 && name === 'cpuid') fp.cpu = true;
-    else if (guest || f.cpl !== 0 || !MEMORY_BUILTINS_BY_NAME.has(name)) {
-      fp.other = true;
-      tracked = true;
-      s.mem.touched = new Set();
-    }
-  }
   const ctx: BuiltinContext = {
     state: s, cpu, cpuIndex: 0, mem: s.mem, thread: th, fp,
     u64: (a, i, pname) => {
@@ -318,14 +329,6 @@ function builtin(x: StepContext, th: ThreadState, f: Frame, index: number, argc:
     // An argument the model cannot take at all is the scenario's error, reported at its statement.
     if (e instanceof ModelArgumentError) throw new ScenarioError(`${name}: ${e.message}`);
     throw e;
-  } finally {
-    if (tracked && fp) {
-      for (const region of s.mem.touched!) {
-        const i = s.mem.regions.indexOf(region);
-        if (i >= 0) { fp.regR.add(i); fp.regW.add(i); }
-      }
-      delete s.mem.touched;
-    }
   }
   const hwNm = r.kind === 'outcome' && r.outcome.kind === 'fault' && r.outcome.fault.nmCause === 'xfd';
   // A user task's reference runs each user-mode instruction once it completes on the real CPU

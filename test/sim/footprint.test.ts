@@ -221,3 +221,45 @@ test('subtree sleep sets: a thread resuming at a statement that jumps back to it
   assert.equal(reduced.status, 'violation');
   assert.equal(reduced.counterexample?.text, full.counterexample?.text);
 });
+
+// Found in review: the first VM entry builds the guest's bare-metal reference from the vCPU's CPUID
+// entries, which KVM_SET_CPUID2 copied into kmalloc memory; that read comes after the builtin's own
+// work, and must count in the step's footprint as well (a statement writing those entries does not
+// commute with a VM entry).
+test('the VM entry step records the kmalloc region of the vCPU CPUID entries it reads', () => {
+  const file = scenario('footprint-vmentry.xsave', `cpu "sapphire-rapids";
+policy "linux-6.19";
+guest {
+  fn main() { hlt(); }
+}
+host qemu {
+  thread vcpu0 {
+    vcpu = kvm_create_vcpu();
+    kvm_set_cpuid(vcpu, kvm_cpuid_xcr0(XFEATURE_MASK_FPSSE | XFEATURE_MASK_YMM));
+    kvm_run(vcpu);
+  }
+}
+`);
+  const loaded = loadScenarioFile({ file });
+  assert.equal(loaded.kind, 'loaded', loaded.kind === 'errors' ? loaded.diagnostics.map((d) => d.message).join('; ') : loaded.kind);
+  if (loaded.kind !== 'loaded') return;
+  const e = loaded.engine;
+  const f = newFootprint();
+  let checked = false;
+  for (let n = 0; n < 50_000 && !e.state.halted && !checked; n++) {
+    clearFootprint(f);
+    e.footprint = f;
+    const h = e.step();
+    e.footprint = null;
+    if (!h.some((x) => x.kind === 'vmentry')) continue;
+    const arch = e.state.heap.find((o) => o.type === 'kvm_vcpu_arch' && typeof o.fields.cpuid_entries === 'bigint' && o.fields.cpuid_entries !== 0n);
+    assert.ok(arch, 'KVM_SET_CPUID2 left the entries in vcpu->arch');
+    const at = arch!.fields.cpuid_entries as bigint;
+    const i = e.state.mem.regions.findIndex((r) => at >= r.base && at < r.base + BigInt(r.bytes.length));
+    assert.ok(i >= 0);
+    assert.match(e.state.mem.regions[i]!.name, /^kmalloc \d+$/);
+    assert.ok(f.regR.has(i), `the VM entry read region ${i} (${e.state.mem.regions[i]!.name})`);
+    checked = true;
+  }
+  assert.ok(checked, 'the run made a VM entry');
+});

@@ -489,25 +489,30 @@ export class Search {
    * at its branch point's statement and frame depth, resumes with it (this.resumed: closed from
    * here on, the step not recorded). Told from before the step, as the statement's own step (one
    * that jumps back to itself leaves the frame where it was); an injected event's step is the
-   * event's, not the statement's. To every other watch go what the step touched and whether it
-   * left the CPUID inputs changed: code that ran CPUID only read them.
+   * event's, not the statement's. A watch whose thread resumes with other CPUID inputs than it had
+   * at its branch point is marked `cpu` (its statements after the resume would read another CPUID;
+   * on a path where it never resumes they never run). To every other watch goes what the step
+   * touched, but not that it ran CPUID: code that did only read the inputs.
    */
   private watchedStep(open: number): Happening[] {
     const e = this.engine;
     let resumed = 0;
     const q = e.injectionPending() ? null : e.nextPoint();
     if (q) {
-      for (const w of this.watches) if (open & w.bit && q.thread === w.thread && isAt(w, e.state)) resumed |= w.bit;
+      for (const w of this.watches) {
+        if (!(open & w.bit) || q.thread !== w.thread || !isAt(w, e.state)) continue;
+        resumed |= w.bit;
+        if (!cpuidInputsAre(e.state.cpus[0]!, w.config)) w.seen.cpu = true; // watches are on one CPU
+      }
     }
     const fp = this.stepFootprint;
     clearFootprint(fp);
     e.footprint = fp;
     const h = e.step();
     e.footprint = null;
-    const cpu0 = e.state.cpus[0]!; // watches are on one CPU
     for (const w of this.watches) {
       if (!(open & w.bit) || resumed & w.bit || w.spoilt) continue;
-      const cpu = w.seen.cpu || !cpuidInputsAre(cpu0, w.config);
+      const cpu = w.seen.cpu;
       addFootprint(w.seen, fp);
       w.seen.cpu = cpu;
     }
@@ -623,7 +628,11 @@ const WINDOW = 64;
 const REWINDOW = 16;
 /** Steps an event's handler may take to be learnt for a sleep set (handlerFootprint). */
 const HANDLER_MAX = 256;
-/** Memory no invariant reads and only code that was given its address touches (stepPast). */
+/**
+ * Memory only code that was given its address touches, and no invariant reads but through a step
+ * that records it (the first VM entry reads the vCPU's CPUID entries from kmalloc memory to build
+ * the guest's bare-metal reference; interpreter.ts counts it in that step's footprint) (stepPast).
+ */
 const PRIVATE_REGION = /^(kmalloc|user buffer) \d+$/;
 
 type Point = { cpu: number; thread: number; fn: number; stmt: number };
