@@ -19,10 +19,11 @@ export const DEFAULT_BOUNDS: Readonly<Bounds> = { interrupts: 1, preemptions: 1,
 /** The largest bounds accepted (README "Limits"): beyond them the search would not end in a day anyway. */
 export const MAX_BOUNDS: Readonly<Bounds> = { interrupts: 8, preemptions: 8, fpuIrqs: 8, steps: 1_000_000 };
 /**
- * The memory ceiling: visited states one search keeps (per unit, per worker; about 100 bytes each).
+ * The memory ceiling: visited states one search keeps (per unit, per worker; about 110 bytes each,
+ * so some 220 MB at the ceiling; the states a search holds besides are few and small).
  * Reaching it ends the search with `boundsHit.memory`, as a bound does.
  */
-export const MAX_VISITED_STATES = 500_000;
+export const MAX_VISITED_STATES = 2_000_000;
 
 /** Why `b` is outside 0..MAX_BOUNDS (steps from 1), as a message naming the bound; null if inside. */
 export function boundsProblem(b: Partial<Bounds>): string | null {

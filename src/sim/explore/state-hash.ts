@@ -52,10 +52,23 @@ class Hasher {
       const w = new Int32Array(u.buffer, u.byteOffset, words);
       let a = this.a;
       let b = this.b;
+      // Most of these bytes are zero (registers in their initial state, fresh buffers): a run of
+      // zero words is mixed in once, as its length, before the next non-zero word.
+      let zeros = 0;
       for (let i = 0; i < words; i++) {
         const x = w[i]!;
+        if (x === 0) { zeros++; continue; }
+        if (zeros !== 0) {
+          a = Math.imul(a ^ zeros, 0x01000193);
+          b = Math.imul(b + zeros + 0x9e3779b9, 0x5bd1e995) ^ (b >>> 15);
+          zeros = 0;
+        }
         a = Math.imul(a ^ x, 0x01000193);
         b = Math.imul(b + x, 0x5bd1e995) ^ (b >>> 15);
+      }
+      if (zeros !== 0) {
+        a = Math.imul(a ^ zeros, 0x01000193);
+        b = Math.imul(b + zeros + 0x9e3779b9, 0x5bd1e995) ^ (b >>> 15);
       }
       this.a = a;
       this.b = b;
