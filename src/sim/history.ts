@@ -55,12 +55,6 @@ const FINE_WINDOW = 32 * FINE;
 const STOP_WINDOW = 2 * FINE;
 /** A stop this close after a checkpoint keeps no state of its own. */
 const STOP_NEAR = 16;
-/**
- * A stop this close after a checkpoint keeps its own state and nothing more: single-stepping, which
- * leaves a stop every STOP_NEAR steps or so, must not replay between them (a replay's copies were
- * most of a forward step's cost, bench/dap.mjs); a step back from such a stop replays at most this.
- */
-const STOP_NO_REPLAY = 2 * FINE;
 /** Bytes of machine memory the fine checkpoints hold at most: fewer of them for a machine with much memory. */
 const MAX_FINE_BYTES = 64 << 20;
 /** Bytes of machine memory the checkpoints hold at most (a scenario may map 16 MiB): thinned the same way. */
@@ -144,9 +138,9 @@ export class History<A> {
   /**
    * Call at every stop the user sees. Keeps the state here as a fine checkpoint unless one lies
    * within STOP_NEAR steps before it (single-stepping then copies one state in STOP_NEAR), and,
-   * when no checkpoint lies within STOP_NO_REPLAY steps before it (the stop ends a long run),
-   * replays once from the nearest checkpoint (the rolling one, at most ROLL steps back) to leave
-   * fine ones in the last STOP_WINDOW steps: the next step back then replays at most FINE steps. Copies are what a
+   * when no checkpoint lies within FINE steps before it (the stop ends a long run), replays once
+   * from the nearest checkpoint (the rolling one, at most ROLL steps back) to leave fine ones in the
+   * last STOP_WINDOW steps: the next step back then replays at most FINE steps. Copies are what a
    * stop costs most, so only those few are taken here; a step back further replays its window once
    * and leaves fine checkpoints there (lastMatching). The machine is left exactly as it was.
    */
@@ -157,7 +151,7 @@ export class History<A> {
     // After a step back the fine grid lies within FINE below: the next step back needs nothing more.
     if (p - below.position <= (reverse ? FINE : STOP_NEAR)) return;
     this.addFine(this.snapshot());
-    if (p - below.position <= STOP_NO_REPLAY) return;
+    if (p - below.position <= FINE) return;
     const here = this.engine.state;
     const aux = this.aux.save();
     this.restore(below);
