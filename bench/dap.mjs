@@ -14,8 +14,10 @@ import { fileURLToPath } from 'node:url';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const harness = process.env.DAPBENCH ?? join(repo, '..', 'shared', 'bench', 'dapbench', 'dapbench.mjs');
 if (!existsSync(harness)) {
-  console.error(`bench:dap: dapbench not found at ${harness} (set DAPBENCH=/path/to/dapbench.mjs)`);
-  process.exit(2);
+  // `npm run bench` passes --if-present: the other benchmarks' figures still count without the kit.
+  const ifPresent = process.argv.includes('--if-present');
+  console.error(`bench:dap: dapbench not found at ${harness} (set DAPBENCH=/path/to/dapbench.mjs)${ifPresent ? '; the stepping benchmark is skipped' : ''}`);
+  process.exit(ifPresent ? 0 : 2);
 }
 execFileSync('node', [join(repo, 'scripts', 'build.mjs')], { stdio: 'inherit' });
 mkdirSync(join(repo, '.bench'), { recursive: true });

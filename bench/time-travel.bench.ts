@@ -113,6 +113,7 @@ async function main(): Promise<void> {
       stepBackMaxMs: +max(f.back).toFixed(3),
       firstStepBackMedianMs: +median(f.firstBack).toFixed(3),
       firstStepBackMaxMs: +max(f.firstBack).toFixed(3),
+      firstStepBackByStopMs: Object.fromEntries(stops.map((k, i) => [2 * k, +f.firstBack[i]!.toFixed(3)])),
       stepBackOverForward: +(median(f.back) / fw).toFixed(2),
       firstStepBackOverForward: +(median(f.firstBack) / fw).toFixed(2),
       worstFirstStepBackOverForward: +(max(f.firstBack) / fw).toFixed(2),
