@@ -84,7 +84,7 @@ function record(t: Table, key: number, budget: number, depth: number, seq: numbe
  * A branch whose event may sleep after it by what its whole subtree did (docs/explorer.md,
  * "Reductions" 6): from the event until the interrupted thread takes its next step, which runs its
  * statement at the branch point (it "resumes"), every step of every run explored below is
- * recorded, and whether any of them left the CPUID inputs other than they were at the branch
+ * recorded, and whether the thread resumed with other CPUID inputs than it had at the branch
  * point. A step of a path on which the thread has resumed is not recorded. `bit` marks the paths on
  * which the watch is open, in the visited states' entries too: a run cut where a state was visited
  * before the watch opened, or on a path where it was closed, hides steps the watch did not see, and
@@ -99,7 +99,7 @@ interface Watch {
   bit: number;
   /** Visits recorded before the watch opened. */
   seq: number;
-  /** What the thread's CPUID answers from at the branch point; a recorded step that leaves it otherwise sets `seen.cpu`. */
+  /** What the thread's CPUID answers from at the branch point; a resume with other inputs sets `seen.cpu`. */
   config: CpuidInputs;
   seen: Footprint;
   spoilt: boolean;
@@ -242,12 +242,14 @@ export class Search {
     // The state at the branch point: the root line replayed to it (the engine is deterministic),
     // from where the previous unit on the same line branched when the units come in order.
     const r = this.replay;
+    const continued = r !== null && r.root === spec.root && r.depth <= spec.depth;
     let d0 = 0;
-    if (r && r.root === spec.root && r.depth <= spec.depth) { e.state = cloneState(r.state); d0 = r.depth; } else e.state = cloneState(this.root.start);
+    if (continued) { e.state = cloneState(r.state); d0 = r.depth; } else e.state = cloneState(this.root.start);
     // The events asleep after the earlier units on this line (reduction 6) stay asleep while the
-    // line's statements commute with what their subtrees did; only when this Search ran those units.
+    // line's statements commute with what their subtrees did; only when this Search ran those
+    // units, the one before this included, and the line goes on from where the last one branched.
     const sleep = this.topSleep;
-    if (d0 === 0 && !(r && r.root === spec.root && r.depth === 0) || !inOrder) sleep.clear();
+    if (!continued || !inOrder) sleep.clear();
     for (let d = d0; d < spec.depth; d++) this.stepPast(sleep, e.nextPoint());
     this.replay = { root: spec.root, depth: spec.depth, state: cloneState(e.state) };
     if (sleep.has(spec.choice)) {
