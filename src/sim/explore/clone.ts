@@ -56,9 +56,14 @@ export function cloneState(s: MachineState): MachineState {
     if (!c) { c = { cpu: copyCpu(sh.cpu), mem: copyMemory(sh.mem), pending: sh.pending, written: { ...sh.written }, xfdUndefined: sh.xfdUndefined }; shadows.set(sh, c); }
     return c;
   };
+  // Property by property in the order boot.ts creates them: a copy then has the hidden class of
+  // the thread it copies (a spread does not), so code V8 optimized on the live state runs on a
+  // restored copy without being deoptimized (the first step back after a long continue was).
   const threads = s.threads.map((t): ThreadState => ({
-    ...t, frames: t.frames.map(copyFrame), shadow: copyShadow(t.shadow),
-    signalFrames: t.signalFrames.map((sf) => ({ ...sf, args: [...sf.args] })),
+    id: t.id, name: t.name, process: t.process, cpu: t.cpu, frames: t.frames.map(copyFrame), status: t.status,
+    task: t.task, scratch: t.scratch, exitValue: t.exitValue, signal: t.signal, switchTo: t.switchTo, afterBoot: t.afterBoot,
+    moveTo: t.moveTo, shadow: copyShadow(t.shadow), pendingFault: t.pendingFault, stopped: t.stopped,
+    signalFrames: t.signalFrames.map((sf) => ({ ...sf, args: [...sf.args] })), referenceFromTask: t.referenceFromTask,
   }));
   const guests = s.guests.map((g): GuestContext => ({ ...g, frames: g.frames.map(copyFrame), shadow: copyShadow(g.shadow) }));
   return {
@@ -66,7 +71,8 @@ export function cloneState(s: MachineState): MachineState {
     cpus: s.cpus.map(copyCpu),
     mem: copyMemory(s.mem),
     nextAddr: s.nextAddr,
-    heap: s.heap.map((o): KObject => ({ ...o, fields: { ...o.fields } })),
+    // As newObject() creates them (the same hidden class; see threads above).
+    heap: s.heap.map((o): KObject => ({ id: o.id, type: o.type, fields: { ...o.fields } })),
     threads,
     running: s.running.slice(),
     runQueues: s.runQueues.map((q) => q.slice()),
