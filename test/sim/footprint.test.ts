@@ -3,7 +3,7 @@
 // and loads or stores memory commutes with an event's handler that touches none of it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { explore } from '../../src/host/explore-runner';
+import { type ExploreResult, explore } from '../../src/host/explore-runner';
 import { loadScenarioFile } from '../../src/host/scenario-file';
 import { type Footprint, clearFootprint, independent, newFootprint } from '../../src/sim/footprint';
 import { scenario } from '../runtime/support';
@@ -110,6 +110,20 @@ host p {
 }
 `;
 
+/**
+ * Explores `text` with and without the reductions (assertions count, with `invariants` when given)
+ * and checks both find a violation with the same counterexample text; returns the search without them.
+ */
+async function sameViolation(file: string, bounds: { interrupts: number; preemptions: number; fpuIrqs: number }, invariants?: string[]): Promise<ExploreResult> {
+  const opts = { file, workers: 0, failOnAssertions: true, bounds, ...(invariants ? { invariants } : {}) };
+  const full = await explore({ ...opts, reduction: false });
+  const reduced = await explore(opts);
+  assert.equal(full.status, 'violation', JSON.stringify(full.diagnostics));
+  assert.equal(reduced.status, 'violation');
+  assert.equal(reduced.counterexample?.text, full.counterexample?.text);
+  return full;
+}
+
 for (const [name, text] of [
   ['the handler writes the buffer (xsave_header_write) between two loads', HANDLER_TOUCHES_BUFFER('xsave_header_write(b, 0, 1);',
     '  let v = load64(b + 512);\n  let w = load64(b + 512);\n  assert(v == w, "the interrupt fell between the two loads");')],
@@ -117,13 +131,7 @@ for (const [name, text] of [
     '  store64(b + 512, 7);\n  store64(b + 512, 9);\n  assert(current->sas_ss_size != 7, "the interrupt saw the first store only");')],
 ] as const) {
   test(`sleep sets: ${name}: the same verdict with and without the reductions`, async () => {
-    const file = scenario(`sleep-${name.length}.xsave`, text);
-    const opts = { file, workers: 0, failOnAssertions: true, bounds: { interrupts: 1, preemptions: 0, fpuIrqs: 0 } };
-    const full = await explore({ ...opts, reduction: false });
-    const reduced = await explore(opts);
-    assert.equal(full.status, 'violation', JSON.stringify(full.diagnostics));
-    assert.equal(reduced.status, 'violation');
-    assert.equal(reduced.counterexample?.text, full.counterexample?.text);
+    await sameViolation(scenario(`sleep-${name.length}.xsave`, text), { interrupts: 1, preemptions: 0, fpuIrqs: 0 });
   });
 }
 
@@ -131,14 +139,30 @@ for (const [name, text] of [
 // whole subtree did, the events placed inside it included. Here the other task's own code touches
 // nothing the checking thread reads; an interrupt inside the other task's run does (it writes the
 // field the two reads compare), so the run placed between the two reads must still be explored.
-const OTHER_TASK_INTERRUPTED = `cpu "sapphire-rapids";
+/** Two host tasks on one CPU: p.main runs my_check() and q.main (held back for `run`) my_other(), both defined in `kernel`. */
+const TWO_TASKS = (kernel: string): string => `cpu "sapphire-rapids";
 policy "linux-6.19";
+${kernel}
+host p {
+  thread main {
+    my_check();
+  }
+}
 
+host q {
+  thread main {
+    my_other();
+  }
+}
+`;
+const SUBTREE_BOUNDS = { interrupts: 1, preemptions: 1, fpuIrqs: 0 };
+
+const OTHER_TASK_INTERRUPTED = TWO_TASKS(`
 fn common_interrupt(vector) {
   if (current->sas_ss_sp == 7) { fpu_user_cfg->independent_features = 5; }
 }
 
-fn my_mark() {
+fn my_other() {
   current->sas_ss_sp = 7;
   current->sas_ss_size = 1;
   return 0;
@@ -150,28 +174,10 @@ fn my_check() {
   assert(v == w, "an interrupt of the other task fell between the two reads");
   return 0;
 }
-
-host p {
-  thread main {
-    my_check();
-  }
-}
-
-host q {
-  thread main {
-    my_mark();
-  }
-}
-`;
+`);
 
 test("subtree sleep sets: an interrupt placed inside another task's run counts as that run's doing (same verdict and counterexample as without the reductions)", async () => {
-  const file = scenario('sleep-subtree.xsave', OTHER_TASK_INTERRUPTED);
-  const opts = { file, workers: 0, failOnAssertions: true, invariants: [], bounds: { interrupts: 1, preemptions: 1, fpuIrqs: 0 } };
-  const full = await explore({ ...opts, reduction: false });
-  const reduced = await explore(opts);
-  assert.equal(full.status, 'violation', JSON.stringify(full.diagnostics));
-  assert.equal(reduced.status, 'violation');
-  assert.equal(reduced.counterexample?.text, full.counterexample?.text);
+  const full = await sameViolation(scenario('sleep-subtree.xsave', OTHER_TASK_INTERRUPTED), SUBTREE_BOUNDS, []);
   // The other task's run (a preemption, or a held-back task's run) needs the interrupt inside it.
   const kinds = full.counterexample!.placements.map((p) => p.kind);
   assert.equal(kinds.length, 2);
@@ -182,10 +188,8 @@ test("subtree sleep sets: an interrupt placed inside another task's run counts a
 // frame where it was, so the thread's resumption is told from before its step, not from its frame
 // afterwards. Here the other task changes XCR0; the loop resumes under the new XCR0, and the
 // preemption placed between the loop and the next CPUID must still be explored.
-const SELF_LOOP_CPUID = `cpu "sapphire-rapids";
-policy "linux-6.19";
-
-fn my_flip() {
+const SELF_LOOP_CPUID = TWO_TASKS(`
+fn my_other() {
   xsetbv(0, 3);
   return 0;
 }
@@ -197,29 +201,11 @@ fn my_check() {
   assert(v == a, "XCR0 changed between the loop and the read");
   return 0;
 }
-
-host p {
-  thread main {
-    my_check();
-  }
-}
-
-host q {
-  thread main {
-    my_flip();
-  }
-}
-`;
+`);
 
 test('subtree sleep sets: a thread resuming at a statement that jumps back to itself is seen to resume (an XCR0 change by the other task wakes the CPUID after it)', async () => {
-  const file = scenario('sleep-self-loop.xsave', SELF_LOOP_CPUID);
-  const opts = { file, workers: 0, failOnAssertions: true, invariants: [], bounds: { interrupts: 1, preemptions: 1, fpuIrqs: 0 } };
-  const full = await explore({ ...opts, reduction: false });
-  const reduced = await explore(opts);
-  assert.equal(full.status, 'violation', JSON.stringify(full.diagnostics));
+  const full = await sameViolation(scenario('sleep-self-loop.xsave', SELF_LOOP_CPUID), SUBTREE_BOUNDS, []);
   assert.equal(full.counterexample?.step, 525);
-  assert.equal(reduced.status, 'violation');
-  assert.equal(reduced.counterexample?.text, full.counterexample?.text);
 });
 
 // Found in review: the first VM entry builds the guest's bare-metal reference from the vCPU's CPUID
