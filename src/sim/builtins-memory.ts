@@ -110,3 +110,6 @@ export const MEMORY_BUILTINS: Readonly<Record<string, BuiltinDef>> = {
     },
   },
 };
+
+/** Their names: the explorer follows these region by region (interpreter.ts, choice-points.ts). */
+export const MEMORY_BUILTIN_NAMES: ReadonlySet<string> = new Set(Object.keys(MEMORY_BUILTINS));

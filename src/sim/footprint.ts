@@ -13,8 +13,9 @@ export interface Footprint {
   readonly regR: Set<number>;
   readonly regW: Set<number>;
   /**
-   * A step: it ran CPUID in the host, whose answer depends on XCR0, IA32_XSS, CR4.OSXSAVE and
-   * CR4.PKE (cpuid-insn.ts). An event's handler: it left one of those changed.
+   * A step: it ran CPUID in the host, whose answer depends on XCR0, IA32_XSS, CR4.OSXSAVE, CR4.PKE
+   * and the CPU's leaves (cpuid-insn.ts). An event's handler, or a watched subtree: the
+   * interrupted thread came back to its statement with one of those changed.
    */
   cpu: boolean;
   other: boolean;
@@ -36,12 +37,6 @@ export function addFootprint(into: Footprint, from: Footprint): void {
   for (const r of from.regW) into.regW.add(r);
   if (from.cpu) into.cpu = true;
   if (from.other) into.other = true;
-}
-
-export function copyFootprint(f: Footprint): Footprint {
-  const c = newFootprint();
-  addFootprint(c, f);
-  return c;
 }
 
 const meets = (a: Set<number>, b: Set<number>): boolean => {

@@ -8,7 +8,7 @@ import { ModelArgumentError, hlt } from '../model';
 import { BINARY_CODES, Op, UNARY_CODES } from '../lang/code';
 import { binaryValue } from '../lang/compiler';
 import { type BuiltinContext, type BuiltinResult, ScenarioError } from './builtins';
-import { MEMORY_BUILTINS } from './builtins-memory';
+import { MEMORY_BUILTIN_NAMES } from './builtins-memory';
 import { fireDeferred, eventsAt } from './events';
 import { afterOutcome } from './exceptions';
 import { RETURNS_VALUE, createShadow } from './invariants';
@@ -27,9 +27,6 @@ import { type Value, U64_MASK, isRef, showValue, truthy } from './value';
 import { completeGuestInstruction, enterGuest, guestOf, migrateGuest, vcpuOf } from './vmx-transitions';
 
 const MAX_OPS_PER_STEP = 1_000_000;
-
-/** Loads, stores and block operations: the builtins whose footprint is the regions they touch. */
-const MEMORY_BUILTINS_BY_NAME = new Set(Object.keys(MEMORY_BUILTINS));
 
 /** The builtins of the XSAVE family: they read XMODIFIED and write memory, not registers (provenance.ts). */
 const SAVES_STATE = new Set(['xsave', 'xsaveopt', 'xsavec', 'xsaves']);
@@ -268,7 +265,7 @@ function builtin(x: StepContext, th: ThreadState, f: Frame, index: number, argc:
   const fp = x.fp;
   if (!fp) return runBuiltin(x, th, f, index, argc, name, guest);
   if (!guest && f.cpl === 0 && name === 'cpuid') { fp.cpu = true; return runBuiltin(x, th, f, index, argc, name, guest); }
-  if (!guest && f.cpl === 0 && MEMORY_BUILTINS_BY_NAME.has(name)) return runBuiltin(x, th, f, index, argc, name, guest);
+  if (!guest && f.cpl === 0 && MEMORY_BUILTIN_NAMES.has(name)) return runBuiltin(x, th, f, index, argc, name, guest);
   fp.other = true;
   s.mem.touched = new Set();
   try {

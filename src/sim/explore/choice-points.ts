@@ -12,7 +12,7 @@
 // seen by no other code either), but not a system call's entry or a return that changes privilege,
 // ends a thread or restores the interrupt flag (localStatements).
 import { type CompiledEvent, type CompiledFn, type Instr, type Program, Op } from '../../lang/code';
-import { MEMORY_BUILTINS } from '../builtins-memory';
+import { MEMORY_BUILTIN_NAMES } from '../builtins-memory';
 import { plainReturn } from '../interpreter';
 import type { MachineState } from '../machine';
 import type { Bounds, PlacedKind } from './options';
@@ -115,10 +115,9 @@ export function localStatements(program: Program): Locality[][] {
  * and compare memory.
  */
 export function sleepCandidates(program: Program): boolean[][] {
-  const memory = new Set(Object.keys(MEMORY_BUILTINS));
   return perStatement(program, false, (f, ops) => f.context === 'kernel' && ops.every((ins) =>
     PURE_OPS.has(ins.op) || ins.op === Op.GLOBAL || ins.op === Op.FIELD || ins.op === Op.CALL || ins.op === Op.RETURN ||
-    (ins.op === Op.BUILTIN && (memory.has(program.builtins[ins.a]!) || program.builtins[ins.a] === 'cpuid'))));
+    (ins.op === Op.BUILTIN && (MEMORY_BUILTIN_NAMES.has(program.builtins[ins.a]!) || program.builtins[ins.a] === 'cpuid'))));
 }
 
 /**
