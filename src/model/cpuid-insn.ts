@@ -5,7 +5,7 @@
 // (SDM Vol3 26.1.2, exit reason 10). A CPU answers from its leaves: a virtual CPU's (the CPUID its
 // VMM gave it, CpuState.cpuidLimit.leaves) or those of its model (cpuid.ts, cpuidOf).
 import { type CpuModel, CPUID_D1_EAX_XSAVEC, CPUID_D1_EAX_XSAVES, ModelArgumentError, hasFeature } from './cpu-model';
-import { type CpuidLeaf, type CpuidLeaves, cpuidOf } from './cpuid';
+import { type CpuidLeaf, type CpuidLeaves, cpuidOf, synthesizedCpuidOf } from './cpuid';
 import { type CpuState, inNonRoot, modelOf } from './cpu-state';
 import { type Outcome, ok } from './fault';
 import { type CpuidRegs, compactedSize, standardSize } from './layout';
@@ -32,7 +32,7 @@ export function cpuidLeavesOf(cpu: CpuState): CpuidLeaves {
   if (given) return given;
   const m: CpuModel = modelOf(cpu);
   // A narrowed host model still carries the machine's raw leaves: synthesize from the narrowed fields.
-  return cpu.cpuidLimit ? cpuidOf({ ...m, cpuid: undefined }) : cpuidOf(m);
+  return cpu.cpuidLimit ? synthesizedCpuidOf(m) : cpuidOf(m);
 }
 
 /** The entry for (leaf, subleaf) among `leaves`, with ECX ignored for leaves that are not indexed. */

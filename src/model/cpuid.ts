@@ -193,7 +193,29 @@ export function cpuModelFromCpuid(leaves: CpuidLeaves, name: CpuModelName = HOST
  * supported bit enabled.
  */
 export function cpuidOf(model: CpuModel): CpuidLeaves {
-  if (model.cpuid) return model.cpuid;
+  return model.cpuid ?? synthesizedCpuidOf(model);
+}
+
+/**
+ * Leaves built from a model's fields, by model: a model is immutable and modelOf keeps one object
+ * per narrowed model, so the CPUID instruction, which asks on every execution, builds them once.
+ */
+const synthesized = new WeakMap<CpuModel, CpuidLeaves>();
+
+/**
+ * The leaves cpuModelFromCpuid would build `model` from, ignoring any raw leaves it carries (a host
+ * model narrowed by a VMM's CPUID answers from its narrowed fields). Frozen: shared by every caller.
+ */
+export function synthesizedCpuidOf(model: CpuModel): CpuidLeaves {
+  let leaves = synthesized.get(model);
+  if (!leaves) {
+    leaves = Object.freeze(buildCpuid(model).map((l) => Object.freeze(l)));
+    synthesized.set(model, leaves);
+  }
+  return leaves;
+}
+
+function buildCpuid(model: CpuModel): CpuidLeaf[] {
   const r = (leaf: number, subleaf: number, eax = 0, ebx = 0, ecx = 0, edx = 0): CpuidLeaf => ({ leaf, subleaf, eax, ebx, ecx, edx });
   // Leaf 0: the highest basic leaf these leaves reach, and the vendor string "GenuineIntel" in
   // EBX, EDX, ECX (the constant models are Intel CPUs).

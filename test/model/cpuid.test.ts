@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import {
   type CpuidLeaf, CPU_MODELS, HOST_CPU_MODEL, ModelArgumentError, compactedOffset, compactedSize, cpuModel, cpuModelFromCpuid,
   cpuModelNames, cpuidLeafD, cpuidOf, createCpu, isCpuModelName, leafName, modelOf, registerCpuModel, standardSize,
+  synthesizedCpuidOf,
 } from '../../src/model';
 
 const r = (leaf: number, subleaf: number, eax: number, ebx: number, ecx: number, edx: number): CpuidLeaf => ({ leaf, subleaf, eax, ebx, ecx, edx });
@@ -95,6 +96,20 @@ test('cpuidOf(model) rebuilds each constant model through cpuModelFromCpuid; the
   assert.deepEqual(cpuidOf(m), [...SPR].sort((a, b) => a.leaf - b.leaf || a.subleaf - b.subleaf));
   // Haswell has no compacted format: (0DH,1).EBX is 0 without XSAVES.
   assert.deepEqual(cpuidOf(CPU_MODELS.haswell).find((l) => l.leaf === 0xd && l.subleaf === 1), r(0xd, 1, 1, 0, 0, 0));
+});
+
+test('a model\'s synthesized leaves are built once and shared, frozen; a host model narrowed by a VMM answers from its narrowed fields, not its raw leaves', () => {
+  const spr = CPU_MODELS['sapphire-rapids'];
+  assert.equal(cpuidOf(spr), cpuidOf(spr));
+  assert.ok(Object.isFrozen(cpuidOf(spr)) && Object.isFrozen(cpuidOf(spr)[0]));
+  const host = cpuModelFromCpuid(SPR);
+  assert.equal(cpuidOf(host), host.cpuid);
+  // The narrowed copy modelOf makes keeps the raw leaves; what a narrowed CPU answers is built from
+  // its fields: (0DH,0).EAX is the narrowed XCR0 support (0x2e7 without AMX), not the raw 0x602e7.
+  const narrowed = { ...host, xcr0Supported: host.xcr0Supported & 0x2e7n, amx: null };
+  const d0 = synthesizedCpuidOf(narrowed).find((l) => l.leaf === 0xd && l.subleaf === 0)!;
+  assert.equal(d0.eax, 0x2e7);
+  assert.equal(synthesizedCpuidOf(narrowed), synthesizedCpuidOf(narrowed));
 });
 
 /**
