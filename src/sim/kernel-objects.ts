@@ -90,8 +90,10 @@ export function allFieldNames(): Set<string> {
 export function newObject(heap: KObject[], type: string): KObject {
   const schema = SCHEMAS[type];
   if (!schema) throw new Error(`unknown kernel object type '${type}'`);
-  const fields: Record<string, Value> = {};
-  for (const f of Object.keys(schema)) fields[f] = 0n;
+  // Built whole by Object.fromEntries, not field by field: past about sixteen fields (a task has 22)
+  // an object grown by keyed stores is turned into a dictionary by V8, and copying one of those
+  // (cloneState, at every checkpoint and explorer branch) took about 6 µs against 0.06 µs.
+  const fields: Record<string, Value> = Object.fromEntries(Object.keys(schema).map((f) => [f, 0n]));
   const o = { id: heap.length, type, fields };
   heap.push(o);
   return o;

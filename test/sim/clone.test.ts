@@ -29,3 +29,23 @@ test('cloneState equals structuredClone at every step of the seed example, and s
   }
   assert.ok(sawSavedFlag, 'the run had a handler or hook frame with a saved interrupt flag');
 });
+
+test('a copy\'s register images and memory regions share one buffer each but no bytes: filling one changes no other, in the copy or the original', () => {
+  const loaded = loadScenario(join(root, 'examples', 'xfd-err-leak.xsave'), nodeFiles, { policy: join(root, 'src', 'kernel', 'policies', 'linux-5.17.xsave') });
+  const e = loaded.engine!;
+  for (let i = 0; i < 600 && !e.state.halted; i++) e.step();
+  const fast = cloneState(e.state);
+  const copy = cloneState(fast); // a copy of a copy: views in, views out
+  const c = copy.cpus[0]!;
+  const images = [c.legacy, ...c.ext].filter((a): a is Uint8Array => a !== null);
+  assert.ok(images.length > 2 && copy.mem.regions.length > 2, 'the CPU has several images and the machine several regions');
+  for (const group of [images, copy.mem.regions.map((r) => r.bytes)]) {
+    for (const [k, a] of group.entries()) {
+      const others = group.filter((_, j) => j !== k).map((b) => b.slice());
+      a.fill(0xa5);
+      group.filter((_, j) => j !== k).forEach((b, j) => assert.deepEqual(b, others[j], `image ${k} spilled into another`));
+    }
+  }
+  assert.deepStrictEqual(fast, structuredClone(e.state), 'the copies left the original and the first copy alone');
+  assert.equal(c.ext[18]!.length, 8192, 'TILEDATA keeps its length');
+});

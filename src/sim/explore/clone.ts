@@ -29,8 +29,30 @@ function copyFrame(f: Frame): Frame {
   return c;
 }
 
+/**
+ * Copies of byte arrays, as views of one new buffer: one allocation where a slice() of each would
+ * make one each. A byte array of more than 64 bytes has its buffer allocated outside V8's heap, and
+ * those allocations, not the bytes, were most of what copying a state cost (a CPU has up to 14
+ * register images, a guest scenario's memory 8 regions). Nothing replaces or resizes these arrays,
+ * and everything that reads their buffer honours byteOffset (state-hash.ts).
+ */
+function copyBytes<T extends Uint8Array | null>(arrays: readonly T[]): T[] {
+  let total = 0;
+  for (const a of arrays) if (a) total += a.length;
+  const buf = new Uint8Array(total);
+  let off = 0;
+  return arrays.map((a) => {
+    if (!a) return a;
+    const v = buf.subarray(off, off + a.length);
+    v.set(a);
+    off += a.length;
+    return v as T;
+  });
+}
+
 function copyMemory(m: Memory): Memory {
-  return { regions: m.regions.map((r) => ({ base: r.base, bytes: r.bytes.slice(), name: r.name })) };
+  const bytes = copyBytes(m.regions.map((r) => r.bytes));
+  return { regions: m.regions.map((r, i) => ({ base: r.base, bytes: bytes[i]!, name: r.name })) };
 }
 
 export function cloneState(s: MachineState): MachineState {
@@ -42,12 +64,16 @@ export function cloneState(s: MachineState): MachineState {
   };
   // Field by field (the hot path of a branch): cr0 and cr4 are changed in place, so they are copied;
   // cpuidLimit and xrstorInfo are only ever replaced whole, so they are shared.
-  const copyCpu = (c: CpuState): CpuState => ({
-    model: c.model, cpuidLimit: c.cpuidLimit, cr0: { ...c.cr0 }, cr4: { ...c.cr4 }, cpl: c.cpl,
-    xcr0: c.xcr0, xss: c.xss, xfd: c.xfd, xfdErr: c.xfdErr, xinuse: c.xinuse, xmodified: c.xmodified,
-    xrstorInfo: c.xrstorInfo, legacy: c.legacy.slice(), ext: c.ext.map((a) => (a ? a.slice() : null)),
-    vmx: { mode: c.vmx.mode, vmcs: vmcsOf(c.vmx.vmcs) }, halted: c.halted,
-  });
+  const copyCpu = (c: CpuState): CpuState => {
+    // The legacy region and the component images in one buffer (copyBytes).
+    const images = copyBytes([c.legacy, ...c.ext]);
+    return {
+      model: c.model, cpuidLimit: c.cpuidLimit, cr0: { ...c.cr0 }, cr4: { ...c.cr4 }, cpl: c.cpl,
+      xcr0: c.xcr0, xss: c.xss, xfd: c.xfd, xfdErr: c.xfdErr, xinuse: c.xinuse, xmodified: c.xmodified,
+      xrstorInfo: c.xrstorInfo, legacy: images[0]!, ext: images.slice(1),
+      vmx: { mode: c.vmx.mode, vmcs: vmcsOf(c.vmx.vmcs) }, halted: c.halted,
+    };
+  };
   const shadows = new Map<Shadow, Shadow>();
   const copyShadow = (sh: Shadow | null): Shadow | null => {
     if (sh === null) return null;
