@@ -1,9 +1,10 @@
 // A copy of a MachineState made for the explorer, which copies a state at every branch it takes.
 // It is what structuredClone gives (the state is plain data, ARCHITECTURE "State is plain data"),
 // only several times faster: it knows which parts the engine never mutates in place and shares
-// them (trace entries, violations, kernel references `{ ref }`, model outcomes), copies byte arrays
-// with one memcpy each, and keeps the one aliasing the state has (a CPU's current VMCS is one of
-// `vmcss`; a migrated guest's reference CPU is shared by both guest contexts).
+// them (trace entries, violations, kernel references `{ ref }`, model outcomes), copies a CPU's
+// register images and the memory regions into one new buffer each (copyBytes), and keeps the one
+// aliasing the state has (a CPU's current VMCS is one of `vmcss`; a migrated guest's reference CPU
+// is shared by both guest contexts).
 import type { CpuState, Memory, Vmcs } from '../../model';
 import type { Shadow } from '../invariants';
 import { copyProvenance } from '../provenance';
