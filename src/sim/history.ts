@@ -77,6 +77,8 @@ export class History<A> {
   /** The trace up to the furthest position reached on this timeline; a restore takes its prefix. */
   private timeline: TraceEntry[];
   private furthest = 0;
+  /** The position of the last stop the user saw (atStop). */
+  private lastStop = 0;
 
   /**
    * `every`: steps between checkpoints; a window replays at most that many steps. A long run keeps
@@ -138,20 +140,25 @@ export class History<A> {
   /**
    * Call at every stop the user sees. Keeps the state here as a fine checkpoint unless one lies
    * within STOP_NEAR steps before it (single-stepping then copies one state in STOP_NEAR), and,
-   * when no checkpoint lies within FINE steps before it (the stop ends a long run), replays once
-   * from the nearest checkpoint (the rolling one, at most ROLL steps back) to leave fine ones in the
-   * last STOP_WINDOW steps: the next step back then replays at most FINE steps. Copies are what a
-   * stop costs most, so only those few are taken here; a step back further replays its window once
-   * and leaves fine checkpoints there (lastMatching). The machine is left exactly as it was.
+   * when no checkpoint lies within FINE steps before it, or the stop ends a run of more than FINE
+   * steps, replays once from the nearest checkpoint (the rolling one, at most ROLL steps back) to
+   * leave fine ones in the last STOP_WINDOW steps: the next step back then replays at most FINE
+   * steps. A long run only ever copied the live state, so the first copy of a checkpoint after it
+   * deoptimizes the copy's code in V8 ("wrong map", node --trace-deopt); here that happens while
+   * the client reads the stop, not in the first step back. Copies are what a stop costs most, so
+   * only those few are taken here; a step back further replays its window once and leaves fine
+   * checkpoints there (lastMatching). The machine is left exactly as it was.
    */
   atStop(replayStep: () => void, reverse = false): void {
     const p = this.position;
+    const longRun = !reverse && p - this.lastStop > FINE;
+    this.lastStop = p;
     if (this.engine.state.halted) return;
     const below = this.nearest(p);
     // After a step back the fine grid lies within FINE below: the next step back needs nothing more.
-    if (p - below.position <= (reverse ? FINE : STOP_NEAR)) return;
-    this.addFine(this.snapshot());
-    if (p - below.position <= FINE) return;
+    if (p - below.position <= (reverse ? FINE : STOP_NEAR) && !longRun) return;
+    if (below.position !== p) this.addFine(this.snapshot());
+    if (p - below.position <= FINE && !longRun) return;
     const here = this.engine.state;
     const aux = this.aux.save();
     this.restore(below);
@@ -248,7 +255,8 @@ export class History<A> {
   /** While replaying towards `end`: a fine checkpoint here if it is on the FINE grid within `window` of `end`. */
   private fineAt(end: number, window = FINE_WINDOW): void {
     const p = this.engine.state.steps;
-    if (p % FINE !== 0 || end - p > window || this.fine.some((c) => c.position === p)) return;
+    // Not where a checkpoint of any kind already is (the one a window is replayed from, say).
+    if (p % FINE !== 0 || end - p > window || this.latestBefore(p + 1)?.position === p) return;
     this.addFine(this.snapshot());
   }
 

@@ -112,6 +112,25 @@ test('a stop just after the head renewed its rolling checkpoint still has the pr
   assert.ok(searched <= 256 + 16, `${searched} statements replayed to go 40 back past the newest rolling checkpoint`);
 });
 
+test('a stop that ends a long run replays from the checkpoint behind it even when that lies only a few statements back (the first copy of a checkpoint after a run happens while the client reads the stop, not in the first step back); a single step does not replay', () => {
+  const e = loopEngine(100_000);
+  const h = new History(e, { save: () => 0, load: () => {} });
+  const stop = 50_000 - (50_000 % 256) + 5; // 5 statements after the head's rolling checkpoint
+  while (e.state.steps < stop) { e.step(); h.afterStep(); }
+  const before = h.states;
+  let replayed = 0;
+  h.atStop(() => { e.step(); h.afterStep(); replayed++; });
+  assert.equal(replayed, 5, 'replayed from the rolling checkpoint 5 statements back');
+  assert.equal(e.state.steps, stop, 'atStop leaves the machine where it was');
+  assert.equal(h.states, before + 1, 'and keeps the stop itself as a fine checkpoint');
+  // A step: the stop lies within 16 statements of a checkpoint and ends a run of one statement.
+  e.step(); h.afterStep();
+  replayed = 0;
+  h.atStop(() => { e.step(); h.afterStep(); replayed++; });
+  assert.equal(replayed, 0);
+  assert.equal(h.states, before + 1);
+});
+
 test('an edit drops the fine and rolling checkpoints after it, as it drops the coarse ones', () => {
   const e = loopEngine(10_000);
   const h = new History(e, { save: () => 0, load: () => {} });
