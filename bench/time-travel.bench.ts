@@ -19,7 +19,11 @@ const adapter = join(root, 'dist', 'adapter.js');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const max = (xs: number[]) => Math.max(...xs);
 
-/** A host loop of `iterations` iterations, 2 statements each (the while header and the body). */
+/**
+ * A host loop of `iterations` iterations, 3 statements each (the while header and the two of the
+ * body). The stop at `acc = ...` with i == k is at position 3k + 3 (the two lets, k iterations, the
+ * header of the next): positionOf(k).
+ */
 function scenario(iterations: number): string {
   return `// time-travel bench: ${iterations} iterations
 host p {
@@ -36,6 +40,7 @@ host p {
 `;
 }
 const BODY_LINE = 7; // `acc = acc * 3 + i;`
+const positionOf = (k: number): number => 3 * k + 3;
 /**
  * Shallow continue / step back / step cycles before the measured stop (see measure()). Driving the
  * runtime in-process, the first step back after a continue took 404, 150, 68, 45, 50 µs in the
@@ -114,15 +119,17 @@ async function measure(iterations: number, stops: number[]): Promise<Figures> {
       }
     }
   }
-  f.depth = 2 * stops[0]!;
+  f.depth = positionOf(stops[0]!);
   return f;
 }
 
 async function main(): Promise<void> {
   const out: Record<string, unknown> = {};
   for (const [label, iterations, stops] of [
-    ['1M', 600_000, [499_937, 500_000, 500_513, 501_777]],
-    ['10M', 6_000_000, [4_999_937, 5_000_000, 5_000_513, 5_001_777]],
+    // Stops at about 1M and 10M statements: one 63 iterations before the round number, one at it,
+    // two after, so that they fall at different places between checkpoints.
+    ['1M', 400_000, [333_270, 333_333, 333_846, 335_110]],
+    ['10M', 4_000_000, [3_333_270, 3_333_333, 3_333_846, 3_335_110]],
   ] as const) {
     if (process.env.TT_ONLY && process.env.TT_ONLY !== label) continue;
     const f = await measure(iterations, [...stops]);
@@ -137,7 +144,7 @@ async function main(): Promise<void> {
       stepBackMaxMs: +max(f.back).toFixed(3),
       firstStepBackMedianMs: +median(allFirst).toFixed(3),
       firstStepBackMaxMs: +max(allFirst).toFixed(3),
-      firstStepBackByStopMs: Object.fromEntries(stops.map((k, i) => [2 * k, +byStop[i]!.toFixed(3)])),
+      firstStepBackByStopMs: Object.fromEntries(stops.map((k, i) => [positionOf(k), +byStop[i]!.toFixed(3)])),
       stepBackOverForward: +(median(f.back) / fw).toFixed(2),
       firstStepBackOverForward: +(median(allFirst) / fw).toFixed(2),
       worstStopFirstStepBackOverForward: +(max(byStop) / fw).toFixed(2),
@@ -152,7 +159,7 @@ async function main(): Promise<void> {
     console.log(`  forward step (next)      median ${row.forwardStepMs} ms`);
     console.log(`  step back                median ${row.stepBackMedianMs} ms (max ${row.stepBackMaxMs}), ${row.stepBackOverForward}x forward`);
     console.log(`  first step back after a stop anywhere: median ${row.firstStepBackMedianMs} ms, ${row.firstStepBackOverForward}x forward`);
-    console.log(`    by stop position (median of ${REPS} processes each): ${stops.map((k, i) => `${2 * k}: ${byStop[i]!.toFixed(3)} ms`).join(', ')}`);
+    console.log(`    by stop position (median of ${REPS} processes each): ${stops.map((k, i) => `${positionOf(k)}: ${byStop[i]!.toFixed(3)} ms`).join(', ')}`);
     console.log(`    worst stop position ${row.worstStopFirstStepBackOverForward}x forward; worst single sample ${row.firstStepBackMaxMs} ms (${row.worstSampleFirstStepBackOverForward}x)`);
     console.log(`  the process's very first step back (1,000 iterations deep; V8 compiling the reverse path): median ${row.coldFirstStepBackMedianMs} ms`);
   }
