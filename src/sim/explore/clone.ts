@@ -38,12 +38,16 @@ function copyFrame(f: Frame): Frame {
  * and everything that reads their buffer honours byteOffset (state-hash.ts).
  */
 function copyBytes<T extends Uint8Array | null>(arrays: readonly T[]): T[] {
+  // Each view starts on an 8-byte boundary, as a buffer of its own would: a region may have any
+  // length (kmalloc(5)), and the state hash reads whole aligned words.
+  const at = (n: number): number => (n + 7) & ~7;
   let total = 0;
-  for (const a of arrays) if (a) total += a.length;
+  for (const a of arrays) if (a) total = at(total) + a.length;
   const buf = new Uint8Array(total);
   let off = 0;
   return arrays.map((a) => {
     if (!a) return a;
+    off = at(off);
     const v = buf.subarray(off, off + a.length);
     v.set(a);
     off += a.length;

@@ -44,37 +44,36 @@ class Hasher {
     for (let i = 0; i < s.length; i++) this.int(s.charCodeAt(i));
   }
 
-  bytes(u: Uint8Array): void {
+  bytes(arr: Uint8Array): void {
+    // The value depends on the bytes alone, not on where they sit in their buffer: an array that
+    // does not start on a word boundary is hashed from an aligned copy of it.
+    const u = (arr.byteOffset & 3) === 0 ? arr : arr.slice();
     const n = u.length;
     this.int(n);
     const words = n >>> 2;
-    if ((u.byteOffset & 3) === 0) {
-      const w = new Int32Array(u.buffer, u.byteOffset, words);
-      let a = this.a;
-      let b = this.b;
-      // Most of these bytes are zero (registers in their initial state, fresh buffers): a run of
-      // zero words is mixed in once, as its length, before the next non-zero word.
-      let zeros = 0;
-      for (let i = 0; i < words; i++) {
-        const x = w[i]!;
-        if (x === 0) { zeros++; continue; }
-        if (zeros !== 0) {
-          a = Math.imul(a ^ zeros, 0x01000193);
-          b = Math.imul(b + zeros + 0x9e3779b9, 0x5bd1e995) ^ (b >>> 15);
-          zeros = 0;
-        }
-        a = Math.imul(a ^ x, 0x01000193);
-        b = Math.imul(b + x, 0x5bd1e995) ^ (b >>> 15);
-      }
+    const w = new Int32Array(u.buffer, u.byteOffset, words);
+    let a = this.a;
+    let b = this.b;
+    // Most of these bytes are zero (registers in their initial state, fresh buffers): a run of
+    // zero words is mixed in once, as its length, before the next non-zero word.
+    let zeros = 0;
+    for (let i = 0; i < words; i++) {
+      const x = w[i]!;
+      if (x === 0) { zeros++; continue; }
       if (zeros !== 0) {
         a = Math.imul(a ^ zeros, 0x01000193);
         b = Math.imul(b + zeros + 0x9e3779b9, 0x5bd1e995) ^ (b >>> 15);
+        zeros = 0;
       }
-      this.a = a;
-      this.b = b;
-    } else {
-      for (let i = 0; i < words * 4; i++) this.int(u[i]!);
+      a = Math.imul(a ^ x, 0x01000193);
+      b = Math.imul(b + x, 0x5bd1e995) ^ (b >>> 15);
     }
+    if (zeros !== 0) {
+      a = Math.imul(a ^ zeros, 0x01000193);
+      b = Math.imul(b + zeros + 0x9e3779b9, 0x5bd1e995) ^ (b >>> 15);
+    }
+    this.a = a;
+    this.b = b;
     for (let i = words * 4; i < n; i++) this.int(u[i]!);
   }
 
