@@ -72,6 +72,12 @@ interface FunctionBreakpoint extends Conditional {
   name: string;
 }
 
+/** The breakpoints' bookkeeping a time-travel checkpoint keeps: hit counts by breakpoint id, last values by data id. */
+export interface BreakpointAux {
+  readonly hits: ReadonlyMap<number, number>;
+  readonly last: ReadonlyMap<string, string | null>;
+}
+
 export interface DataBreakpoint extends Conditional {
   dataId: string;
   /** Reads the watched value now; null when it does not exist (yet). */
@@ -278,13 +284,21 @@ export class Breakpoints {
 
   // ---- timeline bookkeeping ------------------------------------------------------------------------
 
-  saveHits(): Map<number, number> {
-    return new Map(this.hits);
+  /** What a checkpoint keeps of the breakpoints at its position (History's aux). */
+  saveAux(): BreakpointAux {
+    return { hits: new Map(this.hits), last: new Map(this.data.map((d) => [d.dataId, d.last])) };
   }
 
-  loadHits(h: Map<number, number>): void {
-    this.hits = new Map(h);
-    this.resyncData();
+  /**
+   * Back to a checkpoint's bookkeeping: its hit counts, and each data breakpoint's last value as it
+   * was there, so that the steps replayed from it decide as the run did. Reading the value now
+   * instead would lose a change that a stop for another reason came first to (check() returns
+   * before the data breakpoints), which the next step reports. A data breakpoint set since then
+   * compares with the value now.
+   */
+  loadAux(a: BreakpointAux): void {
+    this.hits = new Map(a.hits);
+    for (const d of this.data) d.last = a.last.has(d.dataId) ? a.last.get(d.dataId)! : d.read();
   }
 
   /** Data breakpoints compare with the value now (after a restore, an edit, a launch). */

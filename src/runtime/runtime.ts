@@ -21,7 +21,7 @@ import type { ThreadState } from '../sim/machine';
 import type { Value } from '../sim/value';
 import { loadScenarioFile } from '../host/scenario-file';
 import {
-  type BreakpointState, Breakpoints, type DataBreakpointRequest, type ExceptionFilterRequest, type FunctionBreakpointRequest,
+  type BreakpointAux, type BreakpointState, Breakpoints, type DataBreakpointRequest, type ExceptionFilterRequest, type FunctionBreakpointRequest,
   type LineBreakpointRequest, type StopDecision,
 } from './breakpoints';
 import { dataIdOf, dataReader } from './data-breakpoints';
@@ -83,7 +83,7 @@ export interface CompletionItem {
 
 export class DebugRuntime {
   private machine: Engine | null = null;
-  private history: History<Map<number, number>> | null = null;
+  private history: History<BreakpointAux> | null = null;
   /** The run timeline (timeline-view.ts), fed by every forward step. */
   private timeline: TimelineRecorder | null = null;
   private options: RuntimeOptions | null = null;
@@ -218,8 +218,8 @@ export class DebugRuntime {
     this.options = options;
     this.traceConsole.reset();
     this.stopped = null;
-    this.bps.loadHits(new Map());
-    this.history = new History(loaded.engine, { save: () => this.bps.saveHits(), load: (h) => this.bps.loadHits(h) });
+    this.bps.loadAux({ hits: new Map(), last: new Map() });
+    this.history = new History(loaded.engine, { save: () => this.bps.saveAux(), load: (a) => this.bps.loadAux(a) });
     this.timeline = timelineFor(loaded.engine, loaded.source);
   }
 
