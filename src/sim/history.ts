@@ -141,8 +141,8 @@ export class History<A> {
    * Call at every stop the user sees. Keeps the state here as a fine checkpoint unless one lies
    * within STOP_NEAR steps before it (single-stepping then copies one state in STOP_NEAR), and,
    * when no checkpoint lies within FINE steps before it, or the stop ends a run of more than FINE
-   * steps, replays once from the nearest checkpoint (the rolling one, at most ROLL steps back) to
-   * leave fine ones in the last STOP_WINDOW steps: the next step back then replays at most FINE
+   * steps, replays once from the nearest checkpoint (after a run forward, the head's rolling one, at
+   * most ROLL steps back) to leave fine ones in the last STOP_WINDOW steps: the next step back then replays at most FINE
    * steps. A long run only ever copied the live state, so the first copy of a checkpoint after it
    * deoptimizes the copy's code in V8 ("wrong map", node --trace-deopt); here that happens while
    * the client reads the stop, not in the first step back. Copies are what a stop costs most, so
@@ -161,14 +161,18 @@ export class History<A> {
     if (p - below.position <= FINE && !longRun) return;
     const here = this.engine.state;
     const aux = this.aux.save();
-    this.restore(below);
-    while (this.engine.state.steps < p && !this.engine.state.halted) {
-      this.fineAt(p, STOP_WINDOW);
-      replayStep();
+    try {
+      this.restore(below);
+      while (this.engine.state.steps < p && !this.engine.state.halted) {
+        this.fineAt(p, STOP_WINDOW);
+        replayStep();
+      }
+    } finally {
+      // The machine is left as it was at the stop, whatever the replay did.
+      this.engine.state = here;
+      if (p >= this.furthest) this.timeline = here.trace;
+      this.aux.load(aux);
     }
-    this.engine.state = here;
-    if (p >= this.furthest) this.timeline = here.trace;
-    this.aux.load(aux);
   }
 
   /**
