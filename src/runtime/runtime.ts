@@ -277,8 +277,10 @@ export class DebugRuntime {
   private stepOnce(quiet: boolean): { h: Happening[]; stop: StopDecision | null } {
     const e = this.machine!;
     const h = e.step();
-    this.history!.afterStep();
+    const left = this.history!.afterStep();
     this.timeline?.record(e.state, h);
+    // Back before an edit and forward past it without it: the recorded future is the edited run's.
+    if (left) this.timeline?.edited(e.state);
     if (this.options?.noDebug) return { h, stop: null };
     const stop = this.bps.check(e, h, this.contextFn, quiet ? QUIET : this.logFn);
     return { h, stop };

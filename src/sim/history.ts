@@ -79,6 +79,14 @@ export class History<A> {
   private furthest = 0;
   /** The position of the last stop the user saw (atStop). */
   private lastStop = 0;
+  /**
+   * Positions where the state was edited by hand (edited()); their checkpoints hold the edit, and
+   * are never thinned out. `base`: the position the live state was restored from (or edited at);
+   * `replaying`: inside one of this class's own replays (travel, lastMatching, atStop).
+   */
+  private edits: number[] = [];
+  private base = 0;
+  private replaying = 0;
 
   /**
    * `every`: steps between checkpoints; a window replays at most that many steps. A long run keeps
@@ -89,6 +97,7 @@ export class History<A> {
   constructor(private readonly engine: Engine, private readonly aux: AuxState<A>, private every = 128) {
     this.timeline = engine.state.trace;
     this.furthest = engine.state.steps;
+    this.lastStop = this.base = engine.state.steps;
     this.checkpoint();
   }
 
@@ -101,9 +110,14 @@ export class History<A> {
     return this.checkpoints[0]!.position;
   }
 
-  /** Call after every forward step. */
-  afterStep(): void {
+  /**
+   * Call after every forward step. True when the step left the recorded history: the run came from
+   * before an edit and reached its position without it (diverge()).
+   */
+  afterStep(): boolean {
     const p = this.engine.state.steps;
+    const left = this.replaying === 0 && this.base < p && this.edits.includes(p);
+    if (left) this.diverge(p);
     if (p >= this.furthest) {
       this.furthest = p;
       this.timeline = this.engine.state.trace;
@@ -113,12 +127,33 @@ export class History<A> {
       }
     }
     const last = this.checkpoints[this.checkpoints.length - 1]!;
-    if (p - last.position < this.every) return;
+    if (p - last.position < this.every) return left;
     this.checkpoint();
     while (this.checkpoints.length > 2 && (this.checkpoints.length > MAX_CHECKPOINTS || this.bytes() > MAX_CHECKPOINT_BYTES)) {
-      this.checkpoints = this.checkpoints.filter((_, i) => i % 2 === 0 || i === this.checkpoints.length - 1);
+      const n = this.checkpoints.length;
+      // An edit's checkpoint stays: replay from before it would run without the edit.
+      this.checkpoints = this.checkpoints.filter((c, i) => i % 2 === 0 || i === n - 1 || this.edits.includes(c.position));
       this.every *= 2;
+      if (this.checkpoints.length === n) break;
     }
+    return left;
+  }
+
+  /**
+   * The run reached position p, where the state was edited, from before it and without the edit
+   * (the user went back before an edit and ran forward again): what was recorded from p on is the
+   * edited run's, and goes, as after an edit; the run from here is the history now.
+   */
+  private diverge(p: number): void {
+    this.checkpoints = this.checkpoints.filter((c) => c.position < p);
+    this.fine = this.fine.filter((c) => c.position < p);
+    if (this.rolling && this.rolling.position >= p) this.rolling = null;
+    if (this.rollingBefore && this.rollingBefore.position >= p) this.rollingBefore = null;
+    this.edits = this.edits.filter((x) => x < p);
+    this.timeline = this.engine.state.trace;
+    this.furthest = p;
+    this.checkpoint();
+    this.base = p;
   }
 
   private bytes(): number {
@@ -161,6 +196,8 @@ export class History<A> {
     if (p - below.position <= FINE && !longRun) return;
     const here = this.engine.state;
     const aux = this.aux.save();
+    const base = this.base;
+    this.replaying++;
     try {
       this.restore(below);
       while (this.engine.state.steps < p && !this.engine.state.halted) {
@@ -169,7 +206,9 @@ export class History<A> {
       }
     } finally {
       // The machine is left as it was at the stop, whatever the replay did.
+      this.replaying--;
       this.engine.state = here;
+      this.base = base;
       if (p >= this.furthest) this.timeline = here.trace;
       this.aux.load(aux);
     }
@@ -188,7 +227,10 @@ export class History<A> {
     this.fine = this.fine.filter((c) => c.position < p);
     if (this.rolling && this.rolling.position >= p) this.rolling = null;
     if (this.rollingBefore && this.rollingBefore.position >= p) this.rollingBefore = null;
+    this.edits = this.edits.filter((x) => x < p);
+    this.edits.push(p);
     this.checkpoint();
+    this.base = p;
   }
 
   /** Moves the machine to `position` (≤ now): restores the nearest checkpoint and replays. */
@@ -197,7 +239,12 @@ export class History<A> {
     if (this.engine.state.steps === position) return;
     const c = this.nearest(position);
     this.restore(c);
-    while (this.engine.state.steps < position && !this.engine.state.halted) replayStep();
+    this.replaying++;
+    try {
+      while (this.engine.state.steps < position && !this.engine.state.halted) replayStep();
+    } finally {
+      this.replaying--;
+    }
   }
 
   /**
@@ -214,9 +261,14 @@ export class History<A> {
       let found: number | null = null;
       // A window longer than FINE leaves fine checkpoints before its end, for the next step back.
       const cache = end - c.position > FINE;
-      while (this.engine.state.steps < end - 1 && !this.engine.state.halted) {
-        if (cache) this.fineAt(end);
-        if (replayStep()) found = this.engine.state.steps;
+      this.replaying++;
+      try {
+        while (this.engine.state.steps < end - 1 && !this.engine.state.halted) {
+          if (cache) this.fineAt(end);
+          if (replayStep()) found = this.engine.state.steps;
+        }
+      } finally {
+        this.replaying--;
       }
       // The step that reaches end - 1 is checked too; position `end` itself is not a candidate.
       if (found !== null) return found;
@@ -294,5 +346,6 @@ export class History<A> {
     this.engine.state = cloneState(c.state);
     this.engine.state.trace = trace;
     this.aux.load(c.aux);
+    this.base = c.position;
   }
 }

@@ -149,3 +149,45 @@ test('an edit drops the fine and rolling checkpoints after it, as it drops the c
     assert.equal(key(), seen.get(p), `${p}: the edited timeline, not a checkpoint from before the edit`);
   }
 });
+
+test('after an edit, going back before it and running forward again is a new history from the edit\'s position: a later travel shows the run without the edit, not the edited checkpoint', () => {
+  const key = (e: ReturnType<typeof loopEngine>) => JSON.stringify(e.state.threads, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+  // The reference: the same run, never edited.
+  const ref = loopEngine(10_000);
+  const plain = new Map<number, string>();
+  for (let i = 0; i < 3_000; i++) { ref.step(); plain.set(ref.state.steps, key(ref)); }
+  const e = loopEngine(10_000);
+  const h = new History(e, { save: () => 0, load: () => {} });
+  for (let i = 0; i < 2_000; i++) { e.step(); h.afterStep(); }
+  const top = e.state.threads[0]!.frames[e.state.threads[0]!.frames.length - 1]!;
+  top.locals = top.locals.map((v) => (typeof v === 'bigint' ? v + 1_000_000n : v));
+  h.edited();
+  for (let i = 0; i < 500; i++) { e.step(); h.afterStep(); }
+  h.travel(1_500, () => { e.step(); h.afterStep(); });
+  assert.equal(key(e), plain.get(1_500), 'before the edit: the history as it ran');
+  let left = 0;
+  for (let i = 0; i < 1_000; i++) { e.step(); if (h.afterStep()) left++; }
+  assert.equal(left, 1, 'the run left the recorded history once, at the edit\'s position');
+  assert.equal(key(e), plain.get(2_500), 'forward from before the edit runs without it');
+  for (const p of [2_100, 2_000, 2_400]) {
+    h.travel(p, () => { e.step(); h.afterStep(); });
+    assert.equal(key(e), plain.get(p), `${p}: the run as it went the second time`);
+  }
+});
+
+test('an edit\'s checkpoint survives the thinning of a long run: travel past it still shows the edited run', () => {
+  const e = loopEngine(100_000);
+  const h = new History(e, { save: () => 0, load: () => {} }, 2);
+  for (let i = 0; i < 301; i++) { e.step(); h.afterStep(); }
+  const top = e.state.threads[0]!.frames[e.state.threads[0]!.frames.length - 1]!;
+  top.locals = top.locals.map((v) => (typeof v === 'bigint' ? v + 1_000_000n : v));
+  h.edited();
+  const key = () => JSON.stringify(e.state.threads, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+  const seen = new Map<number, string>();
+  for (let i = 0; i < 20_000; i++) { e.step(); h.afterStep(); seen.set(e.state.steps, key()); }
+  assert.ok(h.size <= 257, `${h.size} checkpoints`);
+  for (const p of [303, 1_001, 15_000]) {
+    h.travel(p, () => { e.step(); h.afterStep(); });
+    assert.equal(key(), seen.get(p), `${p}: the edited run`);
+  }
+});
