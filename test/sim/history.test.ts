@@ -53,6 +53,13 @@ test('a long run keeps at most 256 checkpoints, and travel still lands exactly (
   }
 });
 
+/** A setVariable by hand: the top frame's integer locals of the loop's thread moved by a million, and the history told. */
+function editLocals(e: ReturnType<typeof loopEngine>, h: History<number>): void {
+  const top = e.state.threads[0]!.frames[e.state.threads[0]!.frames.length - 1]!;
+  top.locals = top.locals.map((v) => (typeof v === 'bigint' ? v + 1_000_000n : v));
+  h.edited();
+}
+
 /** A host loop long enough for the rolling and fine checkpoints to matter. */
 function loopEngine(iterations: number) {
   const src = `host p { thread main { let i = 0; while (i != ${iterations}) { i = i + 1; } } }`;
@@ -137,9 +144,7 @@ test('an edit drops the fine and rolling checkpoints after it, as it drops the c
   for (let i = 0; i < 9_000; i++) { e.step(); h.afterStep(); }
   h.atStop(() => { e.step(); h.afterStep(); }); // fine checkpoints around 8,000..9,000
   h.travel(5_000, () => { e.step(); h.afterStep(); });
-  const top = e.state.threads[0]!.frames[e.state.threads[0]!.frames.length - 1]!;
-  top.locals = top.locals.map((v) => (typeof v === 'bigint' ? v + 1_000_000n : v));
-  h.edited();
+  editLocals(e, h);
   const key = () => JSON.stringify(e.state.threads, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
   const seen = new Map<number, string>();
   for (let i = 0; i < 4_000; i++) { e.step(); h.afterStep(); seen.set(e.state.steps, key()); }
@@ -159,9 +164,7 @@ test('after an edit, going back before it and running forward again is a new his
   const e = loopEngine(10_000);
   const h = new History(e, { save: () => 0, load: () => {} });
   for (let i = 0; i < 2_000; i++) { e.step(); h.afterStep(); }
-  const top = e.state.threads[0]!.frames[e.state.threads[0]!.frames.length - 1]!;
-  top.locals = top.locals.map((v) => (typeof v === 'bigint' ? v + 1_000_000n : v));
-  h.edited();
+  editLocals(e, h);
   for (let i = 0; i < 500; i++) { e.step(); h.afterStep(); }
   h.travel(1_500, () => { e.step(); h.afterStep(); });
   assert.equal(key(e), plain.get(1_500), 'before the edit: the history as it ran');
@@ -179,9 +182,7 @@ test('an edit\'s checkpoint survives the thinning of a long run: travel past it 
   const e = loopEngine(100_000);
   const h = new History(e, { save: () => 0, load: () => {} }, 2);
   for (let i = 0; i < 301; i++) { e.step(); h.afterStep(); }
-  const top = e.state.threads[0]!.frames[e.state.threads[0]!.frames.length - 1]!;
-  top.locals = top.locals.map((v) => (typeof v === 'bigint' ? v + 1_000_000n : v));
-  h.edited();
+  editLocals(e, h);
   const key = () => JSON.stringify(e.state.threads, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
   const seen = new Map<number, string>();
   for (let i = 0; i < 20_000; i++) { e.step(); h.afterStep(); seen.set(e.state.steps, key()); }
