@@ -116,7 +116,8 @@ export class History<A> {
    */
   afterStep(): boolean {
     const p = this.engine.state.steps;
-    const left = this.replaying === 0 && this.base < p && this.edits.includes(p);
+    // Most runs have no edit: one length test per step.
+    const left = this.edits.length !== 0 && this.replaying === 0 && this.base < p && this.edits.includes(p);
     if (left) this.diverge(p);
     if (p >= this.furthest) {
       this.furthest = p;
@@ -176,13 +177,14 @@ export class History<A> {
    * Call at every stop the user sees. Keeps the state here as a fine checkpoint unless one lies
    * within STOP_NEAR steps before it (single-stepping then copies one state in STOP_NEAR), and,
    * when no checkpoint lies within FINE steps before it, or the stop ends a run of more than FINE
-   * steps, replays once from the nearest checkpoint (after a run forward, the head's rolling one, at
-   * most ROLL steps back) to leave fine ones in the last STOP_WINDOW steps: the next step back then replays at most FINE
-   * steps. A long run only ever copied the live state, so the first copy of a checkpoint after it
-   * deoptimizes the copy's code in V8 ("wrong map", node --trace-deopt); here that happens while
-   * the client reads the stop, not in the first step back. Copies are what a stop costs most, so
-   * only those few are taken here; a step back further replays its window once and leaves fine
-   * checkpoints there (lastMatching). The machine is left exactly as it was.
+   * steps, replays once from the nearest checkpoint (after a run forward, the head's rolling one,
+   * at most ROLL steps back) to leave fine ones in the last STOP_WINDOW steps: the next step back
+   * then replays at most FINE steps. A long run only ever copied the live state, so the first
+   * copy of a checkpoint after it deoptimizes the copy's code in V8 ("wrong map", node
+   * --trace-deopt); here that happens while the client reads the stop, not in the first step back.
+   * Copies are what a stop costs most, so only those few are taken here; a step back further
+   * replays its window once and leaves fine checkpoints there (lastMatching). The machine is left
+   * exactly as it was.
    */
   atStop(replayStep: () => void, reverse = false): void {
     const p = this.position;
